@@ -1,0 +1,5 @@
+import sys
+
+from marsview.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""The ``marsview`` command: the GUI by default, headless sub-commands otherwise.
+
+Each sub-command lives in ``marsview/cli/<name>.py`` and exposes ``register(subparsers)``, which adds its
+parser and sets ``func`` (called with the parsed args; returns the exit code). Modules import their
+heavy dependencies inside ``func`` so ``marsview --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="marsview",
+        description="Mars fleet flight dynamics: ephemeris exchange, conjunction screening, "
+        "collision probability and maneuver planning. With no sub-command, opens the GUI.",
+    )
+    parser.add_argument("paths", nargs="*", help="scenario folder or ephemeris files to open in the GUI")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"marsview.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"marsview.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # the GUI takes bare paths; argparse would read the first path as a sub-command name
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        from marsview.gui import launch_app
+
+        return launch_app(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from marsview.gui import launch_app
+
+        return launch_app(args.paths)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,311 @@
+"""Time scales and CCSDS epochs.
+
+Internal epochs are float64 seconds of TDB past J2000 (2000-01-01T12:00:00 TDB), the same number SPICE
+calls ET. float64 keeps ~0.1 us resolution over this century, enough for microsecond TCAs.
+
+Leap seconds come from pyerfa, refreshed from the IERS table that the maintained ``astropy-iers-data``
+package ships (pyerfa's built-in table stops in 2017). Every conversion is vectorized over arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import erfa
+import numpy as np
+
+J2000_JD = 2451545.0
+SECONDS_PER_DAY = 86400.0
+TT_MINUS_TAI_S = 32.184
+TIME_SYSTEMS = ("UTC", "TAI", "TT", "TDB")
+
+_leap_table_loaded = False
+
+
+def _load_leap_seconds() -> None:
+    """Replace pyerfa's leap-second table with the current IERS one (astropy-iers-data)."""
+    global _leap_table_loaded
+    if _leap_table_loaded:
+        return
+    try:
+        import astropy_iers_data
+
+        rows, expires = _parse_iers_leap_file(astropy_iers_data.IERS_LEAP_SECOND_FILE)
+        table = np.array(rows, dtype=[("year", "i4"), ("month", "i4"), ("tai_utc", "f8")])
+        erfa.leap_seconds.update(table)
+        if expires is not None:
+            erfa.leap_seconds.expires = expires
+    except ImportError:  # pragma: no cover - the dependency is declared; fall back to pyerfa's own table
+        pass
+    _leap_table_loaded = True
+
+
+def _parse_iers_leap_file(path: str):
+    import datetime
+
+    rows = []
+    expires = None
+    months = {m: i for i, m in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+         "october", "november", "december"], 1)}
+    with open(path, encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            text = line.strip()
+            if text.startswith("#"):
+                m = re.search(r"expires on\s+(\d+)\s+(\w+)\s+(\d{4})", text, re.IGNORECASE)
+                if m and m.group(2).lower() in months:
+                    expires = datetime.datetime(int(m.group(3)), months[m.group(2).lower()], int(m.group(1)))
+                continue
+            parts = text.split()
+            if len(parts) == 5:
+                rows.append((int(parts[3]), int(parts[2]), float(parts[4])))
+    return rows, expires
+
+
+def leap_second_table() -> np.ndarray:
+    """(year, month, TAI-UTC) rows in force, for writing a SPICE LSK from the same source."""
+    _load_leap_seconds()
+    return erfa.leap_seconds.get()
+
+
+# --- conversions between scales, on two-part Julian dates -----------------------------------------
+
+def _split(tdb_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    days = np.asarray(tdb_s, dtype=np.float64) / SECONDS_PER_DAY
+    return np.full_like(days, J2000_JD), days
+
+
+def _tdb_minus_tt_s(jd1: np.ndarray, jd2: np.ndarray) -> np.ndarray:
+    # geocentric TDB-TT (Fairhead & Bretagnon via ERFA); |value| < 1.7 ms
+    return erfa.dtdb(jd1, jd2, 0.0, 0.0, 0.0, 0.0)
+
+
+def tdb_s_to_tt_s(tdb_s):
+    jd1, jd2 = _split(tdb_s)
+    # dtdb evaluated at TDB instead of TT: error ~1e-14 s
+    return np.asarray(tdb_s, dtype=np.float64) - _tdb_minus_tt_s(jd1, jd2)
+
+
+def tt_s_to_tdb_s(tt_s):
+    jd1, jd2 = _split(tt_s)
+    return np.asarray(tt_s, dtype=np.float64) + _tdb_minus_tt_s(jd1, jd2)
+
+
+def _with_erfa_warnings_as_errors(func, *args):
+    import warnings
+
+    with warnings.catch_warnings():
+        # "dubious year" only means beyond the table's expiry; the caller cannot act on it
+        warnings.simplefilter("ignore", erfa.ErfaWarning)
+        return func(*args)
+
+
+def utc_jd_to_tdb_s(jd1, jd2):
+    """UTC two-part quasi-JD (ERFA convention, leap-second aware) -> TDB seconds past J2000."""
+    _load_leap_seconds()
+    tai1, tai2 = _with_erfa_warnings_as_errors(erfa.utctai, jd1, jd2)
+    return tai_jd_to_tdb_s(tai1, tai2)
+
+
+def tai_jd_to_tdb_s(jd1, jd2):
+    tt_s = ((np.asarray(jd1) - J2000_JD) + np.asarray(jd2)) * SECONDS_PER_DAY + TT_MINUS_TAI_S
+    return tt_s_to_tdb_s(tt_s)
+
+
+def tdb_s_to_tai_s(tdb_s):
+    """TAI seconds past J2000 (TAI count; J2000 meaning JD 2451545.0 on the TAI scale)."""
+    return tdb_s_to_tt_s(tdb_s) - TT_MINUS_TAI_S
+
+
+def tdb_s_to_utc_jd(tdb_s):
+    """TDB seconds -> UTC two-part quasi-JD (ERFA convention)."""
+    _load_leap_seconds()
+    tai_s = tdb_s_to_tai_s(tdb_s)
+    days = tai_s / SECONDS_PER_DAY
+    return _with_erfa_warnings_as_errors(erfa.taiutc, np.full_like(days, J2000_JD), days)
+
+
+def convert_seconds(t_s, from_scale: str, to_scale: str):
+    """Seconds past J2000 in one scale -> seconds past J2000 in another ("UTC" counts SI seconds from
+    2000-01-01T12:00:00 UTC, i.e. a continuous count: only used for durations near an epoch)."""
+    tdb = to_tdb_s(t_s, from_scale)
+    return from_tdb_s(tdb, to_scale)
+
+
+def to_tdb_s(t_s, scale: str):
+    """Seconds past J2000 in SCALE (TT/TAI/TDB) -> TDB seconds past J2000."""
+    scale = scale.upper()
+    t = np.asarray(t_s, dtype=np.float64)
+    if scale == "TDB":
+        return t
+    if scale == "TT":
+        return tt_s_to_tdb_s(t)
+    if scale == "TAI":
+        return tt_s_to_tdb_s(t + TT_MINUS_TAI_S)
+    raise ValueError(f"unsupported time scale {scale!r} for a continuous count")
+
+
+def from_tdb_s(tdb_s, scale: str):
+    scale = scale.upper()
+    t = np.asarray(tdb_s, dtype=np.float64)
+    if scale == "TDB":
+        return t
+    if scale == "TT":
+        return tdb_s_to_tt_s(t)
+    if scale == "TAI":
+        return tdb_s_to_tai_s(t)
+    raise ValueError(f"unsupported time scale {scale!r} for a continuous count")
+
+
+# --- CCSDS epoch strings ----------------------------------------------------------------------------
+
+_EPOCH_RE = re.compile(
+    r"^\s*(?P<year>\d{4})-(?:(?P<month>\d{2})-(?P<day>\d{2})|(?P<doy>\d{3}))"
+    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2}(?:\.\d*)?)(?P<z>Z?))?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class CalendarEpoch:
+    year: int
+    month: int
+    day: int
+    hour: int
+    minute: int
+    second: float  # may reach 60.x during a UTC leap second
+
+
+def parse_calendar(text: str) -> CalendarEpoch:
+    """Parse a CCSDS epoch (calendar or day-of-year form). Raises ValueError with the reason."""
+    m = _EPOCH_RE.match(text)
+    if not m:
+        raise ValueError(f"not a CCSDS epoch (YYYY-MM-DDThh:mm:ss[.f] or YYYY-DDDThh:mm:ss[.f]): {text.strip()!r}")
+    year = int(m["year"])
+    if m["doy"] is not None:
+        doy = int(m["doy"])
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if not 1 <= doy <= (366 if leap else 365):
+            raise ValueError(f"day of year {doy} out of range in {text.strip()!r}")
+        import datetime
+
+        d = datetime.date(year, 1, 1) + datetime.timedelta(days=doy - 1)
+        month, day = d.month, d.day
+    else:
+        month, day = int(m["month"]), int(m["day"])
+    hour = int(m["hour"] or 0)
+    minute = int(m["minute"] or 0)
+    second = float(m["second"] or 0.0)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second < 61.0):
+        raise ValueError(f"epoch field out of range in {text.strip()!r}")
+    return CalendarEpoch(year, month, day, hour, minute, second)
+
+
+def _calendar_to_jd(scale: str, year, month, day, hour, minute, second):
+    _load_leap_seconds()
+    erfa_scale = "UTC" if scale == "UTC" else "TAI"  # any uniform scale: no leap-second handling
+    try:
+        return _with_erfa_warnings_as_errors(erfa.dtf2d, erfa_scale, year, month, day, hour, minute, second)
+    except erfa.ErfaError as exc:
+        raise ValueError(f"invalid calendar date: {exc}") from None
+
+
+def calendar_to_tdb_s(year, month, day, hour, minute, second, time_system: str):
+    """Vectorized calendar fields in TIME_SYSTEM -> TDB seconds past J2000."""
+    scale = time_system.upper()
+    if scale not in TIME_SYSTEMS:
+        raise ValueError(f"unsupported TIME_SYSTEM {time_system!r} (marsview reads {', '.join(TIME_SYSTEMS)})")
+    jd1, jd2 = _calendar_to_jd(scale, year, month, day, hour, minute, second)
+    if scale == "UTC":
+        return utc_jd_to_tdb_s(jd1, jd2)
+    seconds = ((jd1 - J2000_JD) + jd2) * SECONDS_PER_DAY
+    return to_tdb_s(seconds, scale)
+
+
+def epoch_to_tdb_s(text: str, time_system: str = "UTC") -> float:
+    """One CCSDS epoch string in TIME_SYSTEM -> TDB seconds past J2000."""
+    c = parse_calendar(text)
+    _check_leap_second(c, time_system)
+    return float(calendar_to_tdb_s(c.year, c.month, c.day, c.hour, c.minute, c.second, time_system))
+
+
+def _check_leap_second(c: CalendarEpoch, time_system: str) -> None:
+    if c.second >= 60.0 and time_system.upper() != "UTC":
+        raise ValueError(f"second {c.second} is only valid during a UTC leap second")
+
+
+def epochs_to_tdb_s(texts, time_system: str = "UTC") -> np.ndarray:
+    """Many epoch strings -> TDB seconds (vectorized through ERFA; the regex runs per string)."""
+    fields = np.array(
+        [(c.year, c.month, c.day, c.hour, c.minute, c.second) for c in map(parse_calendar, texts)],
+        dtype=np.float64,
+    ).reshape(-1, 6)
+    return calendar_to_tdb_s(
+        fields[:, 0].astype(int), fields[:, 1].astype(int), fields[:, 2].astype(int),
+        fields[:, 3].astype(int), fields[:, 4].astype(int), fields[:, 5], time_system,
+    )
+
+
+def tdb_s_to_calendar(tdb_s, time_system: str = "UTC", digits: int = 6):
+    """TDB seconds -> (iy, im, id, ihmsf) arrays from ERFA's d2dtf, rounded to DIGITS decimals."""
+    scale = time_system.upper()
+    t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+    if scale == "UTC":
+        jd1, jd2 = tdb_s_to_utc_jd(t)
+        erfa_scale = "UTC"
+    else:
+        seconds = from_tdb_s(t, scale)
+        jd1, jd2 = np.full_like(seconds, J2000_JD), seconds / SECONDS_PER_DAY
+        erfa_scale = "TAI"
+    return _with_erfa_warnings_as_errors(erfa.d2dtf, erfa_scale, digits, jd1, jd2)
+
+
+def format_epochs(tdb_s, time_system: str = "UTC", digits: int = 6, day_of_year: bool = False) -> list[str]:
+    """TDB seconds -> CCSDS epoch strings in TIME_SYSTEM (calendar or day-of-year form)."""
+    iy, im, iday, ihmsf = tdb_s_to_calendar(tdb_s, time_system, digits)
+    out = []
+    import datetime
+
+    for y, mo, d, (h, mi, s, f) in zip(iy, im, iday, ihmsf):
+        if day_of_year:
+            date = f"{y:04d}-{datetime.date(y, mo, d).timetuple().tm_yday:03d}"
+        else:
+            date = f"{y:04d}-{mo:02d}-{d:02d}"
+        frac = f".{f:0{digits}d}" if digits > 0 else ""
+        out.append(f"{date}T{h:02d}:{mi:02d}:{s:02d}{frac}")
+    return out
+
+
+def format_epoch(tdb_s: float, time_system: str = "UTC", digits: int = 6, day_of_year: bool = False) -> str:
+    return format_epochs([tdb_s], time_system, digits, day_of_year)[0]
+
+
+def utc_to_tdb_s(text: str) -> float:
+    """Convenience: a UTC string (CCSDS form; a trailing 'Z' is accepted) -> TDB seconds."""
+    return epoch_to_tdb_s(text, "UTC")
+
+
+def tdb_s_to_utc(tdb_s: float, digits: int = 3) -> str:
+    return format_epoch(tdb_s, "UTC", digits)
+
+
+# --- durations ---------------------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*(d|h|m|min|s)?\s*$")
+_UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, None: 1.0}
+
+
+def parse_duration_s(text: str) -> float:
+    """'7d', '36h', '90m', '600s' or a bare number of seconds -> seconds."""
+    m = _DURATION_RE.match(str(text))
+    if not m:
+        raise ValueError(f"not a duration (e.g. 7d, 36h, 90m, 600s): {text!r}")
+    return float(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+def julian_centuries_tdb(tdb_s):
+    return np.asarray(tdb_s, dtype=np.float64) / (SECONDS_PER_DAY * 36525.0)
+
+
+def days_tdb(tdb_s):
+    return np.asarray(tdb_s, dtype=np.float64) / SECONDS_PER_DAY

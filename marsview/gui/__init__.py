@@ -1,0 +1,32 @@
+"""Qt GUI. ``launch`` builds the main window without entering the event loop (automation contract)."""
+
+from __future__ import annotations
+
+
+def _ensure_app():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["marsview"])
+        app.setApplicationName("marsview")
+        app.setOrganizationName("marsview")
+    return app
+
+
+def launch(paths=None, show: bool = True):
+    """Build the main window on PATHS (None = the built-in default scenario); returns the QMainWindow."""
+    _ensure_app()
+    from .main_window import MainWindow
+
+    window = MainWindow(paths=paths)
+    if show:
+        window.show()
+    return window
+
+
+def launch_app(paths=None) -> int:
+    app = _ensure_app()
+    window = launch(paths or None, show=True)
+    window.raise_()
+    return app.exec()
