@@ -1,0 +1,82 @@
+"""Atomic file writes: a reader never sees a half-written file, and a crash never truncates the old one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write DATA to PATH via a temporary file in the same folder, fsync, then os.replace."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():  # keep the permissions of the file being replaced
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
+    """Write TEXT atomically (newlines written as given: CCSDS files use '\\n')."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+class atomic_open:
+    """``with atomic_open(path) as fh: fh.write(...)``: stream a large text file, then fsync and os.replace.
+    On an exception the target is left untouched."""
+
+    def __init__(self, path, encoding: str = "utf-8"):
+        self.target = Path(path)
+        self.encoding = encoding
+
+    def __enter__(self):
+        folder = self.target.parent if str(self.target.parent) else Path(".")
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        self.fh = os.fdopen(fd, "w", encoding=self.encoding, newline="\n")
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+        finally:
+            if exc_type is not None:
+                try:
+                    os.unlink(self.tmp)
+                except FileNotFoundError:
+                    pass
+        if exc_type is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = self.target.stat().st_mode & 0o7777 if self.target.exists() else 0o666 & ~umask
+            os.chmod(self.tmp, mode)
+            os.replace(self.tmp, self.target)
+        return False

@@ -1,0 +1,480 @@
+"""CCSDS Orbit Ephemeris Message (502.0-B-2/-B-3, versions 1.0-3.0), KVN: streaming reader and exact writer.
+
+The reader streams: it walks the lines once, hands runs of data lines (up to ``CHUNK_LINES`` at a time) to
+``numpy.loadtxt`` and parses their epochs vectorized (``kvn.EpochArray``), so a million-line file loads in
+seconds without holding its text in memory. When a chunk fails, a slow per-line pass finds the exact line
+and field to report. Epochs are kept as written (in the file's time system) beside their TDB values, and
+numbers are written back with the shortest text that reads back to the same float64: read -> write -> read
+is identical, digit for digit.
+
+Mars-centred ephemeris objects: ``oem_to_ephemerides`` / ``ephemeris_to_oem`` in ``marsview.io.oem_convert``
+(re-exported here).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_open
+from .errors import ParseError
+from .frames_io import check_time_system
+from .kvn import EpochArray, EpochError, decode_line, format_float, parse_epoch, parse_float, parse_int, split_kvn
+
+CHUNK_LINES = 50_000
+VERSIONS = ("1.0", "2.0", "3.0")
+HEADER_KEYS = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
+HEADER_MANDATORY = ("CREATION_DATE", "ORIGINATOR")
+META_KEYS = ("OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH", "TIME_SYSTEM",
+             "START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "INTERPOLATION",
+             "INTERPOLATION_DEGREE")
+META_MANDATORY = ("OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "TIME_SYSTEM", "START_TIME", "STOP_TIME")
+INTERPOLATIONS = ("LAGRANGE", "HERMITE", "LINEAR")
+FIELDS = ("X", "Y", "Z", "X_DOT", "Y_DOT", "Z_DOT", "X_DDOT", "Y_DDOT", "Z_DDOT")
+_EPOCH_DTYPE = "U64"
+
+
+@dataclass
+class OemCovariance:
+    """One covariance matrix [km^2, km^2/s, km^2/s^2] in ``frame`` (None: the segment's REF_FRAME)."""
+
+    epoch_text: str
+    epoch_tdb_s: float
+    matrix: np.ndarray  # (6,6) symmetric
+    frame: str | None = None
+    line: int = 0
+
+
+@dataclass
+class OemSegment:
+    metadata: dict[str, str]
+    epochs: EpochArray
+    epochs_tdb_s: np.ndarray
+    states: np.ndarray  # (N,6) km, km/s, as written in the file's REF_FRAME about CENTER_NAME
+    accelerations: np.ndarray | None = None  # (N,3) km/s^2
+    covariances: list[OemCovariance] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)  # in the metadata block
+    data_comments: list[str] = field(default_factory=list)
+    covariance_comments: list[str] = field(default_factory=list)
+    metadata_lines: dict[str, int] = field(default_factory=dict)
+    data_lines: np.ndarray | None = None  # line number of every data line
+    start_line: int = 0  # META_START
+
+    def _meta(self, key: str, default=None):
+        return self.metadata.get(key, default)
+
+    object_name = property(lambda self: self.metadata["OBJECT_NAME"])
+    object_id = property(lambda self: self.metadata["OBJECT_ID"])
+    center_name = property(lambda self: self.metadata["CENTER_NAME"])
+    ref_frame = property(lambda self: self.metadata["REF_FRAME"])
+    time_system = property(lambda self: self.metadata["TIME_SYSTEM"].upper())
+    interpolation = property(lambda self: self._meta("INTERPOLATION"))
+
+    @property
+    def interpolation_degree(self) -> int | None:
+        value = self._meta("INTERPOLATION_DEGREE")
+        return int(value) if value is not None else None
+
+    def _epoch(self, key: str) -> float | None:
+        value = self._meta(key)
+        if value is None:
+            return None
+        return parse_epoch(value, self.time_system, "", self.metadata_lines.get(key, 0), key)
+
+    start_tdb_s = property(lambda self: self._epoch("START_TIME"))
+    stop_tdb_s = property(lambda self: self._epoch("STOP_TIME"))
+    useable_start_tdb_s = property(lambda self: self._epoch("USEABLE_START_TIME"))
+    useable_stop_tdb_s = property(lambda self: self._epoch("USEABLE_STOP_TIME"))
+
+
+@dataclass
+class OemMessage:
+    header: dict[str, str]
+    segments: list[OemSegment]
+    comments: list[str] = field(default_factory=list)
+    path: str = ""
+    header_lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.header.get("CCSDS_OEM_VERS", "2.0")
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def read_oem(path) -> OemMessage:
+    """Read an OEM (KVN, or XML when the file starts with '<'). Raises ParseError (file:line: keyword: why)."""
+    path = Path(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    with fh:
+        head = fh.read(512).lstrip()
+        fh.seek(0)
+        if head.startswith(b"<"):
+            from .ccsds_xml import read_oem_xml
+
+            return read_oem_xml(path)
+        return _OemReader(path).run(fh)
+
+
+class _Segment:
+    """A segment being read: metadata, then data chunks."""
+
+    def __init__(self, line: int):
+        self.start_line = line
+        self.meta: dict[str, str] = {}
+        self.meta_lines: dict[str, int] = {}
+        self.comments: list[str] = []
+        self.data_comments: list[str] = []
+        self.cov_comments: list[str] = []
+        self.ncols: int | None = None
+        self.chunks: list[tuple] = []
+        self.last_key: tuple | None = None
+        self.covs: list[OemCovariance] = []
+        self.time_system = "UTC"
+        self.meta_stop_line = 0
+
+
+class _OemReader:
+    def __init__(self, path: Path):
+        self.path = path
+        self.header: dict[str, str] = {}
+        self.header_lines: dict[str, int] = {}
+        self.comments: list[str] = []
+        self.segments: list[OemSegment] = []
+        self.seg: _Segment | None = None
+        self.block: list[str] = []
+        self.block_lines: list[int] = []
+        self.cov: dict | None = None
+
+    def error(self, line, keyword, message):
+        return ParseError(self.path, line, keyword, message)
+
+    def run(self, fh) -> OemMessage:
+        state = "header"
+        lineno = 0
+        block, block_lines = self.block, self.block_lines
+        for lineno, raw in enumerate(fh, 1):
+            text = decode_line(raw, self.path, lineno).strip()
+            if not text:
+                continue
+            if state == "data" and "0" <= text[0] <= "9" and "=" not in text:
+                block.append(text)
+                block_lines.append(lineno)
+                if len(block) >= CHUNK_LINES:
+                    self.flush()
+                continue
+            if block:
+                self.flush()
+            kv = split_kvn(text, self.path, lineno)
+            state = getattr(self, "on_" + state)(kv, state)
+        if block:
+            self.flush()
+        if lineno == 0 or (state == "header" and not self.header):
+            raise self.error(max(lineno, 0), "CCSDS_OEM_VERS", "empty file: not an OEM")
+        expected = {"header": "META_START", "meta": "META_STOP", "cov": "COVARIANCE_STOP"}.get(state)
+        if expected:
+            raise self.error(lineno, expected, f"truncated file: ended before {expected}")
+        self.finish_segment(lineno)
+        return OemMessage(self.header, self.segments, self.comments, str(self.path), self.header_lines)
+
+    # --- states of the line walk: each returns the next state
+    def on_header(self, kv, state):
+        if not self.header:
+            if kv.keyword == "COMMENT":
+                self.comments.append(kv.value)
+                return state
+            if kv.keyword != "CCSDS_OEM_VERS":
+                raise self.error(kv.line, kv.keyword or "CCSDS_OEM_VERS",
+                                 "an OEM must start with CCSDS_OEM_VERS (is this an OEM?)")
+            if kv.value not in VERSIONS:
+                raise self.error(kv.line, "CCSDS_OEM_VERS", f"unsupported version {kv.value!r} ({', '.join(VERSIONS)})")
+            self.header["CCSDS_OEM_VERS"] = kv.value
+            self.header_lines["CCSDS_OEM_VERS"] = kv.line
+            return state
+        if kv.keyword == "COMMENT":
+            self.comments.append(kv.value)
+            return state
+        if kv.keyword == "META_START":
+            for key in HEADER_MANDATORY:
+                if key not in self.header:
+                    raise self.error(kv.line, key, "mandatory header keyword missing before META_START")
+            parse_epoch(self.header["CREATION_DATE"], "UTC", self.path, self.header_lines["CREATION_DATE"],
+                        "CREATION_DATE")
+            return self.start_segment(kv)
+        self.store(kv, HEADER_KEYS, self.header, self.header_lines, "header")
+        return state
+
+    def on_meta(self, kv, state):
+        seg = self.seg
+        if kv.keyword == "COMMENT":
+            seg.comments.append(kv.value)
+            return state
+        if kv.keyword == "META_STOP":
+            self.check_metadata(kv.line)
+            return "data"
+        if kv.keyword == "":
+            raise self.error(kv.line, "META_STOP", "data line inside the metadata block (META_STOP missing?)")
+        self.store(kv, META_KEYS, seg.meta, seg.meta_lines, "metadata")
+        return state
+
+    def on_data(self, kv, state):
+        if kv.keyword == "COMMENT":
+            self.seg.data_comments.append(kv.value)
+            return state
+        if kv.keyword == "META_START":
+            self.finish_segment(kv.line)
+            return self.start_segment(kv)
+        if kv.keyword == "COVARIANCE_START":
+            return "cov"
+        if kv.keyword == "":
+            raise self.error(kv.line, "epoch", f"not an ephemeris data line: {kv.value[:40]!r}")
+        raise self.error(kv.line, kv.keyword, "keyword not allowed in the data section")
+
+    def on_cov(self, kv, state):
+        seg = self.seg
+        if kv.keyword == "COMMENT":
+            seg.cov_comments.append(kv.value)
+        elif kv.keyword == "EPOCH":
+            self.close_matrix(kv.line)
+            tdb = parse_epoch(kv.value, seg.time_system, self.path, kv.line, "EPOCH")
+            if seg.covs and tdb <= seg.covs[-1].epoch_tdb_s:
+                raise self.error(kv.line, "EPOCH", "covariance epochs must increase")
+            self.cov = {"epoch": kv.value, "tdb": tdb, "line": kv.line, "frame": None, "rows": []}
+        elif kv.keyword == "COV_REF_FRAME":
+            if self.cov is None or self.cov["rows"]:
+                raise self.error(kv.line, "COV_REF_FRAME", "must follow EPOCH, before the matrix rows")
+            self.cov["frame"] = kv.value
+        elif kv.keyword == "":
+            if self.cov is None:
+                raise self.error(kv.line, "EPOCH", "covariance rows before EPOCH")
+            rows = self.cov["rows"]
+            tokens = kv.value.split()
+            if len(rows) >= 6 or len(tokens) != len(rows) + 1:
+                raise self.error(kv.line, f"covariance row {len(rows) + 1}",
+                                 f"expected {len(rows) + 1} values of the lower triangle, found {len(tokens)}")
+            rows.append([parse_float(t, self.path, kv.line, f"covariance row {len(rows) + 1}") for t in tokens])
+        elif kv.keyword == "COVARIANCE_STOP":
+            self.close_matrix(kv.line)
+            return "after_cov"
+        else:
+            raise self.error(kv.line, kv.keyword, "keyword not allowed in a covariance block")
+        return state
+
+    def on_after_cov(self, kv, state):
+        if kv.keyword == "COMMENT":
+            self.seg.cov_comments.append(kv.value)
+            return state
+        if kv.keyword == "META_START":
+            self.finish_segment(kv.line)
+            return self.start_segment(kv)
+        if kv.keyword == "COVARIANCE_START":
+            return "cov"
+        raise self.error(kv.line, kv.keyword or "META_START", "only META_START may follow COVARIANCE_STOP")
+
+    # --- helpers
+    def store(self, kv, allowed, target, lines, where):
+        if kv.keyword == "":
+            raise self.error(kv.line, "(no keyword)", f"expected KEYWORD = value in the {where}: {kv.value[:40]!r}")
+        if kv.keyword not in allowed:
+            raise self.error(kv.line, kv.keyword, f"unknown keyword in the OEM {where}")
+        if kv.keyword in target:
+            raise self.error(kv.line, kv.keyword, f"repeated (first at line {lines[kv.keyword]})")
+        if kv.value == "":
+            raise self.error(kv.line, kv.keyword, "empty value")
+        target[kv.keyword] = kv.value
+        lines[kv.keyword] = kv.line
+
+    def start_segment(self, kv):
+        self.seg = _Segment(kv.line)
+        return "meta"
+
+    def check_metadata(self, line):
+        seg = self.seg
+        seg.meta_stop_line = line
+        for key in META_MANDATORY:
+            if key not in seg.meta:
+                raise self.error(line, key, f"mandatory metadata keyword missing (segment at line {seg.start_line})")
+        ml = seg.meta_lines
+        seg.time_system = check_time_system(seg.meta["TIME_SYSTEM"], self.path, ml["TIME_SYSTEM"])
+        interp = seg.meta.get("INTERPOLATION")
+        if interp is not None and interp.upper() not in INTERPOLATIONS:
+            raise self.error(ml["INTERPOLATION"], "INTERPOLATION",
+                             f"unknown method {interp!r} ({', '.join(INTERPOLATIONS)})")
+        if "INTERPOLATION_DEGREE" in seg.meta:
+            deg = parse_int(seg.meta["INTERPOLATION_DEGREE"], self.path, ml["INTERPOLATION_DEGREE"],
+                            "INTERPOLATION_DEGREE")
+            if not 0 <= deg <= 32:
+                raise self.error(ml["INTERPOLATION_DEGREE"], "INTERPOLATION_DEGREE", f"{deg} is not in 0..32")
+        keys = {}
+        for key in ("START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "REF_FRAME_EPOCH"):
+            if key in seg.meta:
+                try:
+                    keys[key] = _key(EpochArray.parse([seg.meta[key]], seg.time_system), 0)
+                    parse_epoch(seg.meta[key], seg.time_system, self.path, ml[key], key)
+                except EpochError as exc:
+                    raise self.error(ml[key], key, f"bad epoch {seg.meta[key]!r}: {exc}") from None
+        order = [k for k in ("START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME") if k in keys]
+        for a, b in zip(order, order[1:]):
+            if keys[b] < keys[a]:
+                raise self.error(ml[b], b, f"is before {a}")
+        seg.keys = keys
+
+    def flush(self):
+        seg, lines, texts = self.seg, self.block_lines, self.block
+        ncols = len(texts[0].split())
+        if seg.ncols is None:
+            if ncols not in (7, 10):
+                raise self.error(lines[0], "data line",
+                                 f"expected 7 fields (epoch X Y Z X_DOT Y_DOT Z_DOT) or 10 (with accelerations), "
+                                 f"found {ncols}")
+            seg.ncols = ncols
+        dtype = [("epoch", _EPOCH_DTYPE)] + [(name, "f8") for name in FIELDS[: seg.ncols - 1]]
+        try:
+            table = np.loadtxt(texts, dtype=dtype, comments=None, ndmin=1)
+            values = np.stack([table[name] for name in FIELDS[: seg.ncols - 1]], axis=1)
+            finite = np.isfinite(values).all(axis=1)
+            if not finite.all():
+                raise ValueError
+            epochs = EpochArray.parse(table["epoch"], seg.time_system)
+            tdb = epochs.to_tdb_s(seg.time_system)
+        except (ValueError, EpochError):
+            self.locate_error(texts, lines, seg)
+            raise  # pragma: no cover - locate_error always raises
+        minutes, seconds = epochs.minutes, epochs.seconds
+        order_ok = (np.diff(minutes) > 0) | ((np.diff(minutes) == 0) & (np.diff(seconds) > 0))
+        if seg.last_key is not None:
+            first = (minutes[0], seconds[0])
+            order_ok = np.concatenate([[first > seg.last_key], order_ok])
+            offset = 0
+        else:
+            offset = 1
+        if not order_ok.all():
+            i = int(np.argmin(order_ok)) + offset
+            raise self.error(lines[i], "epoch", f"epoch {texts[i].split()[0]} is not after the previous epoch")
+        seg.last_key = (minutes[-1], seconds[-1])
+        seg.chunks.append((epochs, tdb, values, np.asarray(lines, dtype=np.int64)))
+        self.block.clear()
+        self.block_lines.clear()
+
+    def locate_error(self, texts, lines, seg):
+        names = FIELDS[: seg.ncols - 1]
+        for text, line in zip(texts, lines):
+            tokens = text.split()
+            if len(tokens) != seg.ncols:
+                raise self.error(line, "data line", f"expected {seg.ncols} fields as in the segment's first data "
+                                                    f"line, found {len(tokens)}")
+            for name, token in zip(names, tokens[1:]):
+                parse_float(token, self.path, line, name)
+            try:
+                e = EpochArray.parse([tokens[0]], seg.time_system)
+                e.to_tdb_s(seg.time_system)
+            except (EpochError, ValueError) as exc:
+                raise self.error(line, "epoch", f"bad epoch {tokens[0]!r}: {exc}") from None
+        raise self.error(lines[0], "data line", "unreadable data lines")
+
+    def close_matrix(self, line):
+        if self.cov is None:
+            return
+        rows = self.cov["rows"]
+        if len(rows) != 6:
+            raise self.error(line, f"covariance row {len(rows) + 1}",
+                             f"covariance at line {self.cov['line']} has {len(rows)} of 6 rows")
+        m = np.zeros((6, 6))
+        for i, row in enumerate(rows):
+            m[i, : i + 1] = row
+        m = m + np.tril(m, -1).T
+        self.seg.covs.append(OemCovariance(self.cov["epoch"], self.cov["tdb"], m, self.cov["frame"], self.cov["line"]))
+        self.cov = None
+
+    def finish_segment(self, line):
+        seg = self.seg
+        if seg is None:
+            return
+        if not seg.chunks:
+            raise self.error(seg.meta_stop_line or line, "data line", "segment has no ephemeris data lines")
+        epochs = EpochArray.concatenate([c[0] for c in seg.chunks])
+        tdb = np.concatenate([c[1] for c in seg.chunks])
+        values = np.concatenate([c[2] for c in seg.chunks])
+        data_lines = np.concatenate([c[3] for c in seg.chunks])
+        seg.chunks = []
+        keys, ml = seg.keys, seg.meta_lines
+        if _key(epochs, 0) < keys["START_TIME"]:
+            raise self.error(int(data_lines[0]), "epoch", f"first epoch is before START_TIME (line {ml['START_TIME']})")
+        if _key(epochs, -1) > keys["STOP_TIME"]:
+            raise self.error(int(data_lines[-1]), "epoch", f"last epoch is after STOP_TIME (line {ml['STOP_TIME']})")
+        self.segments.append(OemSegment(
+            metadata=seg.meta, epochs=epochs, epochs_tdb_s=tdb, states=np.ascontiguousarray(values[:, :6]),
+            accelerations=np.ascontiguousarray(values[:, 6:9]) if values.shape[1] == 9 else None,
+            covariances=seg.covs, comments=seg.comments, data_comments=seg.data_comments,
+            covariance_comments=seg.cov_comments, metadata_lines=ml, data_lines=data_lines,
+            start_line=seg.start_line))
+        self.seg = None
+
+
+def _key(epochs: EpochArray, i: int) -> tuple[int, float]:
+    return int(epochs.minutes[i]), float(epochs.seconds[i])
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+def write_oem(path, message: OemMessage) -> None:
+    """Write MESSAGE as OEM KVN, atomically. Numbers are written with the shortest exact text."""
+    with atomic_open(path) as fh:
+        for chunk in iter_oem_kvn(message):
+            fh.write(chunk)
+
+
+def oem_to_kvn_text(message: OemMessage) -> str:
+    return "".join(iter_oem_kvn(message))
+
+
+def iter_oem_kvn(message: OemMessage):
+    header = dict(message.header)
+    version = header.pop("CCSDS_OEM_VERS", "2.0")
+    out = [f"CCSDS_OEM_VERS = {version}\n"]
+    out += [f"COMMENT {c}\n" for c in message.comments]
+    if "CREATION_DATE" not in header:
+        header["CREATION_DATE"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    header.setdefault("ORIGINATOR", "MARSVIEW")
+    for key in HEADER_KEYS:
+        if key in header:
+            out.append(f"{key} = {header[key]}\n")
+    yield "".join(out)
+    for seg in message.segments:
+        out = ["\nMETA_START\n"]
+        out += [f"COMMENT {c}\n" for c in seg.comments]
+        for key in META_KEYS:
+            if key in seg.metadata:
+                out.append(f"{key} = {seg.metadata[key]}\n")
+        out.append("META_STOP\n\n")
+        out += [f"COMMENT {c}\n" for c in seg.data_comments]
+        yield "".join(out)
+        values = seg.states if seg.accelerations is None else np.hstack([seg.states, seg.accelerations])
+        for start in range(0, len(values), CHUNK_LINES):
+            epochs = seg.epochs.take(slice(start, start + CHUNK_LINES)).format()
+            rows = values[start: start + CHUNK_LINES].tolist()
+            yield "".join(e + " " + " ".join(map(format_float, row)) + "\n" for e, row in zip(epochs, rows))
+        if seg.covariances or seg.covariance_comments:
+            out = ["COVARIANCE_START\n"] + [f"COMMENT {c}\n" for c in seg.covariance_comments]
+            for cov in seg.covariances:
+                out.append(f"EPOCH = {cov.epoch_text}\n")
+                if cov.frame:
+                    out.append(f"COV_REF_FRAME = {cov.frame}\n")
+                for i in range(6):
+                    out.append(" ".join(format_float(x) for x in cov.matrix[i, : i + 1]) + "\n")
+            out.append("COVARIANCE_STOP\n")
+            yield "".join(out)
+
+
+def __getattr__(name):  # oem_to_ephemerides / ephemeris_to_oem live in oem_convert (they need core.tabulated)
+    if name in ("oem_to_ephemerides", "ephemeris_to_oem", "segment_to_ephemeris"):
+        from . import oem_convert
+
+        return getattr(oem_convert, name)
+    raise AttributeError(name)
