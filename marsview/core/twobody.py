@@ -1,0 +1,195 @@
+"""Two-body (Keplerian) propagation with universal variables, for any conic, many objects x many epochs.
+
+The universal anomaly chi solves Kepler's universal equation (Battin 1999, sec. 4.5; Vallado 2013,
+alg. 8) with Stumpff functions c2, c3; Lagrange f, g, fdot, gdot then map the initial state to each
+epoch. The root is found by the Laguerre iteration (Conway 1986, "An improved algorithm due to Laguerre
+for the solution of Kepler's equation"), kept inside a rigorous bracket with a bisection fallback, so
+it converges for circular, highly eccentric, near-parabolic and hyperbolic orbits alike. Elliptic
+time offsets are first reduced modulo the period (exact for a Keplerian orbit; keeps chi small and the
+result as precise after 10 000 revolutions as after one).
+
+Units: km, km/s, s; states Mars-centred in whatever inertial frame they are given in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import GM_MARS_KM3S2
+from .ephemeris import Ephemeris
+from .orbits import solve_kepler
+
+_CHUNK = 1 << 15  # elements per vectorized chunk: keeps temporaries in cache
+_SERIES_PSI = 1.0
+# 1/(2k+2)! and 1/(2k+3)! for the small-|psi| Stumpff series (12 terms: error < 1e-26 at |psi| = 1)
+_C2_COEF = np.array([1.0 / np.prod(np.arange(1.0, 2 * k + 3)) for k in range(12)])
+_C3_COEF = np.array([1.0 / np.prod(np.arange(1.0, 2 * k + 4)) for k in range(12)])
+
+
+def stumpff_c2_c3(psi):
+    """Stumpff functions c2(psi) = (1 - cos sqrt psi)/psi, c3(psi) = (sqrt psi - sin sqrt psi)/sqrt psi^3,
+    continued to psi <= 0 with cosh/sinh; series near 0 (no cancellation)."""
+    psi = np.asarray(psi, dtype=np.float64)
+    c2 = np.empty_like(psi)
+    c3 = np.empty_like(psi)
+    pos = psi > _SERIES_PSI
+    neg = psi < -_SERIES_PSI
+    mid = ~(pos | neg)
+    if np.any(pos):
+        s = np.sqrt(psi[pos])
+        sh, ch = np.sin(0.5 * s), np.cos(0.5 * s)
+        c2[pos] = 2.0 * sh * sh / psi[pos]  # 1 - cos s = 2 sin^2(s/2): no cancellation near s = 2 pi k
+        c3[pos] = (s - 2.0 * sh * ch) / (s * psi[pos])
+    if np.any(neg):
+        s = np.sqrt(-psi[neg])
+        c2[neg] = (np.cosh(s) - 1.0) / -psi[neg]
+        c3[neg] = (np.sinh(s) - s) / (s * -psi[neg])
+    if np.any(mid):
+        x = -psi[mid]
+        a2 = np.full_like(x, _C2_COEF[-1])
+        a3 = np.full_like(x, _C3_COEF[-1])
+        for k in range(len(_C2_COEF) - 2, -1, -1):
+            a2 = a2 * x + _C2_COEF[k]
+            a3 = a3 * x + _C3_COEF[k]
+        c2[mid], c3[mid] = a2, a3
+    return c2, c3
+
+
+def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_iter=60):
+    """chi for each element (1-D arrays): sigma0 = r0.v0/sqrt(mu), alpha = 1/a, rp = periapsis radius.
+
+    F(chi) = sigma0 chi^2 c2 + (1 - alpha r0) chi^3 c3 + r0 chi - sqrt(mu) dt is increasing with
+    F' = r >= rp, so chi lies between 0 and sqrt(mu) dt / rp: a bracket for every conic.
+    """
+    bound = sqmu * dt / rp
+    lo = np.minimum(0.0, bound)
+    hi = np.maximum(0.0, bound)
+    chi = np.clip(guess, lo, hi)
+    one_m_ar0 = 1.0 - alpha * r0
+    n = 5.0
+    active = np.arange(dt.size)
+    for _ in range(max_iter):
+        x = chi[active]
+        a = alpha[active]
+        psi = a * x * x
+        c2, c3 = stumpff_c2_c3(psi)
+        s0, r0a, oa = sigma0[active], r0[active], one_m_ar0[active]
+        x2 = x * x
+        t1, t2, t3 = s0 * x2 * c2, oa * x2 * x * c3, r0a * x
+        f = t1 + t2 + t3 - sqmu * dt[active]
+        noise = 4e-16 * (np.abs(t1) + np.abs(t2) + np.abs(t3) + sqmu * np.abs(dt[active]))
+        df = x2 * c2 + s0 * x * (1.0 - psi * c3) + r0a * (1.0 - psi * c2)
+        ddf = s0 * (1.0 - psi * c2) + oa * x * (1.0 - psi * c3)
+        # shrink the bracket with the sign of F
+        neg = f < 0.0
+        lo[active] = np.where(neg, np.maximum(lo[active], x), lo[active])
+        hi[active] = np.where(neg, hi[active], np.minimum(hi[active], x))
+        disc = np.sqrt(np.abs((n - 1.0) ** 2 * df * df - n * (n - 1.0) * f * ddf))
+        xn = x - n * f / (df + np.copysign(disc, df))
+        la, ha = lo[active], hi[active]
+        outside = (xn <= la) | (xn >= ha) | ~np.isfinite(xn)
+        xn = np.where(outside, 0.5 * (la + ha), xn)
+        at_floor = np.abs(f) <= noise  # F is zero to rounding: chi is as exact as float64 allows
+        done = at_floor | (np.abs(xn - x) <= tol * np.maximum(np.abs(xn), 1.0)) | (ha - la <= tol * np.maximum(np.abs(xn), 1.0))
+        chi[active] = np.where(at_floor, x, xn)
+        active = active[~done]
+        if active.size == 0:
+            return chi
+    raise ArithmeticError(f"universal Kepler equation did not converge for {active.size} epochs")
+
+
+def _propagate_flat(r0v, v0v, dt, mu):
+    """States at offsets dt (K,) from initial (K,3) r0v, v0v (one row per element)."""
+    sqmu = np.sqrt(mu)
+    r0 = np.linalg.norm(r0v, axis=1)
+    v2 = np.einsum("ij,ij->i", v0v, v0v)
+    rv = np.einsum("ij,ij->i", r0v, v0v)
+    alpha = 2.0 / r0 - v2 / mu
+    h2 = np.einsum("ij,ij->i", np.cross(r0v, v0v), np.cross(r0v, v0v))
+    if np.any(h2 <= 0.0):
+        raise ValueError("rectilinear state (r parallel to v): two-body propagation undefined")
+    p = h2 / mu
+    ecc = np.sqrt(np.maximum(0.0, 1.0 - p * alpha))
+    rp = p / (1.0 + ecc)
+    # elliptic: reduce dt modulo the period (exact for Kepler motion)
+    ell = alpha > 0.0
+    dt = dt.copy()
+    if np.any(ell):
+        per = 2.0 * np.pi / (sqmu * alpha[ell] ** 1.5)
+        dt[ell] = dt[ell] - per * np.round(dt[ell] / per)
+    sigma0 = rv / sqmu
+    # starting guess: eccentric-anomaly change ~ mean-anomaly change (elliptic); for hyperbolae the
+    # exact hyperbolic-anomaly change from solve_kepler (chi grows like log t, a bad guess costs much)
+    guess = np.where(ell, sqmu * alpha * dt, sqmu * dt / np.maximum(r0, rp))
+    hyp = ecc > 1.0 + 1e-6  # nearer to parabolic the anomaly is ill-conditioned: Laguerre copes alone
+    if np.any(hyp):
+        sa = np.sqrt(-alpha[hyp])
+        e_h = ecc[hyp]
+        h0 = np.arcsinh(sigma0[hyp] * sa / e_h)
+        mean = e_h * np.sinh(h0) - h0 + sqmu * sa ** 3 * dt[hyp]
+        guess[hyp] = (solve_kepler(mean, e_h) - h0) / sa
+    chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess)
+    psi = alpha * chi * chi
+    c2, c3 = stumpff_c2_c3(psi)
+    chi2 = chi * chi
+    f = 1.0 - chi2 * c2 / r0
+    g = dt - chi2 * chi * c3 / sqmu
+    r = f[:, None] * r0v + g[:, None] * v0v
+    rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
+    fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
+    gdot = 1.0 - chi2 * c2 / rn
+    v = fdot[:, None] * r0v + gdot[:, None] * v0v
+    return np.hstack([r, v])
+
+
+def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2) -> np.ndarray:
+    """Keplerian states at epochs ``tdb_s`` (N,) from initial states at ``t0_tdb_s``.
+
+    ``states0`` (6,) -> (N,6); (M,6) -> (M,N,6). ``t0_tdb_s`` is a scalar or one epoch per object (M,).
+    Frame and centre are those of ``states0``.
+    """
+    s0 = np.asarray(states0, dtype=np.float64)
+    single = s0.ndim == 1
+    s0 = np.atleast_2d(s0)
+    if s0.shape[-1] != 6 or s0.ndim != 2:
+        raise ValueError(f"states0 must be (6,) or (M,6), got {np.shape(states0)}")
+    t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+    t0 = np.broadcast_to(np.asarray(t0_tdb_s, dtype=np.float64), (s0.shape[0],))
+    if not (np.all(np.isfinite(s0)) and np.all(np.isfinite(t)) and np.all(np.isfinite(t0))):
+        raise ValueError("propagate_twobody needs finite states and epochs")
+    m, n = s0.shape[0], t.size
+    out = np.empty((m, n, 6))
+    flat = out.reshape(m * n, 6)
+    obj = np.repeat(np.arange(m), n)
+    dt_all = (t[None, :] - t0[:, None]).ravel()
+    for start in range(0, m * n, _CHUNK):
+        sl = slice(start, min(start + _CHUNK, m * n))
+        idx = obj[sl]
+        flat[sl] = _propagate_flat(s0[idx, :3], s0[idx, 3:], dt_all[sl], float(gm_km3s2))
+    return out[0] if single else out
+
+
+class TwoBodyEphemeris(Ephemeris):
+    """A Keplerian orbit as an :class:`Ephemeris` over [start_tdb_s, stop_tdb_s]."""
+
+    def __init__(self, name: str, state0, t0_tdb_s: float, start_tdb_s: float, stop_tdb_s: float,
+                 gm_km3s2: float = GM_MARS_KM3S2, frame: str = "EME2000", source: str = ""):
+        s = np.asarray(state0, dtype=np.float64)
+        if s.shape != (6,):
+            raise ValueError(f"{name}: state0 must have 6 components, got shape {s.shape}")
+        if not stop_tdb_s >= start_tdb_s:
+            raise ValueError(f"{name}: stop {stop_tdb_s} is before start {start_tdb_s}")
+        self.name = name
+        self.frame = frame
+        self.state0 = s.copy()
+        self.t0_tdb_s = float(t0_tdb_s)
+        self.gm_km3s2 = float(gm_km3s2)
+        self._coverage = (float(start_tdb_s), float(stop_tdb_s))
+        self.source = source or f"two-body from {name} state"
+
+    @property
+    def coverage(self) -> tuple[float, float]:
+        return self._coverage
+
+    def _state(self, tdb_s: np.ndarray) -> np.ndarray:
+        return propagate_twobody(self.state0, self.t0_tdb_s, tdb_s, self.gm_km3s2)
