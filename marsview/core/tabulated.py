@@ -1,0 +1,204 @@
+"""Tabulated ephemerides: Lagrange and Hermite interpolation of state tables, segment by segment.
+
+Interpolation follows CCSDS OEM (ODM 502.0-B-2 sec. 5.2.2) and SPICE SPK types 9/13:
+- ``LAGRANGE`` degree d: the d+1 table points nearest the epoch (centred window, shifted inward at the
+  table ends); position and velocity components are interpolated independently (as SPK type 9).
+- ``HERMITE`` degree d: the (d+1)/2 nearest points (rounded up for an even d), each contributing a
+  position and its derivative, the velocity; the returned velocity is the derivative of the position
+  polynomial (as SPK type 13). When the table carries accelerations, the velocity is itself Hermite-
+  interpolated from velocities and accelerations.
+A table with fewer points than the window uses all its points (a lower degree).
+
+Segments are independent: an epoch is interpolated only from its own segment's points, an epoch on a
+boundary shared by two segments takes the later one, epochs in gaps or outside the useable spans raise
+:class:`CoverageError` (never extrapolated). Everything is vectorized over epochs: window indices come
+from ``np.searchsorted`` and the Newton divided-difference tables are built with loops over the window
+size only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ephemeris import CoverageError, Ephemeris
+
+INTERPOLATIONS = ("LAGRANGE", "HERMITE")
+_CHUNK = 1 << 14  # epochs per vectorized block: bounds the (N, window, 3) temporaries
+
+
+class TabulatedSegment:
+    """One table of states (km, km/s) at strictly increasing TDB epochs, in its ephemeris' frame."""
+
+    def __init__(self, epochs_tdb_s, states, interpolation: str = "LAGRANGE", degree: int = 7,
+                 useable_start_tdb_s=None, useable_stop_tdb_s=None, accelerations=None,
+                 covariances=None, source: str = ""):
+        t = np.asarray(epochs_tdb_s, dtype=np.float64).ravel()
+        s = np.asarray(states, dtype=np.float64)
+        where = f"{source}: " if source else ""
+        if s.ndim != 2 or s.shape != (t.size, 6):
+            raise ValueError(f"{where}states must be ({t.size}, 6) to match the epochs, got {s.shape}")
+        if t.size == 0:
+            raise ValueError(f"{where}a segment needs at least one state")
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(s))):
+            raise ValueError(f"{where}epochs and states must be finite")
+        if np.any(np.diff(t) <= 0.0):
+            k = int(np.argmax(np.diff(t) <= 0.0))
+            raise ValueError(f"{where}epochs must increase strictly (state {k + 2} is not after state {k + 1})")
+        method = str(interpolation).strip().upper()
+        if method not in INTERPOLATIONS:
+            raise ValueError(f"{where}interpolation {interpolation!r} is not supported (LAGRANGE or HERMITE)")
+        if int(degree) != degree or degree < 1:
+            raise ValueError(f"{where}interpolation degree must be a positive integer, got {degree!r}")
+        start = t[0] if useable_start_tdb_s is None else float(useable_start_tdb_s)
+        stop = t[-1] if useable_stop_tdb_s is None else float(useable_stop_tdb_s)
+        if start < t[0] or stop > t[-1] or stop < start:
+            raise ValueError(f"{where}useable span [{start}, {stop}] TDB s must lie within the states "
+                             f"[{t[0]}, {t[-1]}] (no extrapolation)")
+        acc = None
+        if accelerations is not None:
+            acc = np.asarray(accelerations, dtype=np.float64)
+            if acc.shape != (t.size, 3):
+                raise ValueError(f"{where}accelerations must be ({t.size}, 3), got {acc.shape}")
+        self.epochs_tdb_s = t
+        self.states = s
+        self.interpolation = method
+        self.degree = int(degree)
+        self.useable_start_tdb_s = float(start)
+        self.useable_stop_tdb_s = float(stop)
+        self.accelerations = acc
+        self.covariances = covariances
+        self.source = source
+        wanted = self.degree + 1 if method == "LAGRANGE" else (self.degree + 2) // 2
+        self.window = int(min(wanted, t.size))
+
+    @property
+    def coverage(self) -> tuple[float, float]:
+        return self.useable_start_tdb_s, self.useable_stop_tdb_s
+
+    def _windows(self, tdb_s: np.ndarray) -> np.ndarray:
+        """(N, window) table indices: the window centred on the interval holding each epoch."""
+        n, w = self.epochs_tdb_s.size, self.window
+        i = np.searchsorted(self.epochs_tdb_s, tdb_s, side="right") - 1  # t_i <= t < t_{i+1}
+        first = i - (w - 1) // 2
+        # an epoch nearer the right node of its interval centres there (matters for odd windows)
+        if w % 2 == 1:
+            right = np.clip(i + 1, 0, n - 1)
+            nearer_right = (self.epochs_tdb_s[right] - tdb_s) < (tdb_s - self.epochs_tdb_s[np.clip(i, 0, n - 1)])
+            first = first + nearer_right
+        first = np.clip(first, 0, n - w)
+        return first[:, None] + np.arange(w)
+
+    def state(self, tdb_s) -> np.ndarray:
+        """(N,6) interpolated states; epochs must lie within the useable span (not checked here)."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        if self.epochs_tdb_s.size == 1:
+            return np.repeat(self.states, t.size, axis=0)
+        if t.size <= _CHUNK:
+            return self._interpolate(t)
+        return np.vstack([self._interpolate(t[k:k + _CHUNK]) for k in range(0, t.size, _CHUNK)])
+
+    def _interpolate(self, t: np.ndarray) -> np.ndarray:
+        idx = self._windows(t)
+        tw = self.epochs_tdb_s[idx]                        # (N, w)
+        # scale time to O(1) around the window for a well-conditioned divided-difference table
+        t_ref = tw[:, :1]
+        h = np.maximum(tw[:, -1:] - t_ref, 1e-300)
+        x = (tw - t_ref) / h
+        u = (t[:, None] - t_ref) / h                        # (N, 1)
+        L, dL = _lagrange_basis(x, u)                       # (N, w) each
+        table = self.states[idx]                            # (N, w, 6)
+        if self.interpolation == "LAGRANGE":
+            return np.einsum("nw,nwc->nc", L, table)
+        # Hermite basis (e.g. Burden & Faires, Numerical Analysis, sec. 3.4) from the Lagrange one:
+        # H_k = (1 - 2 (u - x_k) l_k'(x_k)) l_k^2,  K_k = (u - x_k) l_k^2
+        diff = x[:, :, None] - x[:, None, :]
+        np.einsum("nii->ni", diff)[...] = np.inf            # drop k = j from the sum below
+        slope = np.sum(1.0 / diff, axis=2)                  # l_k'(x_k)
+        du = u - x
+        a = 1.0 - 2.0 * du * slope
+        L2 = L * L
+        H, K = a * L2, du * L2
+        dH = -2.0 * slope * L2 + 2.0 * a * L * dL
+        dK = L2 + 2.0 * du * L * dL
+        pos, vel = table[:, :, :3], table[:, :, 3:] * h[:, :, None]
+        p = np.einsum("nw,nwc->nc", H, pos) + np.einsum("nw,nwc->nc", K, vel)
+        if self.accelerations is not None:
+            acc = self.accelerations[idx] * h[:, :, None]
+            v = np.einsum("nw,nwc->nc", H, table[:, :, 3:]) + np.einsum("nw,nwc->nc", K, acc)
+        else:
+            v = (np.einsum("nw,nwc->nc", dH, pos) + np.einsum("nw,nwc->nc", dK, vel)) / h
+        return np.hstack([p, v])
+
+
+def _lagrange_basis(x, u):
+    """Lagrange basis l_j(u) over nodes x (N, w) at u (N, 1), and d l_j/du, without dividing by u - x_j
+    (exact at the nodes): numerators from prefix and suffix products of (u - x_k)."""
+    n, w = x.shape
+    d = u - x                                               # (N, w)
+    pre = np.ones((n, w))
+    dpre = np.zeros((n, w))
+    suf = np.ones((n, w))
+    dsuf = np.zeros((n, w))
+    for j in range(1, w):
+        pre[:, j] = pre[:, j - 1] * d[:, j - 1]
+        dpre[:, j] = dpre[:, j - 1] * d[:, j - 1] + pre[:, j - 1]
+        k = w - 1 - j
+        suf[:, k] = suf[:, k + 1] * d[:, k + 1]
+        dsuf[:, k] = dsuf[:, k + 1] * d[:, k + 1] + suf[:, k + 1]
+    diff = x[:, :, None] - x[:, None, :]
+    np.einsum("nii->ni", diff)[...] = 1.0
+    denom = np.prod(diff, axis=2)
+    return pre * suf / denom, (dpre * suf + pre * dsuf) / denom
+
+
+class TabulatedEphemeris(Ephemeris):
+    """An ephemeris made of one or more tabulated segments (e.g. the segments of a CCSDS OEM)."""
+
+    def __init__(self, name: str, segments, frame: str = "EME2000", source: str = ""):
+        segs = list(segments)
+        if not segs:
+            raise ValueError(f"{name}: a tabulated ephemeris needs at least one segment")
+        # order by useable start; a stable sort keeps file order for equal starts (later one wins)
+        segs.sort(key=lambda s: s.useable_start_tdb_s)
+        self.name = name
+        self.frame = frame
+        self.segments = segs
+        self.source = source or (segs[0].source if segs else name)
+        self._starts = np.array([s.useable_start_tdb_s for s in segs])
+        self._stops = np.array([s.useable_stop_tdb_s for s in segs])
+
+    @property
+    def coverage(self) -> tuple[float, float]:
+        return float(self._starts.min()), float(self._stops.max())
+
+    def _segment_index(self, t: np.ndarray) -> np.ndarray:
+        """Index of the segment supplying each epoch (the latest one starting at or before it)."""
+        k = np.searchsorted(self._starts, t, side="right") - 1
+        k = np.clip(k, 0, len(self.segments) - 1)
+        inside = (t >= self._starts[k]) & (t <= self._stops[k])
+        # an epoch past a segment's stop may still be inside an earlier, longer (overlapping) segment
+        for j in np.flatnonzero(~inside):
+            cand = np.flatnonzero((self._starts <= t[j]) & (self._stops >= t[j]))
+            k[j] = cand[-1] if cand.size else -1
+        return k
+
+    def _state(self, tdb_s: np.ndarray) -> np.ndarray:
+        k = self._segment_index(tdb_s)
+        if np.any(k < 0):
+            bad = tdb_s[k < 0][0]
+            raise CoverageError(f"{self.name}: epoch {bad:.6f} TDB s falls in a gap between segments")
+        out = np.empty((tdb_s.size, 6))
+        for j in np.unique(k):
+            sel = k == j
+            out[sel] = self.segments[j].state(tdb_s[sel])
+        return out
+
+    def segment_boundaries(self) -> np.ndarray:
+        edges = np.concatenate([self._starts[1:], self._stops[:-1]])
+        return np.unique(edges)
+
+    def source_at(self, tdb_s: float) -> str:
+        k = int(self._segment_index(np.atleast_1d(float(tdb_s)))[0])
+        if k < 0:
+            return self.source
+        return self.segments[k].source or self.source
