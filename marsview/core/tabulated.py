@@ -12,7 +12,7 @@ A table with fewer points than the window uses all its points (a lower degree).
 Segments are independent: an epoch is interpolated only from its own segment's points, an epoch on a
 boundary shared by two segments takes the later one, epochs in gaps or outside the useable spans raise
 :class:`CoverageError` (never extrapolated). Everything is vectorized over epochs: window indices come
-from ``np.searchsorted`` and the Newton divided-difference tables are built with loops over the window
+from ``np.searchsorted``; the Lagrange/Hermite basis weights are built with loops over the window
 size only.
 """
 
