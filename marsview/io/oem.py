@@ -159,8 +159,7 @@ class _OemReader:
         state = "header"
         lineno = 0
         block, block_lines = self.block, self.block_lines
-        for lineno, raw in enumerate(fh, 1):
-            text = decode_line(raw, self.path, lineno).strip()
+        for lineno, text in self.lines(fh):
             if not text:
                 continue
             if state == "data" and "0" <= text[0] <= "9" and "=" not in text:
@@ -182,6 +181,32 @@ class _OemReader:
             raise self.error(lineno, expected, f"truncated file: ended before {expected}")
         self.finish_segment(lineno)
         return OemMessage(self.header, self.segments, self.comments, str(self.path), self.header_lines)
+
+    def lines(self, fh, block_bytes=1 << 22):
+        """(line number, stripped text) for every line, decoding 4 MiB at a time (per-line only on trouble)."""
+        lineno = 0
+        rest = b""
+        while True:
+            data = fh.read(block_bytes)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            data, rest = data[:cut], data[cut:]
+            try:
+                if b"\x00" in data:
+                    raise ValueError
+                texts = data.decode("utf-8").split("\n")[:-1]
+            except ValueError:
+                texts = [decode_line(raw, self.path, lineno + i + 1) for i, raw in enumerate(data.split(b"\n")[:-1])]
+            for text in texts:
+                lineno += 1
+                yield lineno, text.strip()
+        if rest:
+            yield lineno + 1, decode_line(rest, self.path, lineno + 1).strip()
 
     # --- states of the line walk: each returns the next state
     def on_header(self, kv, state):

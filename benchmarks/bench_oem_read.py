@@ -1,0 +1,119 @@
+"""Read time and peak memory of a 1e6-line OEM (KVN), and write time. Prints JSON.
+
+    .venv/bin/python benchmarks/bench_oem_read.py [--lines 1000000]
+
+The file is a Mars orbiter on a 60 s grid (Keplerian motion written with 10 significant decimals, the
+way partners write them), in 2 segments. Peak memory is measured twice: Python/numpy allocations with
+tracemalloc, and the process' maximum resident set size growth (a fresh interpreter runs the read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from marsview.io.oem import read_oem, write_oem  # noqa: E402
+
+
+def make_file(path: Path, n_lines: int) -> None:
+    gm = 42828.37
+    a = 3396.19 + 300.0
+    n = np.sqrt(gm / a**3)
+    half = n_lines // 2
+    with open(path, "w") as fh:
+        fh.write("CCSDS_OEM_VERS = 2.0\nCREATION_DATE = 2024-04-01T00:00:00\nORIGINATOR = BENCH\n")
+        t0 = 0
+        for seg in range(2):
+            count = half if seg == 0 else n_lines - half
+            start, stop = t0, t0 + (count - 1) * 60
+            fh.write(
+                "\nMETA_START\nOBJECT_NAME = BENCHSAT\nOBJECT_ID = 2024-000A\nCENTER_NAME = MARS\n"
+                "REF_FRAME = EME2000\nTIME_SYSTEM = UTC\n"
+                f"START_TIME = {_utc(start)}\nSTOP_TIME = {_utc(stop)}\n"
+                "INTERPOLATION = LAGRANGE\nINTERPOLATION_DEGREE = 7\nMETA_STOP\n\n"
+            )
+            for k0 in range(0, count, 100_000):
+                k = np.arange(k0, min(count, k0 + 100_000))
+                t = start + 60.0 * k
+                th = n * t
+                x, y = a * np.cos(th), a * np.sin(th)
+                vx, vy = -a * n * np.sin(th), a * n * np.cos(th)
+                epochs = np.datetime_as_string(np.datetime64("2024-04-01T00:00:00", "ms")
+                                               + (t * 1000).astype("m8[ms]"), unit="ms")
+                fh.write("".join(
+                    f"{e} {xx:.10f} {yy:.10f} 0.0000000000 {ux:.10f} {uy:.10f} 0.0000000000\n"
+                    for e, xx, yy, ux, uy in zip(epochs, x, y, vx, vy)))
+            t0 = stop + 60
+
+
+def _utc(seconds: float) -> str:
+    return str(np.datetime64("2024-04-01T00:00:00", "ms") + np.timedelta64(int(seconds * 1000), "ms"))
+
+
+def rss_child(path: Path) -> dict:
+    code = (
+        "import resource, sys, time; sys.path.insert(0, %r)\n"
+        "from marsview.io.oem import read_oem\n"
+        "import numpy\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "t = time.perf_counter(); m = read_oem(%r); dt = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(base, peak, dt)\n"
+    ) % (str(Path(__file__).resolve().parents[1]), str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    base_kb, peak_kb, dt = int(out[0]), int(out[1]), float(out[2])
+    return {"rss_growth_mb": (peak_kb - base_kb) / 1024.0, "read_s_fresh_process": dt}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.oem"
+        make_file(path, args.lines)
+        size_mb = os.path.getsize(path) / 1e6
+        read_oem(path)  # warm imports and caches
+        t = time.perf_counter()
+        msg = read_oem(path)
+        read_s = time.perf_counter() - t
+        n = sum(len(s.states) for s in msg.segments)
+        states_mb = sum(s.states.nbytes + s.epochs_tdb_s.nbytes for s in msg.segments) / 1e6
+        del msg
+        tracemalloc.start()
+        msg = read_oem(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out = Path(tmp) / "out.oem"
+        t = time.perf_counter()
+        write_oem(out, msg)
+        write_s = time.perf_counter() - t
+        del msg
+        rss = rss_child(path)
+    print(json.dumps({
+        "benchmark": "oem_read",
+        "data_lines": n,
+        "file_mb": round(size_mb, 1),
+        "read_s": round(read_s, 3),
+        "lines_per_s": round(n / read_s),
+        "peak_traced_mb": round(peak / 1e6, 1),
+        "result_arrays_mb": round(states_mb, 1),
+        "rss_growth_mb": round(rss["rss_growth_mb"], 1),
+        "read_s_fresh_process": round(rss["read_s_fresh_process"], 3),
+        "write_s": round(write_s, 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""OEM KVN: reading real samples, exact round trips, streaming across chunks, the independent reader check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from marsview.core import time as mtime
+from marsview.io import kvn, oem
+from marsview.io.errors import ParseError
+from marsview.io.frames_io import barycentre_offset_bound_m
+from marsview.io.oem import read_oem, write_oem
+
+SAMPLES = "ccsds_samples"
+
+
+def _mars_oem(path, *, time_system="UTC", doy=False, accel=False, n=30, segments=2, version="2.0"):
+    """A small hand-written Mars OEM with comments in every legal place and odd spacing."""
+    gm, a = 42828.37, 3800.0
+    w = np.sqrt(gm / a**3)
+    lines = [f"CCSDS_OEM_VERS = {version}", "COMMENT header comment, lower case kept", "CREATION_DATE = 2024-04-01T00:00:00",
+             "ORIGINATOR = TEST  "]
+    t0 = mtime.epoch_to_tdb_s("2024-04-01T00:00:00", time_system)
+    for k in range(segments):
+        ts = t0 + k * n * 60.0 + np.arange(n) * 60.0
+        texts = [mtime.format_epoch(t, time_system, 3, doy) for t in ts]
+        lines += ["", "META_START", "COMMENT arc %d" % k, "OBJECT_NAME = TESTSAT", "OBJECT_ID = 2024-001A",
+                  "CENTER_NAME = MARS BARYCENTER", "REF_FRAME = EME2000", f"TIME_SYSTEM = {time_system}",
+                  f"START_TIME = {texts[0]}", f"USEABLE_START_TIME = {texts[1]}", f"USEABLE_STOP_TIME = {texts[-2]}",
+                  f"STOP_TIME = {texts[-1]}", "INTERPOLATION = LAGRANGE", "INTERPOLATION_DEGREE = 5", "META_STOP",
+                  "COMMENT data comment"]
+        for t, e in zip(ts, texts):
+            th = w * (t - t0)
+            row = [a * np.cos(th), a * np.sin(th), 0.1 * k, -a * w * np.sin(th), a * w * np.cos(th), 0.0]
+            if accel:
+                row += [-w * w * row[0], -w * w * row[1], 0.0]
+            lines.append(e + "   " + "  ".join(f"{x:.9f}" for x in row) + "  ")
+        if k == 0:
+            lines += ["COVARIANCE_START", "COMMENT cov comment", f"EPOCH = {texts[0]}", "COV_REF_FRAME = EME2000",
+                      "1.0e-2", "1.0e-4 2.0e-2", "0 0 3.0e-2", "1e-6 0 0 1e-8", "0 1e-6 0 0 1e-8",
+                      "0 0 1e-6 0 0 1e-8", "COVARIANCE_STOP"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _assert_same(m1, m2):
+    assert m1.header == m2.header and m1.comments == m2.comments
+    assert len(m1.segments) == len(m2.segments)
+    for a, b in zip(m1.segments, m2.segments):
+        assert a.metadata == b.metadata
+        assert a.comments == b.comments and a.data_comments == b.data_comments
+        assert a.epochs.format() == b.epochs.format()
+        np.testing.assert_array_equal(a.epochs_tdb_s, b.epochs_tdb_s)
+        np.testing.assert_array_equal(a.states, b.states)
+        if a.accelerations is None:
+            assert b.accelerations is None
+        else:
+            np.testing.assert_array_equal(a.accelerations, b.accelerations)
+        assert len(a.covariances) == len(b.covariances)
+        for c, d in zip(a.covariances, b.covariances):
+            assert c.epoch_text == d.epoch_text and c.frame == d.frame
+            np.testing.assert_array_equal(c.matrix, d.matrix)
+
+
+def test_mgs_sample_values(reference_dir):
+    msg = read_oem(reference_dir / SAMPLES / "oem_kvn_v3_example_with_covariance.oem")
+    assert msg.version == "3.0" and msg.header["MESSAGE_ID"] == "OEM 201113719185"
+    (seg,) = msg.segments
+    assert seg.object_name == "MARS GLOBAL SURVEYOR" and seg.center_name == "MARS BARYCENTER"
+    assert seg.states.shape == (4, 6)
+    np.testing.assert_array_equal(seg.states[0], [-2432.166, -63.042, 1742.754, 7.33702, -3.495867, -1.041945])
+    assert seg.epochs_tdb_s[0] == mtime.epoch_to_tdb_s("2019-12-28T21:29:07.267", "UTC")
+    assert seg.interpolation == "HERMITE" and seg.interpolation_degree == 7
+    assert seg.useable_start_tdb_s == mtime.epoch_to_tdb_s("2019-12-28T22:08:02.5", "UTC")
+    assert seg.data_comments == ["This block begins after trajectory correction maneuver TCM-3."]
+    assert len(seg.covariances) == 2
+    cov = seg.covariances[1].matrix
+    assert cov[5, 1] == cov[1, 5] == -4.8783858e-07 and cov[0, 0] == 3.4424505e-04
+    assert seg.covariances[0].frame == "EME2000"
+
+
+def test_iss_sample_reads_and_round_trips(reference_dir, tmp_path):
+    src = reference_dir / SAMPLES / "oem_kvn_v2_ISS_earth_GCRF_24h.oem"
+    msg = read_oem(src)
+    seg = msg.segments[0]
+    assert seg.states.shape == (49, 6) and seg.center_name == "EARTH"
+    assert seg.epochs.format()[0] == "2017-04-11T22:31:43.121856000000"
+    out = tmp_path / "iss.oem"
+    write_oem(out, msg)
+    _assert_same(msg, read_oem(out))
+
+
+@pytest.mark.parametrize("time_system, doy, accel", [("UTC", False, False), ("TDB", True, True), ("TAI", False, True),
+                                                     ("TT", True, False)])
+def test_round_trip_is_exact(tmp_path, time_system, doy, accel):
+    src = _mars_oem(tmp_path / "in.oem", time_system=time_system, doy=doy, accel=accel)
+    m1 = read_oem(src)
+    assert len(m1.segments) == 2 and m1.segments[0].time_system == time_system
+    assert m1.segments[0].epochs.day_of_year == doy
+    write_oem(tmp_path / "out.oem", m1)
+    m2 = read_oem(tmp_path / "out.oem")
+    _assert_same(m1, m2)
+    write_oem(tmp_path / "out2.oem", m2)
+    assert (tmp_path / "out.oem").read_text() == (tmp_path / "out2.oem").read_text()
+    # epochs agree with the core's scalar conversion of the same text
+    for text, tdb in zip(m1.segments[1].epochs.format()[:5], m1.segments[1].epochs_tdb_s[:5]):
+        assert tdb == pytest.approx(mtime.epoch_to_tdb_s(text, time_system), abs=1e-9)
+
+
+def test_streaming_chunks_give_the_same_result(tmp_path, monkeypatch):
+    src = _mars_oem(tmp_path / "in.oem", n=40)
+    whole = read_oem(src)
+    monkeypatch.setattr(oem, "CHUNK_LINES", 7)
+    chunked = read_oem(src)
+    _assert_same(whole, chunked)
+    np.testing.assert_array_equal(whole.segments[0].data_lines, chunked.segments[0].data_lines)
+
+
+def test_non_increasing_epoch_across_a_chunk_boundary_names_its_line(tmp_path, monkeypatch):
+    src = _mars_oem(tmp_path / "in.oem", n=20, segments=1)
+    lines = src.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("2024-04-01T00:00"))
+    # line first+7 is the first of the second chunk: give it the epoch of the line before
+    lines[first + 7] = lines[first + 6].split()[0] + " " + " ".join(lines[first + 7].split()[1:])
+    src.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(oem, "CHUNK_LINES", 7)
+    with pytest.raises(ParseError) as err:
+        read_oem(src)
+    assert err.value.line == first + 8 and err.value.keyword == "epoch"
+
+
+def test_dtdb_grid_matches_direct_evaluation():
+    tt = np.sort(np.random.default_rng(1).uniform(-10 * 3.156e7, 30 * 3.156e7, 5000))
+    direct = mtime._tdb_minus_tt_s(np.full_like(tt, mtime.J2000_JD), tt / 86400.0)
+    assert np.max(np.abs(kvn._tdb_minus_tt_s(tt) - direct)) < 1e-12
+
+
+def test_independent_reader_accepts_what_marsview_writes(tmp_path):
+    """The PyPI `oem` package (an independent CCSDS OEM implementation) reads marsview's file to the same
+    states and epochs; astropy (which it uses) gives the same TDB epochs."""
+    from oem import OrbitEphemerisMessage
+
+    src = _mars_oem(tmp_path / "in.oem", segments=2)
+    msg = read_oem(src)
+    for seg in msg.segments:  # that reader refuses COV_REF_FRAME in 2.0 covariance blocks only when absent
+        seg.covariances = []
+        seg.covariance_comments = []
+    out = tmp_path / "marsview.oem"
+    write_oem(out, msg)
+    other = OrbitEphemerisMessage.open(str(out))
+    theirs = [seg for seg in other.segments]
+    assert len(theirs) == 2
+    for ours, seg in zip(msg.segments, theirs):
+        states = list(seg.states)
+        assert len(states) == len(ours.states)
+        pos = np.array([s.position for s in states])
+        vel = np.array([s.velocity for s in states])
+        np.testing.assert_array_equal(np.hstack([pos, vel]), ours.states)
+        tdb = np.array([(s.epoch.tdb - mtime_j2000()).sec for s in states])
+        np.testing.assert_allclose(tdb, ours.epochs_tdb_s, rtol=0, atol=2e-6)
+
+
+def mtime_j2000():
+    from astropy.time import Time
+
+    return Time("2000-01-01T12:00:00", scale="tdb")
+
+
+def test_barycentre_offset_is_documented_bound():
+    # Phobos 0.155 m + Deimos 0.053 m when aligned
+    assert barycentre_offset_bound_m() == pytest.approx(0.208, abs=0.005)
