@@ -498,7 +498,7 @@ def iter_oem_kvn(message: OemMessage):
 
 
 def __getattr__(name):  # oem_to_ephemerides / ephemeris_to_oem live in oem_convert (they need core.tabulated)
-    if name in ("oem_to_ephemerides", "ephemeris_to_oem", "segment_to_ephemeris"):
+    if name in ("oem_to_ephemerides", "ephemeris_to_oem", "segment_to_tabulated"):
         from . import oem_convert
 
         return getattr(oem_convert, name)

@@ -169,3 +169,79 @@ def mtime_j2000():
 def test_barycentre_offset_is_documented_bound():
     # Phobos 0.155 m + Deimos 0.053 m when aligned
     assert barycentre_offset_bound_m() == pytest.approx(0.208, abs=0.005)
+
+
+# --- Mars-centred ephemerides ------------------------------------------------------------------------
+
+def _twobody(name="ORBITER", days=0.5):
+    from marsview.core.twobody import TwoBodyEphemeris
+
+    t0 = mtime.epoch_to_tdb_s("2024-04-01T00:00:00", "UTC")
+    state0 = np.array([3700.0, 0.0, 500.0, 0.0, 3.3, 0.6])
+    return TwoBodyEphemeris(name, state0, t0, t0, t0 + days * 86400.0)
+
+
+def test_ephemeris_to_oem_and_back_reproduces_the_orbit(tmp_path):
+    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+
+    eph = _twobody()
+    t0, t1 = eph.coverage
+    burn = t0 + 3 * 3600.0 + 7.25
+    msg = ephemeris_to_oem([eph], None, None, 60.0, boundaries=[burn], comments=["made by a test"],
+                           object_ids={"ORBITER": "2024-999Z"})
+    assert len(msg.segments) == 2 and msg.segments[0].object_id == "2024-999Z"
+    # the first piece stops a microsecond or two (the last digit written) before the boundary, the next
+    # starts on or just after it: neither side samples the other side of a discontinuity
+    assert burn - 2.2e-6 <= msg.segments[0].epochs_tdb_s[-1] <= burn - 0.8e-6
+    assert burn - 1e-7 <= msg.segments[1].epochs_tdb_s[0] <= burn + 1.2e-6
+    out = tmp_path / "orbiter.oem"
+    write_oem(out, msg)
+    back = read_oem(out)
+    (tab,) = oem_to_ephemerides(back)
+    assert tab.name == "ORBITER" and tab.coverage[0] == pytest.approx(t0, abs=1e-6)
+    # written epochs are exact, so the written states are the orbit's states at the written epochs
+    seg = back.segments[1]
+    np.testing.assert_allclose(seg.states, eph.state(seg.epochs_tdb_s), rtol=0, atol=1e-9)
+    # between samples, degree-7 Lagrange on a 60 s grid reproduces a ~2 h orbit to well below a metre
+    mid = np.linspace(t0 + 100.0, t1 - 100.0, 500)
+    err_km = np.linalg.norm(tab.state(mid)[:, :3] - eph.state(mid)[:, :3], axis=1)
+    assert err_km.max() < 1e-5
+
+
+def test_mci_frame_is_converted_to_eme2000(tmp_path):
+    from marsview.core.frames import transform_states
+    from marsview.io.oem import oem_to_ephemerides
+
+    src = _mars_oem(tmp_path / "mci.oem", segments=1)
+    src.write_text(src.read_text().replace("REF_FRAME = EME2000", "REF_FRAME = MCI"))
+    msg = read_oem(src)
+    (tab,) = oem_to_ephemerides(msg)
+    seg = msg.segments[0]
+    expected = transform_states(seg.states, seg.epochs_tdb_s, "MCI", "EME2000")
+    t = seg.epochs_tdb_s[1:-1]
+    np.testing.assert_allclose(tab.state(t), expected[1:-1], rtol=0, atol=1e-9)
+    cov = tab.segments[0].covariances
+    assert cov is not None and cov[1].shape == (1, 6, 6)
+    # a rotation keeps the trace
+    assert np.trace(cov[1][0]) == pytest.approx(np.trace(seg.covariances[0].matrix), rel=1e-12)
+
+
+def test_earth_centred_oem_parses_but_is_refused_as_mars_ephemeris(reference_dir):
+    from marsview.io.oem import oem_to_ephemerides
+
+    path = reference_dir / SAMPLES / "oem_kvn_v2_ISS_earth_GCRF_24h.oem"
+    msg = read_oem(path)
+    with pytest.raises(ParseError) as err:
+        oem_to_ephemerides(msg)
+    assert err.value.line == 10 and err.value.keyword == "CENTER_NAME" and "EARTH" in err.value.message
+    assert str(path) in str(err.value)
+
+
+def test_mars_barycenter_sample_gives_an_ephemeris(reference_dir):
+    from marsview.io.oem import oem_to_ephemerides
+
+    msg = read_oem(reference_dir / SAMPLES / "oem_kvn_v3_example_with_covariance.oem")
+    (tab,) = oem_to_ephemerides(msg)
+    # USEABLE_START/STOP honoured: coverage is the useable span, not START/STOP
+    assert tab.coverage == (msg.segments[0].useable_start_tdb_s, msg.segments[0].useable_stop_tdb_s)
+    assert tab.segments[0].interpolation == "HERMITE" and tab.segments[0].degree == 7

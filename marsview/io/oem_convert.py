@@ -1,0 +1,138 @@
+"""OEM <-> marsview ephemerides: Mars-centred EME2000 ``TabulatedEphemeris`` objects from an OEM, and OEM
+messages sampled from any ``Ephemeris`` (used by convert, propagate and the maneuver export)."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+
+from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
+from .errors import ParseError
+from .frames_io import check_frame, check_mars_centre, normalize, rotation_to_eme2000, to_eme2000
+from .kvn import EpochArray
+from .oem import OemMessage, OemSegment
+
+DEFAULT_DEGREE = 7
+
+
+def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0) -> TabulatedSegment:
+    """One OEM segment -> a TabulatedSegment in Mars-centred EME2000 (refuses other centres and frames).
+
+    ``covariances`` of the result: None, or (epochs_tdb_s (K,), matrices (K,6,6)) rotated to EME2000 [km, km/s].
+    """
+    lines = seg.metadata_lines
+    check_mars_centre(seg.center_name, path, lines.get("CENTER_NAME", seg.start_line))
+    frame = check_frame(seg.ref_frame, path, lines.get("REF_FRAME", seg.start_line))
+    t = seg.epochs_tdb_s
+    states = to_eme2000(seg.states, t, frame)
+    acc = None
+    if seg.accelerations is not None and frame != "IAU_MARS":  # body-fixed accelerations carry frame terms
+        rot = rotation_to_eme2000(t, frame)[:, :3, :3]
+        acc = np.einsum("nij,nj->ni", rot, seg.accelerations)
+    method = (seg.interpolation or "LAGRANGE").upper()
+    degree = seg.interpolation_degree if seg.interpolation_degree is not None else DEFAULT_DEGREE
+    if method == "LINEAR":
+        method, degree = "LAGRANGE", 1
+    covs = None
+    if seg.covariances:
+        epochs = np.array([c.epoch_tdb_s for c in seg.covariances])
+        mats = []
+        for c in seg.covariances:
+            cframe = normalize(c.frame) if c.frame else frame
+            if cframe not in ("EME2000", "ICRF", "MCI", "IAU_MARS"):
+                raise ParseError(path, c.line, "COV_REF_FRAME",
+                                 f"covariance frame {c.frame!r} cannot be converted (EME2000, ICRF, MCI, IAU_MARS)")
+            r = rotation_to_eme2000(c.epoch_tdb_s, cframe)[0]
+            mats.append(r @ c.matrix @ r.T)
+        covs = (epochs, np.array(mats))
+    first, last = (int(seg.data_lines[0]), int(seg.data_lines[-1])) if seg.data_lines is not None else (0, 0)
+    source = f"{path} segment {index + 1} (lines {first}-{last})" if path else f"segment {index + 1}"
+    try:
+        return TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
+                                seg.useable_stop_tdb_s, acc, covs, source)
+    except ValueError as exc:
+        raise ParseError(path, seg.start_line, "META_START", str(exc)) from None
+
+
+def oem_to_ephemerides(message: OemMessage) -> list[TabulatedEphemeris]:
+    """One Mars-centred EME2000 TabulatedEphemeris per OBJECT_NAME, segments in file order."""
+    groups: dict[str, list[TabulatedSegment]] = {}
+    for i, seg in enumerate(message.segments):
+        groups.setdefault(seg.object_name, []).append(segment_to_tabulated(seg, message.path, i))
+    return [TabulatedEphemeris(name, segs, "EME2000", message.path) for name, segs in groups.items()]
+
+
+def _grid(a: float, b: float, step_s: float) -> np.ndarray:
+    n = int(np.floor((b - a) / step_s + 1e-9))
+    t = a + step_s * np.arange(n + 1)
+    if b - t[-1] > 1e-9:
+        t = np.append(t, b)
+    return t
+
+
+def _exact_epochs(tdb_s, lo, hi, time_system, digits):
+    """Round epochs to the digits written, then re-derive TDB from that text, so the state written belongs
+    to the epoch written (not to one up to half a unit of the last digit away). Stays inside [lo, hi]."""
+    unit = 10.0 ** -digits
+    e = EpochArray.from_tdb_s(tdb_s, time_system, digits)
+    t = e.to_tdb_s(time_system)
+    low, high = t < lo, t > hi
+    if low.any() or high.any():
+        fixed = np.where(low, tdb_s + unit, np.where(high, tdb_s - unit, tdb_s))
+        e = EpochArray.from_tdb_s(fixed, time_system, digits)
+        t = e.to_tdb_s(time_system)
+    keep = np.concatenate([[True], np.diff(t) > 0])
+    return e.take(keep), t[keep]
+
+
+def ephemeris_to_oem(ephemerides, start_tdb_s=None, stop_tdb_s=None, step_s: float = 60.0, *,
+                     boundaries=(), time_system: str = "UTC", digits: int = 6, comments=(),
+                     segment_comments: dict | None = None, object_ids: dict | None = None,
+                     originator: str = "MARSVIEW", creation_date: str | None = None, version: str = "2.0",
+                     interpolation: str = "LAGRANGE", degree: int = DEFAULT_DEGREE) -> OemMessage:
+    """Sample Mars-centred EME2000 ephemerides into an OEM: states every STEP_S over each one's coverage
+    clipped to [start, stop], one segment per piece between the ephemeris' own segment boundaries and the
+    extra BOUNDARIES (e.g. burn epochs). Each piece ends at the boundary minus one unit of the last epoch
+    digit, so a discontinuity is written as two distinct epochs (10**-DIGITS s apart)."""
+    if step_s <= 0:
+        raise ValueError("step_s must be positive")
+    if isinstance(ephemerides, (list, tuple)):
+        ephs = list(ephemerides)
+    else:
+        ephs = [ephemerides]
+    created = creation_date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    header = {"CCSDS_OEM_VERS": version, "CREATION_DATE": created, "ORIGINATOR": originator}
+    segments = []
+    unit = 10.0 ** -digits
+    for eph in ephs:
+        c0, c1 = eph.coverage
+        a = c0 if start_tdb_s is None else max(c0, float(start_tdb_s))
+        b = c1 if stop_tdb_s is None else min(c1, float(stop_tdb_s))
+        if b <= a:
+            continue
+        cuts = np.concatenate([np.asarray(eph.segment_boundaries(), float), np.asarray(boundaries, float)])
+        cuts = np.unique(cuts[(cuts > a) & (cuts < b)])
+        edges = np.concatenate([[a], cuts, [b]])
+        for k, (p, q) in enumerate(zip(edges[:-1], edges[1:])):
+            q_end = q - unit if k < len(edges) - 2 else q
+            if q_end <= p:
+                continue
+            epochs, t = _exact_epochs(_grid(p, q_end, step_s), p, q_end, time_system, digits)
+            states = np.asarray(eph.state(t), dtype=np.float64)
+            frame = normalize(getattr(eph, "frame", "EME2000"))
+            if frame not in ("EME2000", "ICRF"):
+                states = to_eme2000(states, t, frame)
+            texts = epochs.take([0, -1]).format()
+            meta = {"OBJECT_NAME": eph.name,
+                    "OBJECT_ID": (object_ids or {}).get(eph.name, getattr(eph, "object_id", None) or "UNKNOWN"),
+                    "CENTER_NAME": "MARS", "REF_FRAME": "EME2000", "TIME_SYSTEM": time_system.upper(),
+                    "START_TIME": texts[0], "STOP_TIME": texts[1], "INTERPOLATION": interpolation.upper(),
+                    "INTERPOLATION_DEGREE": str(min(degree, max(len(t) - 1, 1)))}
+            segments.append(OemSegment(
+                metadata=meta, epochs=epochs, epochs_tdb_s=t, states=states,
+                comments=list((segment_comments or {}).get((eph.name, k), [])),
+                data_lines=None))
+    if not segments:
+        raise ValueError("no ephemeris covers the requested window")
+    return OemMessage(header, segments, list(comments))
