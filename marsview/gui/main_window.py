@@ -1,21 +1,386 @@
-"""The main window (the full GUI is built in issue 6)."""
+"""The main window: the 3D view in the middle, the time bar under it, docks for close approaches, plots,
+objects and scenario information. Heavy work goes through ``ScenarioController`` (workers)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from marsview.render.themes import theme_named
+
+from .conjunction_table import ConjunctionTable
+from .controller import ScenarioController, screening_span
+from .globe_view import GlobeView, read_surface_map
+from .object_panel import ObjectPanel, ScenarioInfo
+from .plots import PlotsPanel, sample_altitude, sample_pair_distance
+from .time_control import TimeBar, TimeController, now_tdb_s
+
+EPHEMERIS_FILTER = "Ephemerides (*.oem *.opm *.xml *.bsp *.txt *.kvn);;All files (*)"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, paths=None):
+    screeningFinished = Signal()
+    scenarioLoaded = Signal()
+
+    def __init__(self, paths=None, scenario=None, loader=None, theme: str = "workstation"):
         super().__init__()
         self.setWindowTitle("marsview")
         self.setObjectName("mainWindow")
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction("&Quit", self.close)
-        menu.addMenu("&View")
-        menu.addMenu("&Help")
-        central = QLabel("marsview")
-        central.setObjectName("centralArea")
+        self.setAcceptDrops(True)
+        self.settings = QSettings("marsview", "marsview")
+        self.theme = theme_named(theme)
+        self.controller = ScenarioController(self, **({"loader": loader} if loader else {}))
+        self.clock = TimeController(self)
+        self.globe = GlobeView(self, theme=self.theme)
+        self.timebar = TimeBar(self.clock, self)
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.globe.widget, 1)
+        lay.addWidget(self.timebar)
         self.setCentralWidget(central)
-        self.resize(1280, 800)
+        self.table = ConjunctionTable(self)
+        self.plots = PlotsPanel(self)
+        self.objects = ObjectPanel(self)
+        self.info = ScenarioInfo(self)
+        self._dock("Close approaches", self.table, Qt.BottomDockWidgetArea, "conjunctionDock")
+        self._dock("Plots", self.plots, Qt.BottomDockWidgetArea, "plotsDock")
+        self._dock("Objects", self.objects, Qt.RightDockWidgetArea, "objectsDock")
+        self._dock("Scenario", self.info, Qt.RightDockWidgetArea, "scenarioDock")
+        self._build_status_bar()
+        self._build_menus()
+        self.selected_event = None
+        self.last_error = None
+        self._wire()
+        self._restore_surface_map()
+        self.resize(1600, 1000)
+        if scenario is not None:
+            self.controller.set_scenario(scenario)
+        else:
+            self.controller.open(paths or None)
+
+    # --- construction --------------------------------------------------------------------------------
+    def _dock(self, title, widget, area, name):
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self):
+        bar = self.statusBar()
+        self.errorLabel = QLabel(self)
+        self.errorLabel.setObjectName("statusError")
+        self.errorLabel.setStyleSheet("color: #ff6b6b; font-weight: bold")
+        self.detailsButton = QPushButton("Details…", self)
+        self.detailsButton.setObjectName("errorDetailsButton")
+        self.detailsButton.setVisible(False)
+        self.detailsButton.clicked.connect(self.show_error_details)
+        bar.addPermanentWidget(self.errorLabel)
+        bar.addPermanentWidget(self.detailsButton)
+
+    def _action(self, menu, text, slot, shortcut=None, name=None, checkable=False):
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if name:
+            act.setObjectName(name)
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self):
+        m = self.menuBar()
+        f = m.addMenu("&File")
+        self._action(f, "Open &scenario…", self.open_scenario_dialog, "Ctrl+O", "actionOpenScenario")
+        self._action(f, "Open &files…", self.open_files_dialog, "Ctrl+Shift+O", "actionOpenFiles")
+        self._action(f, "Open &default scenario", lambda: self.controller.open(None), None, "actionOpenDefault")
+        f.addSeparator()
+        self._action(f, "Load surface &map…", self.load_surface_map_dialog, None, "actionLoadSurfaceMap")
+        self._action(f, "Use the &generated surface map", self.reset_surface_map, None, "actionResetSurfaceMap")
+        f.addSeparator()
+        self._action(f, "&Export close approaches (CSV)…", self.export_csv_dialog, None, "actionExportCsv")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, "Ctrl+Q", "actionQuit")
+        v = m.addMenu("&View")
+        group = QActionGroup(self)
+        self.actionInertial = self._action(v, "&Inertial (MCI)", lambda: self.set_display_frame("MCI"), None,
+                                           "actionFrameMci", checkable=True)
+        self.actionFixed = self._action(v, "Mars-&fixed (IAU_MARS)", lambda: self.set_display_frame("IAU_MARS"),
+                                        None, "actionFrameFixed", checkable=True)
+        for a in (self.actionInertial, self.actionFixed):
+            group.addAction(a)
+        self.actionInertial.setChecked(True)
+        v.addSeparator()
+        self._action(v, "&Reset view", self.reset_view, "R", "actionResetView")
+        self._action(v, "&Follow selected object", lambda: self.follow(self.objects.selected_name()), "F",
+                     "actionFollow")
+        self._action(v, "Leave &encounter view", self.leave_encounter, "Esc", "actionLeaveEncounter")
+        self.actionFeatures = self._action(v, "Surface feature &labels", self.globe.scene.set_feature_labels_visible,
+                                           None, "actionFeatureLabels", checkable=True)
+        self.actionFeatures.setChecked(True)
+        self.actionProjector = self._action(v, "&Projector theme", self._toggle_projector, None, "actionProjector",
+                                            checkable=True)
+        v.addSeparator()
+        self._action(v, "Play / pause", self.clock.toggle, "Space", "actionPlayPause")
+        self._action(v, "Next close approach", self.jump_next_close_approach, "N", "actionNextCa")
+        h = m.addMenu("&Help")
+        self._action(h, "&About marsview", self._about, None, "actionAbout")
+
+    def _wire(self):
+        c = self.controller
+        c.scenarioChanged.connect(self._on_scenario)
+        c.scenarioEdited.connect(self._on_scenario_edited)
+        c.screeningResult.connect(self._on_screening)
+        c.screeningStarted.connect(lambda: self.globe.scene.set_overlay_line("screening", "screening…"))
+        c.loadFailed.connect(lambda m, d: self.report_error("Could not load: " + m, d))
+        c.screeningFailed.connect(lambda m, d: self.report_error("Screening failed: " + m, d))
+        c.status.connect(lambda s: self.statusBar().showMessage(s, 8000))
+        c.plot_lane.finished.connect(self._on_plot_data)
+        c.plot_lane.failed.connect(lambda _i, m, d: self.report_error("Plot failed: " + m, d))
+        self.clock.timeChanged.connect(self._on_time)
+        self.timebar.nowRequested.connect(lambda: self.clock.set_time(now_tdb_s()))
+        self.timebar.nextCloseApproachRequested.connect(self.jump_next_close_approach)
+        self.timebar.clockScaleChanged.connect(self._on_clock_scale)
+        self.table.eventSelected.connect(self.select_event)
+        self.objects.followRequested.connect(self.follow)
+        self.objects.selectionChanged.connect(self._on_object_selected)
+
+    # --- scenario and screening ----------------------------------------------------------------------
+    @property
+    def scenario(self):
+        return self.controller.scenario
+
+    def _on_scenario(self, scenario):
+        self.clear_error()
+        self.globe.scene.clear_encounter() if self.globe.scene.encounter.event else None
+        self.globe.scene.set_objects(scenario.objects)
+        self.globe.scene.set_overlay_line("title", scenario.name)
+        self.objects.set_scenario(scenario)
+        self.info.set_scenario(scenario)
+        self.table.set_events([])
+        self.plots.show_timeline([])
+        start, stop = screening_span(scenario)
+        if stop > start:
+            self.clock.set_range(start, stop)
+            self.clock.set_time(start)
+        self.setWindowTitle(f"marsview — {scenario.name}")
+        self.scenarioLoaded.emit()
+
+    def _on_scenario_edited(self, change):
+        if change.object_name is not None and change.object_name in self.globe.scene.entries:
+            self.globe.scene.refresh_object(change.object_name)
+        elif change.kind in ("object_added", "object_removed"):
+            self.globe.scene.set_objects(self.scenario.objects)
+            self.objects.set_scenario(self.scenario)
+        if change.kind != "object_changed" or change.attribute not in ("visible", "color"):
+            self.info.set_scenario(self.scenario, self.controller.result)
+
+    def _on_screening(self, result):
+        self.table.set_events(result.events)
+        self.plots.show_timeline(result.events)
+        self.info.set_scenario(self.scenario, result)
+        self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
+                                                       f"{result.threshold_km:g} km")
+        self.screeningFinished.emit()
+
+    # --- time, selection, camera ---------------------------------------------------------------------
+    def _on_time(self, tdb_s):
+        self.globe.scene.set_time(tdb_s)
+        self.plots.set_now(tdb_s)
+
+    def _on_clock_scale(self, scale):
+        self.globe.scene.clock_scale = scale
+        self.globe.scene.set_time(self.clock.tdb_s)
+
+    def select_event(self, event):
+        """Jump the clock to the TCA and open the encounter view; plot the pair's distance."""
+        if event is None:
+            return
+        self.selected_event = event
+        self.clock.pause()
+        scene = self.globe.scene
+        if event.object1 in scene.entries and event.object2 in scene.entries:
+            scene.show_encounter(event.object1, event.object2, event.tca_tdb_s, event.miss_km,
+                                 event.relative_speed_kms)
+        self.clock.set_time(event.tca_tdb_s)
+        self._request_distance_plot(event)
+
+    def _request_distance_plot(self, event):
+        sc = self.scenario
+        e1, e2 = sc.object(event.object1).ephemeris, sc.object(event.object2).ephemeris
+        start, stop = screening_span(sc)
+        events = [e for e in (self.controller.result.events if self.controller.result else [])
+                  if (e.object1, e.object2) == (event.object1, event.object2)]
+        thr = getattr(event, "threshold_km", 0.0) or sc.threshold_km
+
+        def job(cancelled, progress):
+            t, d = sample_pair_distance(e1, e2, start, stop)
+            return ("distance", event.object1, event.object2, t, d, thr, events)
+
+        self.controller.plot_lane.submit(job)
+
+    def _on_object_selected(self, name):
+        if name is None or self.scenario is None:
+            return
+        eph = self.scenario.object(name).ephemeris
+        start, stop = screening_span(self.scenario)
+        self.controller.plot_lane.submit(lambda c, p: ("altitude", name, *sample_altitude(eph, start, stop)))
+
+    def _on_plot_data(self, _rid, data):
+        if data[0] == "distance":
+            _, n1, n2, t, d, thr, events = data
+            self.plots.show_distance(n1, n2, t, d, thr, events)
+        else:
+            _, name, t, alt = data
+            self.plots.show_altitude(name, t, alt)
+
+    def jump_next_close_approach(self):
+        result = self.controller.result
+        if result is None:
+            return
+        later = sorted((e for e in result.events if e.tca_tdb_s > self.clock.tdb_s + 1e-3),
+                       key=lambda e: e.tca_tdb_s)
+        if later:
+            for row in range(self.table.proxy.rowCount()):
+                if self.table.event_at(row) is later[0]:
+                    self.table.selectRow(row)
+                    return
+            self.select_event(later[0])
+
+    def leave_encounter(self):
+        self.globe.scene.clear_encounter()
+        self.globe.scene.reset_camera()
+
+    def follow(self, name):
+        self.globe.scene.clear_encounter()
+        self.globe.scene.set_focus(name)
+        self.globe.scene.reset_camera()
+
+    def reset_view(self):
+        self.globe.scene.reset_camera()
+        self.globe.scene.set_time(self.clock.tdb_s)
+
+    def set_display_frame(self, frame):
+        self.globe.scene.set_frame(frame)
+        (self.actionFixed if frame == "IAU_MARS" else self.actionInertial).setChecked(True)
+
+    def _toggle_projector(self, on):
+        self.set_theme("projector" if on else "workstation")
+
+    def set_theme(self, name):
+        self.theme = theme_named(name)
+        self.globe.scene.apply_theme(self.theme)
+
+    # --- files ---------------------------------------------------------------------------------------
+    def open_scenario_dialog(self):
+        folder = QFileDialog.getExistingDirectory(self, "Open scenario folder", self.settings.value("lastDir", ""))
+        if folder:
+            self.settings.setValue("lastDir", folder)
+            self.controller.open([folder])
+
+    def open_files_dialog(self):
+        files, _ = QFileDialog.getOpenFileNames(self, "Open ephemeris files", self.settings.value("lastDir", ""),
+                                                EPHEMERIS_FILTER)
+        if files:
+            self.settings.setValue("lastDir", str(Path(files[0]).parent))
+            self.controller.open(files, merge=True)
+
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_dropped(paths)
+
+    def open_dropped(self, paths):
+        """Dropped files join the current scenario; a dropped folder replaces it."""
+        if len(paths) == 1 and Path(paths[0]).is_dir():
+            return self.controller.open(paths)
+        return self.controller.open(paths, merge=True)
+
+    def load_surface_map_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Load an equirectangular surface map (−180…180° E)",
+                                              self.settings.value("lastDir", ""), "Images (*.jpg *.jpeg *.png *.tif)")
+        if path:
+            self.load_surface_map(path)
+
+    def load_surface_map(self, path) -> bool:
+        try:
+            rgb = read_surface_map(path)
+        except (OSError, ValueError) as exc:
+            self.report_error(str(exc), "")
+            return False
+        self.globe.scene.set_texture(rgb)
+        self.settings.setValue("surfaceMap", str(path))
+        self.statusBar().showMessage(f"Surface map {path} ({rgb.shape[1]}×{rgb.shape[0]})", 8000)
+        return True
+
+    def reset_surface_map(self):
+        from marsview.render.texture import cached_mars_texture
+
+        self.settings.remove("surfaceMap")
+        self.globe.scene.set_texture(cached_mars_texture())
+
+    def _restore_surface_map(self):
+        path = self.settings.value("surfaceMap", "")
+        if path and Path(path).is_file():
+            try:
+                self.globe.scene.set_texture(read_surface_map(path))
+            except (OSError, ValueError) as exc:
+                self.report_error(f"Remembered surface map unusable: {exc}", "")
+
+    def export_csv_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export close approaches", "close_approaches.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path):
+        from marsview.io.atomic import atomic_write_text
+
+        atomic_write_text(path, self.table.source_model.to_csv())
+        self.statusBar().showMessage(f"Wrote {path}", 8000)
+
+    # --- errors --------------------------------------------------------------------------------------
+    def report_error(self, message, details=""):
+        self.last_error = (message, details)
+        self.errorLabel.setText(message if len(message) < 160 else message[:157] + "…")
+        self.errorLabel.setToolTip(message)
+        self.detailsButton.setVisible(True)
+        self.globe.scene.set_overlay_line("screening", "")
+
+    def clear_error(self):
+        self.last_error = None
+        self.errorLabel.setText("")
+        self.detailsButton.setVisible(False)
+
+    def show_error_details(self):
+        if self.last_error is None:
+            return
+        box = QMessageBox(QMessageBox.Warning, "marsview — error", self.last_error[0], parent=self)
+        box.setObjectName("errorDetailsDialog")
+        if self.last_error[1]:
+            box.setDetailedText(self.last_error[1])
+        box.open()
+
+    def _about(self):
+        QMessageBox.about(self, "About marsview", "marsview — Mars fleet flight dynamics.\n"
+                          "Surface: schematic map generated by marsview, or a user map (File → Load surface map).")
+
+    # --- shutdown ------------------------------------------------------------------------------------
+    def closeEvent(self, event):
+        self.clock.pause()
+        ok = self.controller.shutdown()
+        if not ok:
+            self.statusBar().showMessage("waiting for background work to stop…")
+        super().closeEvent(event)
+        QTimer.singleShot(0, self.globe.close)

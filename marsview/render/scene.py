@@ -22,7 +22,7 @@ from marsview.core.time import format_epoch
 
 from .encounter import EncounterAdapter
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
-from .texture import FEATURES, generate_mars_texture
+from .texture import FEATURES, cached_mars_texture
 from .themes import WORKSTATION, RenderTheme, default_color
 from .tracks import MarkerLabelAdapter, TrackAdapter, TrackCache, state_eme2000
 
@@ -64,7 +64,7 @@ class MarsScene:
         self.tdb_s = float(tdb_s)
         self.focus_name: str | None = None
         self.entries: dict[str, _Entry] = {}
-        self.texture_rgb = texture_rgb if texture_rgb is not None else generate_mars_texture()
+        self.texture_rgb = texture_rgb if texture_rgb is not None else cached_mars_texture()
         self.globe = GlobeAdapter(self.view.scene, MARS_RADII_KM, self.texture_rgb, ambient=theme.ambient)
         self._feature_text = scene.visuals.Text(
             [f.name for f in FEATURES], parent=self.globe.mesh, color=theme.feature_label_color,

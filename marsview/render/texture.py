@@ -198,3 +198,37 @@ def prepare_surface_map(image, source: str = "image", max_width: int = 4096) -> 
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(image)
+
+
+TEXTURE_VERSION = 2  # bump when the generator changes, so stale caches are regenerated
+
+
+def cached_mars_texture(width: int = 2048, height: int = 1024, cache_dir=None) -> np.ndarray:
+    """``generate_mars_texture`` through a per-user .npy cache (start-up: ~0.02 s instead of ~1 s).
+
+    The cache lives in $XDG_CACHE_HOME/marsview (or ~/.cache/marsview); any problem with it falls back to
+    generating the image, and a write failure is ignored (the cache is only an optimisation).
+    """
+    import os
+    from pathlib import Path
+
+    folder = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marsview"
+    path = folder / f"mars_texture_v{TEXTURE_VERSION}_{width}x{height}.npy"
+    try:
+        image = np.load(path, allow_pickle=False)
+        if image.shape == (height, width, 3) and image.dtype == np.uint8:
+            return image
+    except (OSError, ValueError):
+        pass
+    image = generate_mars_texture(width, height)
+    try:
+        from marsview.io.atomic import atomic_write_bytes
+        import io as _io
+
+        folder.mkdir(parents=True, exist_ok=True)
+        buf = _io.BytesIO()
+        np.save(buf, image, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:
+        pass
+    return image

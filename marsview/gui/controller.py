@@ -1,0 +1,151 @@
+"""Scenario loading, screening and plot sampling off the GUI thread (one ``TaskLane`` each).
+
+Loading is all-or-nothing: a file that fails to parse leaves the shown scenario untouched and reports the
+error (file, line, keyword from io's ParseError). Screening reruns whenever the scenario or its window
+changes; a newer request cancels the running one, and only the latest result is shown.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from .workers import TaskLane
+
+
+def screening_targets(scenario):
+    from marsview.core.screening import ScreeningTarget
+
+    targets = []
+    for o in scenario.objects:
+        targets.append(ScreeningTarget(
+            name=o.name, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
+            sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
+            radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
+            source=", ".join(o.source_files) if o.source_files else getattr(o.ephemeris, "source", o.name)))
+    return targets
+
+
+def screening_span(scenario) -> tuple[float, float]:
+    """The scenario window clipped to the span the objects cover together."""
+    start, stop = scenario.window_start_tdb_s, scenario.window_stop_tdb_s
+    try:
+        c0, c1 = scenario.coverage()
+        start, stop = max(start, c0), min(stop, c1)
+    except ValueError:
+        pass
+    return start, stop
+
+
+def _load(paths):
+    from marsview.io.scenario import load_scenario
+
+    return load_scenario(list(paths) if paths else None)
+
+
+class ScenarioController(QObject):
+    scenarioChanged = Signal(object)  # a new Scenario is now the shown one
+    scenarioEdited = Signal(object)  # model change notification (object name or None), on the GUI thread
+    screeningResult = Signal(object)  # ScreeningResult for the current scenario
+    screeningStarted = Signal()
+    loadFailed = Signal(str, str)  # message, details
+    screeningFailed = Signal(str, str)
+    status = Signal(str)
+    _modelChanged = Signal(object)  # scenario callbacks may run on any thread: re-emit queued
+
+    def __init__(self, parent=None, loader=_load):
+        super().__init__(parent)
+        self.scenario = None
+        self.result = None
+        self.loader = loader
+        self.load_lane = TaskLane("load", self)
+        self.screen_lane = TaskLane("screen", self)
+        self.plot_lane = TaskLane("plot", self)
+        self._unsubscribe = None
+        self._pending_merge = False
+        self.load_lane.finished.connect(self._on_loaded)
+        self.load_lane.failed.connect(self._on_load_failed)
+        self.screen_lane.finished.connect(self._on_screened)
+        self.screen_lane.failed.connect(lambda _i, m, d: self.screeningFailed.emit(m, d))
+        self.screen_lane.progress.connect(lambda _i, f: self.status.emit(f"Screening… {100 * f:.0f} %"))
+        self._modelChanged.connect(self._on_model_changed, Qt.QueuedConnection)
+
+    # --- loading -------------------------------------------------------------------------------------
+    def open(self, paths=None, merge: bool = False) -> int:
+        """Load a scenario folder or ephemeris files in the background; MERGE adds them to the current one."""
+        self.status.emit("Loading " + (", ".join(str(p) for p in paths) if paths else "the default scenario") + "…")
+        loader = self.loader
+        self._pending_merge = merge and self.scenario is not None
+        return self.load_lane.submit(lambda cancelled, progress: loader(paths))
+
+    @Slot(int, object)
+    def _on_loaded(self, _rid, scenario):
+        if self._pending_merge and self.scenario is not None:
+            self._merge(scenario)
+            return
+        self.set_scenario(scenario)
+
+    def _merge(self, loaded) -> None:
+        """Objects from dropped files join the shown scenario (same name: the new ephemeris replaces it)."""
+        current = self.scenario
+        for obj in list(loaded.objects):
+            if obj.name in current.names():
+                current.replace_ephemeris(obj.name, obj.ephemeris)
+            else:
+                loaded.remove_object(obj.name)
+                current.add_object(obj)
+        current.files.extend(f for f in loaded.files if f not in current.files)
+        current.warnings.extend(loaded.warnings)
+        self.status.emit(f"Added {len(loaded.objects) or 'the'} object(s) from {len(loaded.files)} file(s)")
+        self.scenarioChanged.emit(current)
+        self.request_screening()
+
+    @Slot(int, str, str)
+    def _on_load_failed(self, _rid, message, details):
+        self.loadFailed.emit(message, details)
+
+    def set_scenario(self, scenario) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.scenario = scenario
+        self.result = None
+        self._unsubscribe = scenario.subscribe(self._modelChanged.emit)
+        self.status.emit(f"Scenario {scenario.name}: {len(scenario.objects)} objects")
+        self.scenarioChanged.emit(scenario)
+        self.request_screening()
+
+    @Slot(object)
+    def _on_model_changed(self, change):
+        self.scenarioEdited.emit(change)
+        if change.attribute in ("visible", "color"):
+            return  # display only
+        self.request_screening()
+
+    # --- screening -----------------------------------------------------------------------------------
+    def request_screening(self) -> int | None:
+        sc = self.scenario
+        if sc is None or len(sc.objects) < 2:
+            return None
+        from marsview.core.screening import ScreeningSettings, screen
+
+        targets = screening_targets(sc)
+        start, stop = screening_span(sc)
+        if not stop > start:
+            self.screeningFailed.emit("The objects share no coverage inside the screening window", "")
+            return None
+        settings = ScreeningSettings(threshold_km=sc.threshold_km)
+        self.screeningStarted.emit()
+        return self.screen_lane.submit(
+            lambda cancelled, progress: screen(targets, start, stop, settings, progress=progress, cancel=cancelled))
+
+    @Slot(int, object)
+    def _on_screened(self, _rid, result):
+        self.result = result
+        self.status.emit(f"{len(result.events)} close approaches below {result.threshold_km:g} km "
+                         f"({result.pairs_screened} pairs, {result.elapsed_s:.1f} s)")
+        self.screeningResult.emit(result)
+
+    def shutdown(self) -> bool:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        return all([lane.shutdown() for lane in (self.load_lane, self.screen_lane, self.plot_lane)])

@@ -1,0 +1,64 @@
+"""The 3D view widget: a vispy SceneCanvas embedded in Qt (objectName ``globeView``) driving ``MarsScene``."""
+
+from __future__ import annotations
+
+import numpy as np
+import vispy
+
+vispy.use("pyside6")
+
+from vispy import scene  # noqa: E402
+
+from marsview.render.scene import MarsScene  # noqa: E402
+from marsview.render.texture import prepare_surface_map  # noqa: E402
+from marsview.render.themes import WORKSTATION  # noqa: E402
+
+
+class GlobeView:
+    """Owns the canvas and the scene; ``widget`` is the QOpenGLWidget to put in a layout."""
+
+    def __init__(self, parent=None, theme=WORKSTATION, texture_rgb=None, size=(1280, 720)):
+        self.canvas = scene.SceneCanvas(keys=None, size=size, show=False, parent=parent, bgcolor=theme.background)
+        self.widget = self.canvas.native
+        self.widget.setObjectName("globeView")
+        self.widget.setMinimumSize(320, 240)
+        self.scene = MarsScene(self.canvas, theme=theme, texture_rgb=texture_rgb)
+        self.frames_drawn = 0
+        self.canvas.events.draw.connect(self._count_frame)
+
+    def _count_frame(self, _event=None):
+        self.frames_drawn += 1
+
+    def render(self, size=None) -> np.ndarray:
+        """(H, W, 3) uint8 of the view with its overlays, at SIZE=(w, h) if given."""
+        return self.scene.render_image(size=size)
+
+    def close(self) -> None:
+        self.canvas.close()
+
+
+def qimage_to_rgb(image) -> np.ndarray:
+    """QImage -> (H, W, 3) uint8 (the GUI decodes JPEG/PNG maps with Qt; no Pillow needed)."""
+    from PySide6.QtGui import QImage
+
+    img = image.convertToFormat(QImage.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def read_surface_map(path: str) -> np.ndarray:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    if image.isNull():
+        raise ValueError(f"{path}: not a readable image (JPEG, PNG, TIFF, BMP...)")
+    return prepare_surface_map(qimage_to_rgb(image), str(path))
+
+
+def rgb_to_qimage(rgb: np.ndarray):
+    from PySide6.QtGui import QImage
+
+    rgb = np.ascontiguousarray(rgb[..., :3])
+    h, w, _ = rgb.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()

@@ -1,0 +1,124 @@
+"""pyqtgraph plots with UTC time axes: distance vs time for the selected pair (threshold line, TCAs marked),
+altitude vs time for the selected spacecraft, and a timeline of every close approach in the window.
+
+Time values handed to pyqtgraph are POSIX seconds of the UTC epoch (float64) so ``DateAxisItem`` labels
+them in UTC; leap seconds inside a plot span shift the labels by at most 1 s, which the axes cannot show.
+The sampled curves come from ``sample_pair_distance`` / ``sample_altitude``, run in a worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QTabWidget
+
+from marsview.core import constants as C
+from marsview.core.time import tdb_s_to_utc_jd
+
+MAX_SAMPLES = 20000
+
+
+def tdb_to_posix_utc(tdb_s) -> np.ndarray:
+    jd1, jd2 = tdb_s_to_utc_jd(np.atleast_1d(np.asarray(tdb_s, dtype=float)))
+    return ((jd1 - 2440587.5) + jd2) * 86400.0
+
+
+def _grid(start, stop, period_hint_s=7200.0):
+    n = int(np.clip((stop - start) / (period_hint_s / 40.0), 200, MAX_SAMPLES))
+    return np.linspace(start, stop, n)
+
+
+def sample_pair_distance(eph1, eph2, start_tdb_s, stop_tdb_s) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs TDB s, distance km) over the common coverage, ~40 samples per 2-h orbit."""
+    lo = max(start_tdb_s, eph1.coverage[0], eph2.coverage[0])
+    hi = min(stop_tdb_s, eph1.coverage[1], eph2.coverage[1])
+    if not hi > lo:
+        return np.empty(0), np.empty(0)
+    t = _grid(lo, hi)
+    d = np.linalg.norm(eph1.state(t)[:, :3] - eph2.state(t)[:, :3], axis=1)
+    return t, d
+
+
+def sample_altitude(eph, start_tdb_s, stop_tdb_s) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, altitude km above the mean-radius sphere)."""
+    lo, hi = max(start_tdb_s, eph.coverage[0]), min(stop_tdb_s, eph.coverage[1])
+    if not hi > lo:
+        return np.empty(0), np.empty(0)
+    t = _grid(lo, hi)
+    return t, np.linalg.norm(eph.state(t)[:, :3], axis=1) - C.RADIUS_MEAN_KM
+
+
+def _plot(title, ylabel):
+    w = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+    w.setTitle(title)
+    w.setLabel("left", ylabel)
+    w.setLabel("bottom", "UTC")
+    w.showGrid(x=True, y=True, alpha=0.25)
+    return w
+
+
+class PlotsPanel(QTabWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("plotsPanel")
+        self.distancePlot = _plot("Distance", "km")
+        self.distancePlot.setObjectName("distancePlot")
+        self.altitudePlot = _plot("Altitude", "km")
+        self.altitudePlot.setObjectName("altitudePlot")
+        self.timelinePlot = _plot("Close approaches in the window", "")
+        self.timelinePlot.setObjectName("timelinePlot")
+        self.addTab(self.distancePlot, "Distance")
+        self.addTab(self.altitudePlot, "Altitude")
+        self.addTab(self.timelinePlot, "Timeline")
+        self.distancePlot.setLogMode(y=True)
+        self._dist_curve = self.distancePlot.plot(pen=pg.mkPen("#56B4E9", width=1.5))
+        self._thr_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#D55E00", width=1.5, style=pg.QtCore.Qt.DashLine))
+        self.distancePlot.addItem(self._thr_line)
+        self._tca_points = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#F0E442"), pen=pg.mkPen("k"))
+        self.distancePlot.addItem(self._tca_points)
+        self._alt_curve = self.altitudePlot.plot(pen=pg.mkPen("#E69F00", width=1.5))
+        self._timeline = pg.ScatterPlotItem(size=10)
+        self.timelinePlot.addItem(self._timeline)
+        self._now_lines = []
+        for p in (self.distancePlot, self.altitudePlot, self.timelinePlot):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ffffff", width=1))
+            p.addItem(line)
+            self._now_lines.append(line)
+
+    def show_distance(self, name1, name2, epochs_tdb_s, distance_km, threshold_km, tca_events) -> None:
+        self.distancePlot.setTitle(f"Distance {name1} – {name2}")
+        x = tdb_to_posix_utc(epochs_tdb_s) if len(epochs_tdb_s) else np.empty(0)
+        self._dist_curve.setData(x, np.maximum(distance_km, 1e-6))
+        self._thr_line.setPos(np.log10(threshold_km) if threshold_km > 0 else 0.0)
+        tcas = [e for e in tca_events]
+        if tcas:
+            self._tca_points.setData(tdb_to_posix_utc([e.tca_tdb_s for e in tcas]),
+                                     np.log10([max(e.miss_km, 1e-6) for e in tcas]))
+        else:
+            self._tca_points.setData([], [])
+
+    def show_altitude(self, name, epochs_tdb_s, altitude_km) -> None:
+        self.altitudePlot.setTitle(f"Altitude of {name} (above the 3389.5 km mean sphere)")
+        x = tdb_to_posix_utc(epochs_tdb_s) if len(epochs_tdb_s) else np.empty(0)
+        self._alt_curve.setData(x, altitude_km)
+
+    def show_timeline(self, events, pair_order=None) -> None:
+        pairs = pair_order or sorted({(e.object1, e.object2) for e in events})
+        index = {p: i for i, p in enumerate(pairs)}
+        if not events:
+            self._timeline.setData([], [])
+            return
+        x = tdb_to_posix_utc([e.tca_tdb_s for e in events])
+        y = [index[(e.object1, e.object2)] for e in events]
+        from .conjunction_table import AMBER, RED, severity
+
+        brushes = [pg.mkBrush(RED if severity(e) == 2 else AMBER if severity(e) == 1 else "#56B4E9")
+                   for e in events]
+        self._timeline.setData(x, y, brush=brushes, data=list(events))
+        axis = self.timelinePlot.getAxis("left")
+        axis.setTicks([[(i, f"{a}–{b}") for (a, b), i in index.items()]])
+
+    def set_now(self, tdb_s: float) -> None:
+        x = float(tdb_to_posix_utc(tdb_s)[0])
+        for line in self._now_lines:
+            line.setPos(x)
