@@ -1,0 +1,452 @@
+"""Conjunction screening: every close approach among Mars orbiters and moons over a window.
+
+Pipeline (kernels and the argument why no event is dropped are in ``screening_search``):
+  1. sample every object once on a common TDB grid (step from the fastest orbit; segment boundaries and
+     coverage edges are grid epochs, and the left limit is sampled at each object's own boundaries);
+  2. per chunk of intervals: radial-shell filter per pair, swept-sphere filter (spatial hash for many
+     objects), relative-chord lower bound per pair and interval;
+  3. all minima of the cubic Hermite of the relative position in surviving intervals;
+  4. Hermite minima near the threshold are checked on the ephemerides, then the time of closest approach
+     is refined to the root of the range rate r.v (scipy brentq, tolerance ``tca_tol_s``) on the
+     ephemerides themselves.
+
+Keep-out rule (documented choice): a local minimum of centre-to-centre distance is an event when
+``miss_km < max(settings.threshold_km, target1.threshold_km, target2.threshold_km) + hbr1_km + hbr2_km``
+(hard-body radii added when ``settings.add_hard_body_radii``; Phobos as a 30 km sphere then widens its pairs).
+A per-spacecraft threshold can only widen the screen, never narrow the global one.
+
+Only interior minima count: a distance still falling at the window's end is not an event.
+Times are TDB seconds past J2000; positions km, velocities km/s, Mars-centred EME2000 (all targets must
+share one inertial frame).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .constants import (
+    DEFAULT_ALONG_TRACK_GROWTH_KM_PER_DAY,
+    DEFAULT_ALONG_TRACK_SIGMA0_KM,
+    DEFAULT_CROSS_TRACK_SIGMA_KM,
+    DEFAULT_RADIAL_SIGMA_KM,
+)
+from .ephemeris import Ephemeris
+from .frames import rtn_matrix
+from .screening_search import (
+    build_grid,
+    chord_lower_bound_km,
+    hash_candidates,
+    hermite_minima,
+    orbital_timescale_s,
+    shell_overlap,
+    swept_spheres,
+)
+from .uncertainty import AlongTrackModel, miss_in_sigmas, sigma_along_km
+
+LEFT_LIMIT_S = 1e-5
+"""An object's state 'just before' its own segment boundary is sampled this long before it."""
+
+
+class ScreeningCancelled(Exception):
+    """The cancel callback asked the screening to stop (raised between chunks)."""
+
+
+@dataclass(frozen=True)
+class ScreeningTarget:
+    """One object to screen: its ephemeris (Mars-centred, inertial), keep-out and uncertainty model."""
+
+    name: str
+    ephemeris: Ephemeris
+    hbr_km: float = 0.0
+    threshold_km: float | None = None
+    sigma0_km: float = DEFAULT_ALONG_TRACK_SIGMA0_KM
+    sigma_growth_km_per_day: float = DEFAULT_ALONG_TRACK_GROWTH_KM_PER_DAY
+    epoch0_tdb_s: float | None = None
+    source: str = ""
+    radial_sigma_km: float = DEFAULT_RADIAL_SIGMA_KM
+    cross_track_sigma_km: float = DEFAULT_CROSS_TRACK_SIGMA_KM
+
+    def uncertainty(self) -> AlongTrackModel:
+        """The along-track model; prediction starts at epoch0_tdb_s, else at the ephemeris' first epoch."""
+        epoch0 = self.ephemeris.coverage[0] if self.epoch0_tdb_s is None else self.epoch0_tdb_s
+        return AlongTrackModel(self.sigma0_km, self.sigma_growth_km_per_day, self.radial_sigma_km,
+                               self.cross_track_sigma_km, epoch0)
+
+
+@dataclass(frozen=True)
+class ScreeningSettings:
+    threshold_km: float = 10.0
+    step_s: float | None = None
+    """Grid step; None = min over objects of (orbital timescale / samples_per_timescale), clipped."""
+    samples_per_timescale: float = 16.0
+    min_step_s: float = 1.0
+    max_step_s: float = 120.0
+    max_accel_kms2: float = 0.01
+    """Bound on any object's acceleration: Mars gravity at 3300 km is 3.9e-3 km/s^2, plus thrust margin."""
+    add_hard_body_radii: bool = True
+    tca_tol_s: float = 1e-6
+    chunk_values: int = 3_000_000
+    """Object-interval samples per chunk (memory and progress/cancel granularity)."""
+    hash_min_objects: int = 40
+    """Use the spatial hash when screening all pairs of at least this many objects."""
+    compute_pc: bool = True
+
+
+@dataclass(frozen=True)
+class CloseApproach:
+    object1: str
+    object2: str
+    tca_tdb_s: float
+    miss_km: float
+    relative_speed_kms: float
+    radial_km: float
+    in_track_km: float
+    cross_track_km: float
+    crossing_dt_s: float
+    """Object 2 passes the point where the two paths cross this many seconds after object 1 (NaN if parallel)."""
+    miss_sigma: float
+    source1: str
+    source2: str
+    pc: float | None = None
+    pc_method: str | None = None
+    state1: np.ndarray = field(default=None, repr=False, compare=False)
+    state2: np.ndarray = field(default=None, repr=False, compare=False)
+    threshold_km: float = 0.0
+    hbr1_km: float = 0.0
+    hbr2_km: float = 0.0
+    sigma_km: float = float("nan")
+    """Combined 1-sigma position error along the miss vector at TCA [km] (the along-track model)."""
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    events: tuple
+    pairs_screened: int
+    start_tdb_s: float
+    stop_tdb_s: float
+    step_s: float
+    threshold_km: float
+    objects: tuple
+    candidate_intervals: int = 0
+    refined: int = 0
+    elapsed_s: float = 0.0
+    settings: ScreeningSettings = field(default_factory=ScreeningSettings, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _pair_thresholds(targets, settings):
+    thr = np.array([t.threshold_km if t.threshold_km is not None else 0.0 for t in targets], dtype=float)
+    hbr = np.array([t.hbr_km for t in targets], dtype=float) if settings.add_hard_body_radii else np.zeros(len(targets))
+    base = np.maximum(settings.threshold_km, np.maximum(thr[:, None], thr[None, :]))
+    return base + hbr[:, None] + hbr[None, :]
+
+
+def _auto_step(targets, start, stop, settings):
+    if settings.step_s is not None:
+        return float(settings.step_s)
+    tau = np.inf
+    for t in targets:
+        a, b = t.ephemeris.coverage
+        lo, hi = max(a, start), min(b, stop)
+        if hi < lo:
+            continue
+        states = t.ephemeris.state(np.linspace(lo, hi, 33))
+        tau = min(tau, float(np.min(orbital_timescale_s(states))))
+    step = tau / settings.samples_per_timescale
+    return float(np.clip(step, settings.min_step_s, settings.max_step_s))
+
+
+class _Sampler:
+    """States of every object on the grid (NaN outside its coverage), with left limits at its boundaries."""
+
+    def __init__(self, targets, grid, cache, keep_cache):
+        self.targets, self.grid = targets, grid
+        self.full = {}
+        self.left = {}
+        for n, t in enumerate(targets):
+            eph = t.ephemeris
+            a, b = eph.coverage
+            bounds = np.asarray(eph.segment_boundaries(), dtype=float).reshape(-1)
+            bounds = bounds[np.isin(bounds, grid)]
+            self.left[n] = {float(x): eph.state(x - LEFT_LIMIT_S)[0] for x in bounds if x - LEFT_LIMIT_S >= a}
+            if keep_cache:
+                self.full[n] = self._sample(n, grid, cache.get(t.name))
+                cache[t.name] = (eph, grid, self.full[n])
+
+    def _sample(self, n, epochs, cached=None):
+        eph = self.targets[n].ephemeris
+        out = np.full((epochs.size, 6), np.nan)
+        todo = np.ones(epochs.size, dtype=bool)
+        if cached is not None and cached[0] is eph:
+            idx = np.clip(np.searchsorted(cached[1], epochs), 0, cached[1].size - 1)
+            hit = cached[1][idx] == epochs
+            out[hit] = cached[2][idx[hit]]
+            todo &= ~hit
+        inside = todo & eph.covers(epochs)
+        if np.any(inside):
+            out[inside] = eph.state(epochs[inside])
+        return out
+
+    def chunk(self, k0, k1):
+        """start (N,m,6) and end (N,m,6) states of intervals k0..k1-1."""
+        ep = self.grid[k0:k1 + 1]
+        if self.full:
+            s = np.stack([self.full[n][k0:k1 + 1] for n in range(len(self.targets))])
+        else:
+            s = np.stack([self._sample(n, ep) for n in range(len(self.targets))])
+        end = s[:, 1:].copy()
+        for n, lefts in self.left.items():
+            for x, state in lefts.items():
+                k = np.searchsorted(ep, x)
+                if 1 <= k < ep.size and ep[k] == x:
+                    end[n, k - 1] = state
+        return s[:, :-1], end
+
+
+def _range_rate(targets, i, j, t):
+    s1 = targets[i].ephemeris.state(t)[0]
+    s2 = targets[j].ephemeris.state(t)[0]
+    d = s2 - s1
+    return float(np.dot(d[:3], d[3:]))
+
+
+def _refine(targets, i, j, t_guess, lo, hi, tol_s):
+    """Bracket the range-rate sign change around t_guess inside [lo, hi] and solve it with brentq."""
+    if hi <= lo:
+        return None
+    width = 1e-3
+    while True:
+        a, b = max(lo, t_guess - width), min(hi, t_guess + width)
+        fa, fb = _range_rate(targets, i, j, a), _range_rate(targets, i, j, b)
+        if fa < 0.0 <= fb:
+            return brentq(lambda x: _range_rate(targets, i, j, x), a, b, xtol=tol_s, rtol=4 * np.finfo(float).eps)
+        if (a <= lo and b >= hi) or width > 1e6:
+            return None
+        width *= 8.0
+
+
+def _crossing_dt_s(e1, e2, tca, s1, s2):
+    """Gauss-Newton on x1(t1) = x2(t2): times at which each object reaches the orbits' closest-crossing point."""
+    t1 = t2 = tca
+    a1, b1 = e1.coverage
+    a2, b2 = e2.coverage
+    for _ in range(8):
+        d = s1[:3] - s2[:3]
+        jac = np.stack([s1[3:], -s2[3:]], axis=1)
+        normal = jac.T @ jac
+        if np.linalg.cond(normal) > 1e10:
+            return float("nan")
+        step = -np.linalg.solve(normal, jac.T @ d)
+        t1n, t2n = t1 + step[0], t2 + step[1]
+        if not (a1 <= t1n <= b1 and a2 <= t2n <= b2):
+            return float("nan")
+        t1, t2 = t1n, t2n
+        s1, s2 = e1.state(t1)[0], e2.state(t2)[0]
+        if abs(step[0]) + abs(step[1]) < 1e-6:
+            break
+    return float(t2 - t1)
+
+
+def _pc_hook(settings):
+    """Collision probability from core.probability when that module offers the screening hook."""
+    if not settings.compute_pc:
+        return None
+    try:
+        from . import probability
+    except ImportError:
+        return None
+    return getattr(probability, "screening_pc", None)
+
+
+def _make_event(targets, i, j, tca, thr_km, settings, pc_func):
+    t1, t2 = targets[i], targets[j]
+    s1, s2 = t1.ephemeris.state(tca)[0], t2.ephemeris.state(tca)[0]
+    rel = s2 - s1
+    rtn = rtn_matrix(s1)[0] @ rel[:3]
+    m1, m2 = t1.uncertainty(), t2.uncertainty()
+    cov1 = m1.inertial_covariance_km2(s1[None], tca)[0]
+    cov2 = m2.inertial_covariance_km2(s2[None], tca)[0]
+    sig = miss_in_sigmas(rel[None, :3], (cov1 + cov2)[None])[0]
+    sigma_km = sigma_along_km(rel[None, :3], (cov1 + cov2)[None])[0]
+    miss = float(np.linalg.norm(rel[:3]))
+    pc = method = None
+    if pc_func is not None:
+        pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km)
+    return CloseApproach(
+        object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=miss,
+        relative_speed_kms=float(np.linalg.norm(rel[3:])), radial_km=float(rtn[0]),
+        in_track_km=float(rtn[1]), cross_track_km=float(rtn[2]),
+        crossing_dt_s=_crossing_dt_s(t1.ephemeris, t2.ephemeris, tca, s1, s2), miss_sigma=float(sig),
+        source1=t1.ephemeris.source_at(tca), source2=t2.ephemeris.source_at(tca), pc=pc, pc_method=method,
+        state1=s1, state2=s2, threshold_km=float(thr_km), hbr1_km=t1.hbr_km, hbr2_km=t2.hbr_km,
+        sigma_km=float(sigma_km),
+    )
+
+
+def _all_pairs(n, only):
+    if only is None:
+        i, j = np.triu_indices(n, 1)
+    else:
+        others = np.array([k for k in range(n) if k != only], dtype=np.int64)
+        i, j = np.minimum(others, only), np.maximum(others, only)
+    return np.stack([i, j], axis=1).astype(np.int64)
+
+
+def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cancel=None, only=None,
+           _cache=None) -> ScreeningResult:
+    """All close approaches among TARGETS in [start, stop] TDB s; ONLY = a name to screen just its pairs.
+
+    progress(fraction) is called after each chunk; cancel() -> True raises ScreeningCancelled between chunks.
+    """
+    settings = settings or ScreeningSettings()
+    wall0 = _time.perf_counter()
+    targets = list(targets)
+    names = [t.name for t in targets]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate target names: {sorted({n for n in names if names.count(n) > 1})}")
+    frames = {t.ephemeris.frame for t in targets}
+    if len(frames) > 1:
+        raise ValueError(f"targets are in different frames {sorted(frames)}; convert them to one inertial frame")
+    if not stop_tdb_s > start_tdb_s:
+        raise ValueError(f"empty screening window [{start_tdb_s}, {stop_tdb_s}] TDB s")
+    only_idx = None
+    if only is not None:
+        if only not in names:
+            raise ValueError(f"{only!r} is not one of the screened objects {names}")
+        only_idx = names.index(only)
+    n = len(targets)
+    pairs = _all_pairs(n, only_idx)
+    step = _auto_step(targets, start_tdb_s, stop_tdb_s, settings) if n >= 2 else 60.0
+    breaks = [start_tdb_s, stop_tdb_s]
+    for t in targets:
+        breaks.extend(t.ephemeris.coverage)
+        breaks.extend(np.asarray(t.ephemeris.segment_boundaries(), dtype=float).reshape(-1))
+    grid = build_grid(start_tdb_s, stop_tdb_s, step, breaks)
+    cache = {} if _cache is None else dict(_cache)
+    keep_cache = n * grid.size * 6 <= 20_000_000
+    sampler = _Sampler(targets, grid, cache, keep_cache) if n >= 2 else None
+    pair_thr = _pair_thresholds(targets, settings)
+    pad_max = float(pair_thr[pairs[:, 0], pairs[:, 1]].max()) if pairs.size else 0.0
+    use_hash = only_idx is None and n >= settings.hash_min_objects
+    m_chunk = max(8, int(settings.chunk_values // max(n, 1) // (4 if not use_hash else 8)))
+    if not use_hash:
+        m_chunk = max(8, min(m_chunk, int(settings.chunk_values // max(len(pairs), 1))))
+    n_int = grid.size - 1
+    accel = settings.max_accel_kms2
+    found = []  # (i, j, t_guess, lo, hi)
+    n_candidates = 0
+    for k0 in range(0, n_int if pairs.size else 0, m_chunk):
+        if cancel is not None and cancel():
+            raise ScreeningCancelled("screening cancelled")
+        k1 = min(n_int, k0 + m_chunk)
+        start, end = sampler.chunk(k0, k1)
+        h = np.diff(grid[k0:k1 + 1])
+        centre, radius = swept_spheres(start, end, h[None, :], accel)
+        if use_hash:
+            cand = hash_candidates(centre, radius, pad_max)
+            kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
+        else:
+            live = shell_overlap(centre, radius, pairs, pair_thr)
+            kk = np.tile(np.arange(k1 - k0), len(live))
+            ii, jj = np.repeat(live[:, 0], k1 - k0), np.repeat(live[:, 1], k1 - k0)
+            with np.errstate(invalid="ignore"):
+                gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+            sel = gap < pair_thr[ii, jj]
+            kk, ii, jj = kk[sel], ii[sel], jj[sel]
+        r0 = start[jj, kk] - start[ii, kk]
+        r1 = end[jj, kk] - end[ii, kk]
+        hk = h[kk]
+        lb = chord_lower_bound_km(r0[:, :3], r1[:, :3], hk, accel)
+        sel = lb < pair_thr[ii, jj]
+        kk, ii, jj, r0, r1, hk = kk[sel], ii[sel], jj[sel], r0[sel], r1[sel], hk[sel]
+        n_candidates += kk.size
+        if kk.size:
+            row, s, dist = hermite_minima(r0[:, :3], r0[:, 3:], r1[:, :3], r1[:, 3:], hk)
+            thr = pair_thr[ii[row], jj[row]]
+            near = dist < thr * (1.0 + 1e-3) + 0.05
+            row, s = row[near], s[near]
+            kg = kk[row] + k0
+            t_guess = grid[kg] + s * hk[row]
+            # refinement may look half an interval into the neighbours (a minimum on a grid epoch)
+            lo = np.maximum(grid[np.maximum(kg - 1, 0)], start_tdb_s)
+            hi = np.minimum(grid[np.minimum(kg + 2, grid.size - 1)], stop_tdb_s)
+            found.extend(zip(ii[row], jj[row], t_guess, lo, hi))
+        if progress is not None:
+            progress(0.9 * k1 / n_int)
+    events = _refine_all(targets, found, pair_thr, settings, cancel, start_tdb_s, stop_tdb_s)
+    if progress is not None:
+        progress(1.0)
+    return ScreeningResult(
+        events=tuple(events), pairs_screened=len(pairs), start_tdb_s=float(start_tdb_s),
+        stop_tdb_s=float(stop_tdb_s), step_s=step, threshold_km=settings.threshold_km, objects=tuple(names),
+        candidate_intervals=n_candidates, refined=len(found), elapsed_s=_time.perf_counter() - wall0,
+        settings=settings, cache=cache if keep_cache else {},
+    )
+
+
+def _limits(eph, lo, hi, t):
+    """Shrink [lo, hi] around t to the ephemeris' coverage and to the segment it uses at t."""
+    a, b = eph.coverage
+    lo, hi = max(lo, a), min(hi, b)
+    bounds = np.asarray(eph.segment_boundaries(), dtype=float).reshape(-1)
+    before = bounds[bounds <= t]
+    after = bounds[bounds > t]
+    if before.size:
+        lo = max(lo, float(before.max()))
+    if after.size:
+        hi = min(hi, float(after.min()) - LEFT_LIMIT_S)
+    return lo, hi
+
+
+def _refine_all(targets, found, pair_thr, settings, cancel, start, stop):
+    pc_func = _pc_hook(settings)
+    tcas = {}
+    for i, j, t_guess, lo, hi in found:
+        if cancel is not None and cancel():
+            raise ScreeningCancelled("screening cancelled")
+        i, j = int(i), int(j)
+        lo, hi = _limits(targets[i].ephemeris, lo, hi, t_guess)
+        lo, hi = _limits(targets[j].ephemeris, lo, hi, t_guess)
+        tca = _refine(targets, i, j, float(t_guess), lo, hi, settings.tca_tol_s)
+        if tca is None or not (start < tca < stop):
+            continue
+        known = tcas.setdefault((i, j), [])
+        if any(abs(tca - x) < 1e-3 for x in known):
+            continue
+        known.append(tca)
+    events = []
+    for (i, j), times in tcas.items():
+        for tca in times:
+            s1 = targets[i].ephemeris.state(tca)[0]
+            s2 = targets[j].ephemeris.state(tca)[0]
+            if np.linalg.norm(s2[:3] - s1[:3]) < pair_thr[i, j]:
+                events.append(_make_event(targets, i, j, tca, pair_thr[i, j], settings, pc_func))
+    events.sort(key=lambda e: (e.tca_tdb_s, e.object1, e.object2))
+    return events
+
+
+def rescreen(previous: ScreeningResult, targets, changed_name: str, settings=None, progress=None,
+             cancel=None) -> ScreeningResult:
+    """Re-screen only the pairs of CHANGED_NAME (e.g. after a maneuver edit) and merge with PREVIOUS.
+
+    Events of other pairs are kept from PREVIOUS; the window and settings are PREVIOUS's unless given.
+    Grid samples of unchanged ephemerides (same object identity) are reused from PREVIOUS's cache.
+    """
+    settings = settings or previous.settings
+    targets = list(targets)
+    names = {t.name for t in targets}
+    if changed_name not in names:
+        raise ValueError(f"{changed_name!r} is not one of the screened objects {sorted(names)}")
+    settings = replace(settings, step_s=previous.step_s) if settings.step_s is None else settings
+    part = screen(targets, previous.start_tdb_s, previous.stop_tdb_s, settings, progress, cancel,
+                  only=changed_name, _cache=previous.cache)
+    kept = [e for e in previous.events
+            if changed_name not in (e.object1, e.object2) and e.object1 in names and e.object2 in names]
+    events = sorted(kept + list(part.events), key=lambda e: (e.tca_tdb_s, e.object1, e.object2))
+    n = len(targets)
+    return replace(part, events=tuple(events), pairs_screened=n * (n - 1) // 2, objects=tuple(t.name for t in targets),
+                   settings=previous.settings)

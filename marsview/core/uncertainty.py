@@ -1,0 +1,96 @@
+"""Timing (along-track) uncertainty for Mars orbiters when no covariance exists.
+
+Around Mars, predicted-orbit error is dominated by timing: the along-track position error grows with the
+prediction span (drag variability, momentum-wheel desaturations), while radial and cross-track errors stay
+small. marsview models each spacecraft's 1-sigma errors in its own RTN frame as
+
+    sigma_T(t) = sigma0_km + growth_km_per_day * max(0, t - epoch0) / 86400     (along-track, T)
+    sigma_R    = radial_sigma_km,  sigma_N = cross_track_sigma_km                (constant)
+
+with epoch0 the start of the prediction (the ephemeris' first epoch unless the scenario says otherwise).
+Defaults come from core.constants (mars_facts.md section 5: "a few days ahead is more than 2 km", "weeks
+ahead ... dozens of km"; 0.5 km + 0.7 km/day gives 2.6 km at 3 days and 10.3 km at 14 days).
+
+The model is a diagonal RTN covariance; it is turned into an inertial (EME2000) covariance at an epoch
+so that screening (miss distance in sigmas) and collision probability use the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .constants import (
+    DEFAULT_ALONG_TRACK_GROWTH_KM_PER_DAY,
+    DEFAULT_ALONG_TRACK_SIGMA0_KM,
+    DEFAULT_CROSS_TRACK_SIGMA_KM,
+    DEFAULT_RADIAL_SIGMA_KM,
+)
+from .frames import rtn_matrix
+
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class AlongTrackModel:
+    """1-sigma position errors [km] of one object: along-track growing linearly with prediction span."""
+
+    sigma0_km: float = DEFAULT_ALONG_TRACK_SIGMA0_KM
+    growth_km_per_day: float = DEFAULT_ALONG_TRACK_GROWTH_KM_PER_DAY
+    radial_sigma_km: float = DEFAULT_RADIAL_SIGMA_KM
+    cross_track_sigma_km: float = DEFAULT_CROSS_TRACK_SIGMA_KM
+    epoch0_tdb_s: float = 0.0
+
+    def __post_init__(self):
+        for name in ("sigma0_km", "growth_km_per_day", "radial_sigma_km", "cross_track_sigma_km"):
+            value = float(getattr(self, name))
+            if not np.isfinite(value) or value < 0.0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "epoch0_tdb_s", float(self.epoch0_tdb_s))
+
+    def along_track_sigma_km(self, tdb_s):
+        """sigma_T [km] at TDB epochs; the span before epoch0 counts as zero (no back-prediction growth)."""
+        span_days = np.maximum(0.0, (np.asarray(tdb_s, dtype=np.float64) - self.epoch0_tdb_s) / SECONDS_PER_DAY)
+        return self.sigma0_km + self.growth_km_per_day * span_days
+
+    def rtn_covariance_km2(self, tdb_s) -> np.ndarray:
+        """(N,3,3) diagonal position covariance [km^2] in the object's RTN frame."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        cov = np.zeros((t.size, 3, 3))
+        cov[:, 0, 0] = self.radial_sigma_km**2
+        cov[:, 1, 1] = self.along_track_sigma_km(t) ** 2
+        cov[:, 2, 2] = self.cross_track_sigma_km**2
+        return cov
+
+    def inertial_covariance_km2(self, states, tdb_s) -> np.ndarray:
+        """(N,3,3) position covariance [km^2] in the inertial frame of STATES (N,6) at TDB epochs."""
+        return rtn_to_inertial_covariance(states, self.rtn_covariance_km2(tdb_s))
+
+
+def rtn_to_inertial_covariance(states, rtn_cov_km2) -> np.ndarray:
+    """Rotate (N,3,3) RTN position covariances into the inertial frame of the (N,6) states: M^T C M."""
+    m = rtn_matrix(states)
+    c = np.broadcast_to(np.asarray(rtn_cov_km2, dtype=np.float64), (m.shape[0], 3, 3))
+    return np.einsum("nki,nkl,nlj->nij", m, c, m)
+
+
+def sigma_along_km(relative_position_km, combined_cov_km2) -> np.ndarray:
+    """1-sigma of the combined position error projected on the miss direction [km] (N,)."""
+    r = np.atleast_2d(np.asarray(relative_position_km, dtype=np.float64))
+    c = np.asarray(combined_cov_km2, dtype=np.float64).reshape(-1, 3, 3)
+    norm = np.linalg.norm(r, axis=1, keepdims=True)
+    u = np.divide(r, norm, out=np.zeros_like(r), where=norm > 0)
+    var = np.einsum("ni,nij,nj->n", u, c, u)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def miss_in_sigmas(relative_position_km, combined_cov_km2) -> np.ndarray:
+    """Miss distance divided by the combined 1-sigma along the miss vector (N,); inf where sigma is 0."""
+    r = np.atleast_2d(np.asarray(relative_position_km, dtype=np.float64))
+    miss = np.linalg.norm(r, axis=1)
+    sigma = sigma_along_km(r, combined_cov_km2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(sigma > 0, miss / np.where(sigma > 0, sigma, 1.0), np.inf)
+    return out
