@@ -80,7 +80,7 @@ def cartesian_to_elements(states, gm_km3s2: float = GM_MARS_KM3S2) -> Elements:
     with np.errstate(divide="ignore"):
         a = np.where(np.abs(1.0 - e) > 0.0, p / (1.0 - e * e), np.inf)
 
-    inc = np.arccos(np.clip(hhat[:, 2], -1.0, 1.0))
+    inc = np.arctan2(np.hypot(h[:, 0], h[:, 1]), h[:, 2])  # arccos(h_z/|h|) loses i near 0 and 180 deg
     equatorial = (inc < INC_TOL) | (inc > np.pi - INC_TOL)
     node = np.stack([-h[:, 1], h[:, 0], np.zeros_like(hn)], axis=1)  # z x h
     nhat, _ = _unit(node, np.array([1.0, 0.0, 0.0]))
@@ -175,9 +175,9 @@ def solve_kepler(M_rad, e, tol: float = 1e-15, max_iter: int = 100):
     if np.any(hyp):
         out[hyp] = _kepler_hyperbolic(M[hyp], ecc[hyp], tol, max_iter)
     if np.any(par):
-        # Barker's equation D^3 + 3D - 3M = 0: Cardano (one real root)
-        w = np.cbrt(1.5 * M[par] + np.sqrt(2.25 * M[par] ** 2 + 1.0))
-        out[par] = w - 1.0 / w
+        # Barker's equation D^3 + 3D - 3M = 0 has one real root, D = 2 sinh(asinh(1.5 M)/3)
+        # (Cardano in hyperbolic form: no cancellation at small or negative M)
+        out[par] = 2.0 * np.sinh(np.arcsinh(1.5 * M[par]) / 3.0)
     return out[0] if scalar else out
 
 
@@ -206,8 +206,8 @@ def _kepler_elliptic(M, e, tol, max_iter):
     m = M - k * TWO_PI
     sign = np.where(m < 0.0, -1.0, 1.0)
     m = np.abs(m)
-    with np.errstate(divide="ignore"):
-        hi = np.minimum(np.minimum(m + e, np.pi), np.cbrt(12.0 * m / e))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        hi = np.fmin(np.minimum(m + e, np.pi), np.cbrt(12.0 * m / e))  # fmin: 0/0 at e = m = 0
 
     def f_df(x, idx):
         es = e[idx] * np.sin(x)
@@ -231,38 +231,46 @@ def _kepler_hyperbolic(M, e, tol, max_iter):
     return sign * _newton_convex(f_df, hi.copy(), lo, tol, max_iter)
 
 
+def _by_conic(x, ecc, elliptic, hyperbolic, parabolic):
+    """Apply the branch for each conic only where it applies (no overflow from the others)."""
+    x, ecc = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(ecc, dtype=np.float64))
+    out = np.empty(x.shape)
+    for mask, func in ((ecc < 1.0, elliptic), (ecc > 1.0, hyperbolic), (ecc == 1.0, parabolic)):
+        if np.any(mask):
+            out[mask] = func(x[mask], ecc[mask])
+    return out if out.ndim else out[()]
+
+
+def _keep_revolutions(angle, reference):
+    return angle + TWO_PI * np.round((reference - angle) / TWO_PI)
+
+
 def true_to_anomaly(nu_rad, e):
-    """Eccentric (e<1), hyperbolic (e>1) or parabolic D (e=1) anomaly from the true anomaly."""
-    nu, ecc = np.broadcast_arrays(np.asarray(nu_rad, dtype=np.float64), np.asarray(e, dtype=np.float64))
-    half = 0.5 * nu
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ell = 2.0 * np.arctan2(np.sqrt(np.clip(1.0 - ecc, 0.0, None)) * np.sin(half),
-                               np.sqrt(1.0 + ecc) * np.cos(half))
-        # keep the revolution count of nu for elliptic orbits
-        ell = ell + TWO_PI * np.round((nu - ell) / TWO_PI)
-        hyp = 2.0 * np.arctanh(np.sqrt(np.clip((ecc - 1.0) / (ecc + 1.0), 0.0, None)) * np.tan(half))
-        par = np.tan(half)
-    return np.where(ecc < 1.0, ell, np.where(ecc > 1.0, hyp, par))
+    """Eccentric (e<1), hyperbolic (e>1) or parabolic D (e=1) anomaly from the true anomaly.
+    Elliptic results keep the revolution count of nu."""
+    return _by_conic(
+        nu_rad, e,
+        lambda nu, ec: _keep_revolutions(
+            2.0 * np.arctan2(np.sqrt(1.0 - ec) * np.sin(0.5 * nu), np.sqrt(1.0 + ec) * np.cos(0.5 * nu)), nu),
+        lambda nu, ec: 2.0 * np.arctanh(np.sqrt((ec - 1.0) / (ec + 1.0)) * np.tan(0.5 * nu)),
+        lambda nu, ec: np.tan(0.5 * nu))
 
 
 def anomaly_to_true(x, e):
     """True anomaly from E (e<1), H (e>1) or D (e=1)."""
-    x, ecc = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(e, dtype=np.float64))
-    with np.errstate(invalid="ignore"):
-        ell = 2.0 * np.arctan2(np.sqrt(1.0 + ecc) * np.sin(0.5 * x),
-                               np.sqrt(np.clip(1.0 - ecc, 0.0, None)) * np.cos(0.5 * x))
-        ell = ell + TWO_PI * np.round((x - ell) / TWO_PI)
-        hyp = 2.0 * np.arctan(np.sqrt(np.clip((ecc + 1.0) / (ecc - 1.0), 0.0, None)) * np.tanh(0.5 * x))
-        par = 2.0 * np.arctan(x)
-    return np.where(ecc < 1.0, ell, np.where(ecc > 1.0, hyp, par))
+    return _by_conic(
+        x, e,
+        lambda E, ec: _keep_revolutions(
+            2.0 * np.arctan2(np.sqrt(1.0 + ec) * np.sin(0.5 * E), np.sqrt(1.0 - ec) * np.cos(0.5 * E)), E),
+        lambda H, ec: 2.0 * np.arctan(np.sqrt((ec + 1.0) / (ec - 1.0)) * np.tanh(0.5 * H)),
+        lambda D, ec: 2.0 * np.arctan(D))
 
 
 def true_to_mean(nu_rad, e):
     """Mean anomaly (elliptic M, hyperbolic M_h, parabolic Barker M) from the true anomaly."""
-    ecc = np.asarray(e, dtype=np.float64)
-    x = true_to_anomaly(nu_rad, ecc)
-    return np.where(ecc < 1.0, x - ecc * np.sin(x),
-                    np.where(ecc > 1.0, ecc * np.sinh(x) - x, x + x ** 3 / 3.0))
+    x = true_to_anomaly(nu_rad, e)
+    return _by_conic(x, e, lambda E, ec: E - ec * np.sin(E), lambda H, ec: ec * np.sinh(H) - H,
+                     lambda D, ec: D + D ** 3 / 3.0)
 
 
 def mean_to_true(M_rad, e):
