@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         thr = getattr(event, "threshold_km", 0.0) or sc.threshold_km
 
         def job(cancelled, progress):
-            t, d = sample_pair_distance(e1, e2, start, stop)
+            t, d = sample_pair_distance(e1, e2, start, stop, [e.tca_tdb_s for e in events] or [event.tca_tdb_s])
             return ("distance", event.object1, event.object2, t, d, thr, events)
 
         self.controller.plot_lane.submit(job)

@@ -28,13 +28,17 @@ def _grid(start, stop, period_hint_s=7200.0):
     return np.linspace(start, stop, n)
 
 
-def sample_pair_distance(eph1, eph2, start_tdb_s, stop_tdb_s) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs TDB s, distance km) over the common coverage, ~40 samples per 2-h orbit."""
+def sample_pair_distance(eph1, eph2, start_tdb_s, stop_tdb_s, tca_tdb_s=()) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs TDB s, distance km) over the common coverage, ~40 samples per 2-h orbit, plus a geometric
+    cluster of samples about each TCA so the plotted minimum is the miss distance, not a grid artefact."""
     lo = max(start_tdb_s, eph1.coverage[0], eph2.coverage[0])
     hi = min(stop_tdb_s, eph1.coverage[1], eph2.coverage[1])
     if not hi > lo:
         return np.empty(0), np.empty(0)
-    t = _grid(lo, hi)
+    offsets = np.concatenate([[0.0], np.geomspace(0.01, 600.0, 40)])
+    near = np.concatenate([tca + s * offsets for tca in np.atleast_1d(tca_tdb_s) for s in (-1.0, 1.0)]) \
+        if len(np.atleast_1d(tca_tdb_s)) else np.empty(0)
+    t = np.unique(np.concatenate([_grid(lo, hi), near[(near >= lo) & (near <= hi)]]))
     d = np.linalg.norm(eph1.state(t)[:, :3] - eph2.state(t)[:, :3], axis=1)
     return t, d
 

@@ -1,0 +1,190 @@
+"""The main window driven through its objectNames (pytest-qt under Xvfb)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QComboBox, QSlider, QTableView, QToolButton, QWidget
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_scenario import MISS_KM, T0_TDB_S, TCA_TDB_S, fake_loader  # noqa: E402
+
+from marsview.gui.main_window import MainWindow  # noqa: E402
+
+HAS_SCENARIO_IO = importlib.util.find_spec("marsview.io.scenario") is not None
+
+
+@pytest.fixture(scope="module")
+def window(qapp):
+    """One window for the module (building one costs seconds under llvmpipe); tests leave it usable."""
+    w = MainWindow(loader=fake_loader)
+    done = []
+    w.screeningFinished.connect(lambda: done.append(True))
+    w.show()
+    deadline = time.time() + 60
+    while not done and time.time() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert done, "the first screening never finished"
+    yield w
+    w.close()
+    w.deleteLater()
+
+
+def mars_disc_fraction(rgb: np.ndarray) -> float:
+    """Fraction of the central patch whose colour is Mars-like (red > green > blue, bright enough)."""
+    h, w = rgb.shape[:2]
+    patch = rgb[h // 2 - 10:h // 2 + 10, w // 2 - 10:w // 2 + 10, :3].astype(int)
+    r, g, b = patch[..., 0], patch[..., 1], patch[..., 2]
+    # hue test, not brightness: the disc may be on the night side, lit only by the ambient term
+    return float(np.mean((r > 18) & (r > 1.3 * g) & (g >= b)))
+
+
+def test_window_exposes_the_automation_names(window):
+    for cls, name in ((QWidget, "globeView"), (QTableView, "conjunctionTable"), (QSlider, "timeSlider"),
+                      (QToolButton, "playButton"), (QComboBox, "timeWarp")):
+        assert window.findChild(cls, name) is not None, name
+
+
+def test_globe_renders_a_mars_coloured_disc(window):
+    window.globe.scene.reset_camera()
+    window.globe.scene.set_time(window.clock.tdb_s)
+    rgb = window.globe.render()
+    assert rgb.shape[2] == 3
+    assert mars_disc_fraction(rgb) > 0.75  # lit or ambient-lit, the middle of the view is Mars
+    corner = rgb[-12:-2, 2:12].astype(int)
+    assert corner.max() < 40  # space is dark in the bottom-left corner
+    grab = window.findChild(QWidget, "globeView").grab().toImage()
+    assert not grab.isNull() and grab.width() > 300
+
+
+def test_play_advances_the_clock_and_warp_scales_it(window, qtbot):
+    warp = window.findChild(QComboBox, "timeWarp")
+    warp.setCurrentIndex(warp.findData(1000.0))
+    t0 = window.clock.tdb_s
+    qtbot.mouseClick(window.findChild(QToolButton, "playButton"), Qt.LeftButton)
+    wall0 = time.perf_counter()
+    qtbot.waitUntil(lambda: window.clock.tdb_s > t0 + 200.0, timeout=5000)
+    qtbot.mouseClick(window.findChild(QToolButton, "playButton"), Qt.LeftButton)
+    elapsed_wall = time.perf_counter() - wall0
+    advanced = window.clock.tdb_s - t0
+    assert not window.clock.playing
+    assert advanced <= 1000.0 * elapsed_wall + 1.0  # never faster than the warp
+
+
+def test_slider_scrubs_through_the_window(window):
+    slider = window.findChild(QSlider, "timeSlider")
+    slider.setValue(slider.maximum() // 2)
+    start, stop = window.clock.start_tdb_s, window.clock.stop_tdb_s
+    assert window.clock.tdb_s == pytest.approx(0.5 * (start + stop), abs=(stop - start) * 1e-4)
+
+
+def test_selecting_a_row_jumps_to_tca_and_opens_the_encounter_view(window, qtbot):
+    table = window.findChild(QTableView, "conjunctionTable")
+    model = table.model()
+    assert model.rowCount() == 3
+    rows = {round(float(model.index(r, 2).data()), 3): r for r in range(model.rowCount())}
+    assert MISS_KM in rows
+    table.selectRow(rows[MISS_KM])
+    assert window.clock.tdb_s == pytest.approx(TCA_TDB_S, abs=1e-3)
+    assert window.globe.scene.encounter.event is not None
+    # the encounter view is centred between the two objects: both within the camera's metre-scale range
+    rgb = window.globe.render()
+    assert rgb.shape[0] > 100
+    qtbot.waitUntil(lambda: window.plots._dist_curve.xData is not None and len(window.plots._dist_curve.xData) > 100,
+                    timeout=10000)
+    d = window.plots._dist_curve.yData
+    assert d.min() == pytest.approx(MISS_KM, rel=0.05)
+
+
+def test_csv_export_has_every_row(window, tmp_path):
+    out = tmp_path / "ca.csv"
+    window.export_csv(out)
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 3
+    assert min(float(r["miss_km"]) for r in rows) == pytest.approx(MISS_KM, abs=1e-6)
+
+
+def _drop(widget, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    widget.dropEvent(event)
+
+
+def test_bad_dropped_file_shows_an_error_and_keeps_the_scenario(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.oem"
+    bad.write_text("CCSDS_OEM_VERS = 2.0\nMETA_START\nOBJECT_NAME = X\n")
+    before = window.scenario
+    names = before.names()
+    with qtbot.waitSignal(window.controller.loadFailed, timeout=30000):
+        _drop(window, bad)
+    assert window.scenario is before and window.scenario.names() == names
+    error = window.findChild(QWidget, "statusError")
+    assert "broken.oem" in error.text()
+    assert window.findChild(QWidget, "errorDetailsButton").isVisible()
+
+
+def test_surface_map_loader_reads_the_viking_mosaic(window, reference_dir):
+    path = reference_dir / "data" / "mars_viking_mdim21_colormosaic_1024x512.jpg"
+    assert window.load_surface_map(path)
+    tex = window.globe.scene.texture_rgb
+    assert tex.shape == (512, 1024, 3)
+    assert window.settings.value("surfaceMap") == str(path)
+    window.reset_surface_map()
+    assert window.settings.value("surfaceMap", "") == ""
+
+
+def test_surface_map_with_wrong_aspect_is_refused(window, tmp_path):
+    from marsview.gui.globe_view import rgb_to_qimage
+
+    path = tmp_path / "square.png"
+    rgb_to_qimage(np.zeros((64, 64, 3), np.uint8)).save(str(path))
+    before = window.globe.scene.texture_rgb
+    assert not window.load_surface_map(path)
+    assert window.globe.scene.texture_rgb is before
+    assert "2:1" in window.findChild(QWidget, "statusError").text()
+
+
+def test_closing_with_a_screening_running_exits_cleanly(qtbot):
+    started, stopped = threading.Event(), threading.Event()
+
+    def slow(cancelled, progress):
+        started.set()
+        while not cancelled():
+            time.sleep(0.01)
+        stopped.set()
+
+    w = MainWindow(loader=fake_loader)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.scenarioLoaded, timeout=30000):
+        w.show()
+    w.controller.screen_lane.submit(slow)
+    assert started.wait(10)
+    w.clock.play()
+    w.close()
+    assert stopped.is_set()  # the close cancelled and joined the worker
+    assert not w.clock.playing
+    assert w.controller.screen_lane.pool.activeThreadCount() == 0
+
+
+@pytest.mark.skipif(not HAS_SCENARIO_IO, reason="marsview.io.scenario (default scenario) not available yet")
+def test_window_opens_on_the_default_scenario(qtbot):
+    from marsview.gui import launch
+
+    w = launch(show=True)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.scenario is not None or w.last_error is not None, timeout=60000)
+    assert w.last_error is None, w.last_error
+    assert len(w.scenario.objects) >= 2
+    assert T0_TDB_S  # fake scenario constants stay importable
