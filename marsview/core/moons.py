@@ -29,6 +29,7 @@ the modelled positions (mean motion plus apsidal and nodal precession).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -39,6 +40,20 @@ _DAY_S = 86400.0
 _YEAR_D = 365.25
 # 1950 Jan 1.00 TT as TDB seconds past J2000 (TDB - TT < 2 ms, below the model's accuracy by far)
 _EPOCH_1950_TDB_S = (2433282.5 - 2451545.0) * _DAY_S
+
+
+def _two_product(a: float, b: np.ndarray):
+    """a*b = p + err exactly (Dekker 1971 splitting; numpy has no fused multiply-add)."""
+    split = 134217729.0  # 2^27 + 1
+    p = a * b
+    ca = split * a
+    ah = ca - (ca - a)
+    al = a - ah
+    cb = split * b
+    bh = cb - (cb - b)
+    bl = b - bh
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, err
 
 
 @dataclass(frozen=True)
@@ -82,19 +97,27 @@ class MeanElements:
         x = np.array([-np.sin(ra), np.cos(ra), 0.0])
         return np.stack([x, np.cross(z, x), z], axis=1)
 
+    def _angle_deg(self, angle_at_epoch_deg: float, rate_deg_per_day: float, t: np.ndarray) -> np.ndarray:
+        """angle0 + rate (t - epoch) mod 360, without rounding jitter: the angle is re-referred to J2000
+        exactly (fractions) and rate * t is an exact two-term product reduced by an exact fmod.
+        A plain float product at 1e7 deg would jitter by 1e-8 deg (0.6 m for Phobos, epoch to epoch)."""
+        rate_s = rate_deg_per_day / _DAY_S
+        at_j2000 = float((Fraction(angle_at_epoch_deg) - Fraction(rate_s) * Fraction(self.epoch_tdb_s)) % 360)
+        p, err = _two_product(rate_s, t)
+        return np.fmod(p, 360.0) + err + at_j2000
+
     def state(self, tdb_s) -> np.ndarray:
         """(N,6) Mars-centred EME2000 states [km, km/s] at TDB epochs (no coverage limits)."""
         t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
-        days = (t - self.epoch_tdb_s) / _DAY_S
         years_j2000 = t / (_DAY_S * _YEAR_D)
         s = self.tidal_accel_deg_per_yr2
-        mean = (self.mean_anomaly_deg + self.mean_anomaly_rate_deg_per_day * days
+        mean = (self._angle_deg(self.mean_anomaly_deg, self.mean_anomaly_rate_deg_per_day, t)
                 + s * (years_j2000 ** 2 - self.tidal_fit_half_span_yr ** 2 / 3.0))
         mdot_deg_day = self.mean_anomaly_rate_deg_per_day + 2.0 * s * years_j2000 / _YEAR_D
-        argp = np.radians(self.argp_deg + self.argp_rate_deg_per_day * days)
-        node = np.radians(self.node_deg + self.node_rate_deg_per_day * days)
+        argp = np.radians(self._angle_deg(self.argp_deg, self.argp_rate_deg_per_day, t))
+        node = np.radians(self._angle_deg(self.node_deg, self.node_rate_deg_per_day, t))
         inc = np.radians(self.inc_deg)
-        nu = mean_to_true(np.radians(np.mod(mean, 360.0)), self.e)
+        nu = mean_to_true(np.radians(mean), self.e)
         mdot = np.radians(mdot_deg_day) / _DAY_S
         # with GM_eff = Mdot^2 a^3 the Keplerian velocity is exactly d(position)/dt along the ellipse
         st = elements_to_cartesian(self.a_km, self.e, inc, node, argp, nu, gm_km3s2=1.0,
