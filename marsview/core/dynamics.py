@@ -22,6 +22,7 @@ Tolerances: ``rtol`` is relative; ``atol`` applies to positions [km], and ``atol
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,7 @@ from .atmosphere import ExponentialAtmosphere
 from .ephemeris import CoverageError, Ephemeris
 from .frames import mars_pole_eme2000, transform_states
 from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse, sort_maneuvers
-from .sun import sun_position_mars_centred_km
+from .sun import SunTable
 
 FORCE_MODEL_NAMES = ("two-body", "j2", "zonal", "full")
 CANCEL_CHECK_EVERY = 256  # right-hand-side evaluations between cancel checks (~10 ms of work)
@@ -127,47 +128,69 @@ ForceModel.j2 = _BuilderOnClass(lambda cls, **kw: cls.j2_model(**kw))
 class Accelerations:
     """Right-hand side for M stacked objects sharing one force model (drag ballistics may differ).
 
-    Built once per propagation: the pole, rotation vector and coefficients are fixed here."""
+    Built once per propagation: the pole, rotation vector, coefficients and a Sun table are fixed here.
+    One object takes a plain-float path (numpy's per-call overhead on 3-vectors would dominate it);
+    several objects take the vectorized numpy path. Both compute the same formulas."""
 
-    def __init__(self, force_model: ForceModel, pole_epoch_tdb_s: float, ballistic_m2kg=None, count: int = 1):
+    def __init__(self, force_model: ForceModel, pole_epoch_tdb_s: float, ballistic_m2kg=None, count: int = 1,
+                 span_tdb_s: tuple[float, float] | None = None):
         fm = force_model
         self.fm = fm
         self.mu = fm.gm_km3s2
         self.pole = mars_pole_eme2000(pole_epoch_tdb_s)[0]
         self.omega = fm.rotation_rate_rads * self.pole
+        self._pole_tuple = tuple(self.pole.tolist())
+        self._omega_tuple = tuple(self.omega.tolist())
         self.jn = [(n, getattr(fm, f"j{n}") * fm.ref_radius_km**n) for n in (2, 3, 4) if n <= fm.zonal_degree]
         # gradient of -mu/r J_n (R/r)^n P_n(u): a_n = mu/r^2 J_n (R/r)^n [((n+1) P_n + u P_n') r_hat - P_n' pole]
-        # columns: radial polynomials then pole polynomials (coefficients of u^0..u^4), scaled by J_n R^n
+        # as polynomials in u = sin(latitude): coefficients of u^0..u^4 for the radial and the pole parts
         radial = {2: [-1.5, 0, 7.5, 0, 0], 3: [0, -7.5, 0, 17.5, 0], 4: [1.875, 0, -26.25, 0, 39.375]}
         polar = {2: [0, 3, 0, 0, 0], 3: [-1.5, 0, 7.5, 0, 0], 4: [0, -7.5, 0, 17.5, 0]}
-        cols = [np.array(radial[n]) * jr for n, jr in self.jn] + [np.array(polar[n]) * jr for n, jr in self.jn]
-        self._zonal_matrix = np.array(cols).T if self.jn else None
-        self._u_pow = np.arange(5.0)
+        self._radial = [(n, [c * jr for c in radial[n]]) for n, jr in self.jn]
+        self._polar = [(n, [c * jr for c in polar[n]]) for n, jr in self.jn]
+        # the same as one (len(jn)*5, 2) matrix for the vectorized path: rows (n, k) -> r^-n u^k
+        self._zonal_matrix = np.array([[cr[k], cp[k]] for (_, cr), (_, cp) in zip(self._radial, self._polar)
+                                       for k in range(5)]).reshape(-1, 2)
         self._r_pow = np.array([float(n) for n, _ in self.jn])
+        self._u_pow = np.arange(5.0)
         b = fm.ballistic_m2kg if ballistic_m2kg is None else ballistic_m2kg
         self.ballistic = np.broadcast_to(np.asarray(b, dtype=np.float64), (count,)).copy()
+        span = span_tdb_s or (pole_epoch_tdb_s, pole_epoch_tdb_s)
+        self.sun_table = SunTable(*span) if fm.sun else None
         self.finite_burn: FiniteBurn | None = None
         self.evaluations = 0
         self.cancel = None
+        self.count = count
+
+    def _zonal_coefs(self, u, inv_r):
+        """Radial and polar coefficients (sums over n of J_n R^n / r^n times the u-polynomials)."""
+        u2 = u * u
+        upow = (1.0, u, u2, u2 * u, u2 * u2)
+        c_r = c_p = 0.0
+        for (n, cr), (_, cp) in zip(self._radial, self._polar):
+            q = inv_r**n
+            c_r = c_r + q * sum(c * p for c, p in zip(cr, upow) if c)
+            c_p = c_p + q * sum(c * p for c, p in zip(cp, upow) if c)
+        return c_r, c_p
 
     def acceleration(self, t: float, s: np.ndarray) -> np.ndarray:
-        """(M,3) acceleration [km/s^2] for states s (M,6) at TDB epoch t."""
+        """(M,3) acceleration [km/s^2] for states s (M,6) at TDB epoch t (vectorized path)."""
         r = s[:, :3]
         inv_r = 1.0 / np.sqrt(np.einsum("ij,ij->i", r, r))
         f = self.mu * inv_r**3
         if self.jn or self.fm.drag:
             u = (r @ self.pole) * inv_r
         if self.jn:
-            # the zonal terms as polynomials in u = sin(latitude) and 1/r: one matrix product
-            c = ((u[:, None] ** self._u_pow) @ self._zonal_matrix).reshape(-1, 2, len(self.jn))
-            c = np.einsum("mkn,mn->mk", c, inv_r[:, None] ** self._r_pow)
-            acc = (f * (c[:, 0] - 1.0))[:, None] * r - (f * c[:, 1] / inv_r)[:, None] * self.pole
+            powers = np.power.outer(inv_r, self._r_pow)[:, :, None] * np.power.outer(u, self._u_pow)[:, None, :]
+            c = powers.reshape(r.shape[0], -1) @ self._zonal_matrix
+            c_r, c_p = c[:, 0], c[:, 1]
+            acc = (f * (c_r - 1.0))[:, None] * r - (f * c_p / inv_r)[:, None] * self.pole
         else:
             acc = -f[:, None] * r
         if self.fm.drag:
             acc += self._drag(r, s[:, 3:6], 1.0 / inv_r, u)
         if self.fm.sun:
-            rs = sun_position_mars_centred_km(t)[0]
+            rs = np.array(self.sun_table.position_km(t))
             d = rs - r
             dn = np.sqrt(np.einsum("ij,ij->i", d, d))
             acc += self.fm.gm_sun_km3s2 * (d / (dn**3)[:, None] - rs / np.dot(rs, rs) ** 1.5)
@@ -183,10 +206,44 @@ class Accelerations:
         # 0.5 rho Cd A/m |v| v with v in km/s and a in km/s^2 -> factor 1e3 from (1e3)^2 / 1e3
         return (-0.5e3 * rho * self.ballistic * speed)[:, None] * v_rel
 
+    def _acceleration_one(self, t: float, x, y, z, vx, vy, vz):
+        """Plain-float version of ``acceleration`` for one object."""
+        inv_r = 1.0 / math.sqrt(x * x + y * y + z * z)
+        f = self.mu * inv_r**3
+        px, py, pz = self._pole_tuple
+        if self.jn or self.fm.drag:
+            u = (x * px + y * py + z * pz) * inv_r
+        if self.jn:
+            c_r, c_p = self._zonal_coefs(u, inv_r)
+            fr, fp = f * (c_r - 1.0), f * c_p / inv_r
+            ax, ay, az = fr * x - fp * px, fr * y - fp * py, fr * z - fp * pz
+        else:
+            ax, ay, az = -f * x, -f * y, -f * z
+        if self.fm.drag:
+            atm = self.fm.atmosphere
+            alt = 1.0 / inv_r - float(atm.surface_radius_km(u))
+            if alt <= atm.ceiling_alt_km:
+                rho = atm.ref_density_kgm3 * math.exp(-(alt - atm.ref_alt_km) / atm.scale_height_km)
+                wx, wy, wz = self._omega_tuple
+                rx, ry, rz = vx - (wy * z - wz * y), vy - (wz * x - wx * z), vz - (wx * y - wy * x)
+                k = -0.5e3 * rho * float(self.ballistic[0]) * math.sqrt(rx * rx + ry * ry + rz * rz)
+                ax, ay, az = ax + k * rx, ay + k * ry, az + k * rz
+        if self.fm.sun:
+            sx, sy, sz = self.sun_table.position_km(t)
+            dx, dy, dz = sx - x, sy - y, sz - z
+            gd = self.fm.gm_sun_km3s2 / math.sqrt(dx * dx + dy * dy + dz * dz) ** 3
+            gs = self.fm.gm_sun_km3s2 / math.sqrt(sx * sx + sy * sy + sz * sz) ** 3
+            ax, ay, az = ax + gd * dx - gs * sx, ay + gd * dy - gs * sy, az + gd * dz - gs * sz
+        return ax, ay, az
+
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         self.evaluations += 1
         if self.cancel is not None and self.evaluations % CANCEL_CHECK_EVERY == 0 and _cancelled(self.cancel):
             raise PropagationCancelled("propagation cancelled")
+        if self.count == 1 and self.finite_burn is None:
+            x, yy, z, vx, vy, vz = y.tolist()
+            ax, ay, az = self._acceleration_one(t, x, yy, z, vx, vy, vz)
+            return np.array((vx, vy, vz, ax, ay, az))
         s = y.reshape(-1, 6)
         out = np.empty_like(s)
         out[:, :3] = s[:, 3:6]
@@ -203,7 +260,8 @@ def _cancelled(cancel) -> bool:
 def acceleration_kms2(states, tdb_s: float, force_model: ForceModel) -> np.ndarray:
     """(M,3) acceleration of Mars-centred EME2000 states (M,6) at one TDB epoch (for checks and plots)."""
     s = np.atleast_2d(np.asarray(states, dtype=np.float64))
-    return Accelerations(force_model, tdb_s, count=s.shape[0]).acceleration(float(tdb_s), s)
+    acc = Accelerations(force_model, tdb_s, count=s.shape[0], span_tdb_s=(tdb_s, tdb_s))
+    return acc.acceleration(float(tdb_s), s)
 
 
 # --- integration -----------------------------------------------------------------------------------
@@ -262,7 +320,7 @@ def integrate_arcs(states0, t0_tdb_s: float, t_end_tdb_s: float, force_model: Fo
     if any(m.start_tdb_s < t0 for m in burns):
         raise ValueError("a maneuver starts before the initial epoch")
     pole_t = 0.5 * (t0 + t_end) if pole_epoch_tdb_s is None else pole_epoch_tdb_s
-    acc = Accelerations(force_model, pole_t, ballistic_m2kg, count)
+    acc = Accelerations(force_model, pole_t, ballistic_m2kg, count, (t0, t_end))
     acc.cancel = cancel
     r_tol, a_tol = _tolerances(rtol, atol, count)
 
@@ -348,3 +406,93 @@ def propagate_many(states0, t0_tdb_s: float, tdb_s, force_model: ForceModel, bal
     s0 = np.atleast_2d(np.asarray(states0, dtype=np.float64))
     out = _propagate_stacked(s0, float(t0_tdb_s), tdb_s, force_model, (), rtol, atol, cancel, ballistic_m2kg)
     return out.reshape(out.shape[0], s0.shape[0], 6).transpose(1, 0, 2)
+
+
+# --- the propagated ephemeris ----------------------------------------------------------------------
+
+class PropagatedEphemeris(Ephemeris):
+    """A numerically propagated orbit as an Ephemeris (Mars-centred EME2000, dense output on [t0, stop]).
+
+    With ``initial_ephemeris`` this is a *planned* trajectory: the existing ephemeris (e.g. a partner's
+    OEM) is followed up to the first maneuver, whose pre-burn state starts the propagation; ``state0`` is
+    then ignored and may be None. Without maneuvers it is the initial ephemeris itself, bit for bit.
+    ``delta=True`` instead returns initial(t) + [propagated with burns - propagated without], which removes
+    the force-model mismatch between the file's dynamics and ours from the burn's effect (costs a second
+    propagation). Maneuver epochs (impulsive epochs, finite start/stop) are the segment boundaries; on a
+    boundary the post-burn state is returned."""
+
+    def __init__(self, name: str, state0, t0_tdb_s: float, stop_tdb_s: float, force_model: ForceModel,
+                 maneuvers=(), initial_ephemeris: Ephemeris | None = None, rtol: float = 1e-12,
+                 atol: float = 1e-9, cancel=None, delta: bool = False):
+        self.name = name
+        self.frame = "EME2000"
+        self.force_model = force_model
+        self.t0_tdb_s, self.stop_tdb_s = float(t0_tdb_s), float(stop_tdb_s)
+        if not self.stop_tdb_s >= self.t0_tdb_s:
+            raise ValueError(f"{name}: stop epoch {stop_tdb_s} is before the start {t0_tdb_s}")
+        self.maneuvers = tuple(sort_maneuvers(maneuvers))
+        burns = _active_maneuvers(self.maneuvers)
+        for m in burns:
+            if not self.t0_tdb_s <= m.start_tdb_s <= self.stop_tdb_s:
+                raise ValueError(f"{name}: maneuver at TDB {m.start_tdb_s:.3f} s is outside "
+                                 f"[{self.t0_tdb_s:.3f}, {self.stop_tdb_s:.3f}]")
+        self._boundaries = np.array(sorted({b for m in burns for b in m.boundaries_tdb_s
+                                            if self.t0_tdb_s <= b <= self.stop_tdb_s}))
+        self.initial_ephemeris = initial_ephemeris
+        self.delta = bool(delta) and initial_ephemeris is not None
+        self._arcs: list[_Arc] = []
+        self._reference_arcs: list[_Arc] = []
+        if initial_ephemeris is not None:
+            lo, hi = initial_ephemeris.coverage
+            self.switch_tdb_s = burns[0].start_tdb_s if burns else math.inf
+            needed_hi = self.stop_tdb_s if (self.delta or not burns) else self.switch_tdb_s
+            if self.t0_tdb_s < lo or needed_hi > hi:
+                raise CoverageError(f"{name}: initial ephemeris {initial_ephemeris.name} covers "
+                                    f"[{lo:.3f}, {hi:.3f}] TDB s, not [{self.t0_tdb_s:.3f}, {needed_hi:.3f}]")
+            if burns:
+                start = self._initial_state(self.switch_tdb_s)
+                kw = dict(rtol=rtol, atol=atol, cancel=cancel, pole_epoch_tdb_s=0.5 * (
+                    self.switch_tdb_s + self.stop_tdb_s))
+                self._arcs = integrate_arcs(start, self.switch_tdb_s, self.stop_tdb_s, force_model, burns, **kw)
+                if self.delta:
+                    self._reference_arcs = integrate_arcs(start, self.switch_tdb_s, self.stop_tdb_s,
+                                                          force_model, (), **kw)
+        else:
+            if state0 is None:
+                raise ValueError(f"{name}: give state0 or initial_ephemeris")
+            self.switch_tdb_s = -math.inf
+            self._arcs = integrate_arcs(state0, self.t0_tdb_s, self.stop_tdb_s, force_model, burns,
+                                        rtol=rtol, atol=atol, cancel=cancel)
+
+    def _initial_state(self, tdb_s):
+        eph = self.initial_ephemeris
+        s = eph.state(np.atleast_1d(tdb_s))
+        if eph.frame.upper() not in ("EME2000", "ICRF", "J2000"):
+            s = transform_states(s, tdb_s, eph.frame, "EME2000")
+        return s
+
+    @property
+    def coverage(self) -> tuple[float, float]:
+        return (self.t0_tdb_s, self.stop_tdb_s)
+
+    def _state(self, tdb_s: np.ndarray) -> np.ndarray:
+        out = np.empty((tdb_s.size, 6))
+        before = tdb_s < self.switch_tdb_s
+        if np.any(before):
+            out[before] = self._initial_state(tdb_s[before])
+        after = ~before
+        if np.any(after):
+            t = tdb_s[after]
+            planned = evaluate_arcs(self._arcs, t)
+            if self.delta:
+                planned = self._initial_state(t) + (planned - evaluate_arcs(self._reference_arcs, t))
+            out[after] = planned
+        return out
+
+    def segment_boundaries(self) -> np.ndarray:
+        return self._boundaries.copy()
+
+    def source_at(self, tdb_s: float) -> str:
+        if tdb_s < self.switch_tdb_s and self.initial_ephemeris is not None:
+            return self.initial_ephemeris.source_at(tdb_s)
+        return f"{self.name}: propagated ({self.force_model.name})"
