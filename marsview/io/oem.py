@@ -156,10 +156,14 @@ class _OemReader:
         return ParseError(self.path, line, keyword, message)
 
     def run(self, fh) -> OemMessage:
+        return self.run_lines(self.lines(fh))
+
+    def run_lines(self, numbered_lines) -> OemMessage:
+        """Walk (line number, stripped text) pairs: a KVN file, or an XML OEM flattened to KVN lines."""
         state = "header"
         lineno = 0
         block, block_lines = self.block, self.block_lines
-        for lineno, text in self.lines(fh):
+        for lineno, text in numbered_lines:
             if not text:
                 continue
             if state == "data" and "0" <= text[0] <= "9" and "=" not in text:

@@ -1,0 +1,86 @@
+"""Open any ephemeris-exchange file by its content, not its name: CCSDS OEM/OPM/CDM in KVN or XML, or a
+SPICE SPK (DAF/SPK)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import ParseError
+
+_XML_ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
+_KVN_FIRST = re.compile(rb"^\s*CCSDS_(OEM|OPM|CDM)_VERS\s*=", re.MULTILINE)
+
+
+def detect_format(path) -> tuple[str, str]:
+    """(kind, encoding): kind OEM | OPM | CDM | SPK; encoding KVN | XML | DAF. ParseError when unknown."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    if head[:7] == b"DAF/SPK" or head[:8] == b"NAIF/DAF":
+        return "SPK", "DAF"
+    if not head.strip():
+        raise ParseError(path, 1 if head else 0, "file", "empty file")
+    if b"\x00" in head:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise ParseError(path, line, "file", "binary content that is not a SPICE SPK (DAF/SPK)")
+    text = head.lstrip()
+    if text.startswith(b"<"):
+        body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.DOTALL)
+        m = _XML_ROOT.search(body)
+        root = m.group(1).decode("ascii", "replace").lower() if m else ""
+        if root in ("oem", "opm", "cdm"):
+            return root.upper(), "XML"
+        line = head[: head.find(b"<" + m.group(1)) if m else 0].count(b"\n") + 1
+        raise ParseError(path, line, root or "xml", "XML root is not <oem>, <opm> or <cdm>")
+    for raw in head.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith(b"COMMENT"):
+            continue
+        m = _KVN_FIRST.match(stripped)
+        if m:
+            return m.group(1).decode(), "KVN"
+        line = head[: head.find(raw)].count(b"\n") + 1
+        keyword = stripped.split(b"=")[0].strip().decode("utf-8", "replace")[:40] or "file"
+        raise ParseError(path, line, keyword,
+                         "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
+    raise ParseError(path, head.count(b"\n") + 1, "file", "only comments: no CCSDS message")
+
+
+def read_any(path):
+    """OemMessage, OpmMessage or CdmMessage for CCSDS files; list of SpkTrajectory for an SPK."""
+    kind, encoding = detect_format(path)
+    if kind == "SPK":
+        from .spk import read_spk
+
+        return read_spk(path)
+    if kind == "OEM":
+        from .oem import read_oem
+
+        return read_oem(path)
+    if kind == "OPM":
+        from .opm import read_opm
+
+        return read_opm(path)
+    from .cdm import read_cdm
+
+    return read_cdm(path)
+
+
+def write_any(path, message, encoding: str | None = None) -> None:
+    """Write an OEM/OPM/CDM message as KVN or XML (by ENCODING, else by the extension: .xml -> XML)."""
+    from . import ccsds_xml
+    from .cdm import CdmMessage, write_cdm
+    from .oem import OemMessage, write_oem
+    from .opm import OpmMessage, write_opm
+
+    xml = (encoding or ("XML" if str(path).lower().endswith(".xml") else "KVN")).upper() == "XML"
+    writers = {OemMessage: (write_oem, ccsds_xml.write_oem_xml), OpmMessage: (write_opm, ccsds_xml.write_opm_xml),
+               CdmMessage: (write_cdm, ccsds_xml.write_cdm_xml)}
+    for cls, (kvn_writer, xml_writer) in writers.items():
+        if isinstance(message, cls):
+            return (xml_writer if xml else kvn_writer)(path, message)
+    raise TypeError(f"cannot write a {type(message).__name__}")
