@@ -6,9 +6,9 @@ Pipeline (kernels and the argument why no event is dropped are in ``screening_se
   2. per chunk of intervals: radial-shell filter per pair, swept-sphere filter (spatial hash for many
      objects), relative-chord lower bound per pair and interval;
   3. all minima of the cubic Hermite of the relative position in surviving intervals;
-  4. Hermite minima near the threshold are checked on the ephemerides, then the time of closest approach
-     is refined to the root of the range rate r.v (scipy brentq, tolerance ``tca_tol_s``) on the
-     ephemerides themselves.
+  4. the time of closest approach of each Hermite minimum near the threshold is refined to the root of the
+     range rate r.v on the ephemerides themselves (bracketed Illinois/bisection, vectorized over all
+     candidates, tolerance ``tca_tol_s``; see ``screening_refine``), then checked against the threshold.
 
 Keep-out rule (documented choice): a local minimum of centre-to-centre distance is an event when
 ``miss_km < max(settings.threshold_km, target1.threshold_km, target2.threshold_km) + hbr1_km + hbr2_km``
@@ -26,7 +26,6 @@ import time as _time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .constants import (
     DEFAULT_ALONG_TRACK_GROWTH_KM_PER_DAY,
@@ -45,6 +44,7 @@ from .screening_search import (
     shell_overlap,
     swept_spheres,
 )
+from .screening_refine import crossing_dt_s, eval_states, refine_tca, segment_limits
 from .uncertainty import AlongTrackModel, miss_in_sigmas, sigma_along_km
 
 LEFT_LIMIT_S = 1e-5
@@ -160,6 +160,16 @@ def _auto_step(targets, start, stop, settings):
     return float(np.clip(step, settings.min_step_s, settings.max_step_s))
 
 
+def _covered(eph, epochs):
+    """Epochs an ephemeris can evaluate: its coverage, less the gaps between tabulated segments."""
+    mask = eph.covers(epochs)
+    segments = getattr(eph, "segments", None)
+    if segments and all(hasattr(s, "useable_start_tdb_s") for s in segments):
+        spans = np.array([(s.useable_start_tdb_s, s.useable_stop_tdb_s) for s in segments])
+        mask &= np.any((epochs[:, None] >= spans[None, :, 0]) & (epochs[:, None] <= spans[None, :, 1]), axis=1)
+    return mask
+
+
 class _Sampler:
     """States of every object on the grid (NaN outside its coverage), with left limits at its boundaries."""
 
@@ -186,7 +196,7 @@ class _Sampler:
             hit = cached[1][idx] == epochs
             out[hit] = cached[2][idx[hit]]
             todo &= ~hit
-        inside = todo & eph.covers(epochs)
+        inside = todo & _covered(eph, epochs)
         if np.any(inside):
             out[inside] = eph.state(epochs[inside])
         return out
@@ -207,83 +217,63 @@ class _Sampler:
         return s[:, :-1], end
 
 
-def _range_rate(targets, i, j, t):
-    s1 = targets[i].ephemeris.state(t)[0]
-    s2 = targets[j].ephemeris.state(t)[0]
-    d = s2 - s1
-    return float(np.dot(d[:3], d[3:]))
-
-
-def _refine(targets, i, j, t_guess, lo, hi, tol_s):
-    """Bracket the range-rate sign change around t_guess inside [lo, hi] and solve it with brentq."""
-    if hi <= lo:
-        return None
-    width = 1e-3
-    while True:
-        a, b = max(lo, t_guess - width), min(hi, t_guess + width)
-        fa, fb = _range_rate(targets, i, j, a), _range_rate(targets, i, j, b)
-        if fa < 0.0 <= fb:
-            return brentq(lambda x: _range_rate(targets, i, j, x), a, b, xtol=tol_s, rtol=4 * np.finfo(float).eps)
-        if (a <= lo and b >= hi) or width > 1e6:
-            return None
-        width *= 8.0
-
-
-def _crossing_dt_s(e1, e2, tca, s1, s2):
-    """Gauss-Newton on x1(t1) = x2(t2): times at which each object reaches the orbits' closest-crossing point."""
-    t1 = t2 = tca
-    a1, b1 = e1.coverage
-    a2, b2 = e2.coverage
-    for _ in range(8):
-        d = s1[:3] - s2[:3]
-        jac = np.stack([s1[3:], -s2[3:]], axis=1)
-        normal = jac.T @ jac
-        if np.linalg.cond(normal) > 1e10:
-            return float("nan")
-        step = -np.linalg.solve(normal, jac.T @ d)
-        t1n, t2n = t1 + step[0], t2 + step[1]
-        if not (a1 <= t1n <= b1 and a2 <= t2n <= b2):
-            return float("nan")
-        t1, t2 = t1n, t2n
-        s1, s2 = e1.state(t1)[0], e2.state(t2)[0]
-        if abs(step[0]) + abs(step[1]) < 1e-6:
-            break
-    return float(t2 - t1)
-
-
 def _pc_hook(settings):
-    """Collision probability from core.probability when that module offers the screening hook."""
+    """The collision-probability function for events: core.probability's ``screening_pc`` when present, else
+    the exact 2D integral of core.probability_2d on the encounter plane; None when neither exists."""
     if not settings.compute_pc:
         return None
     try:
         from . import probability
+
+        func = getattr(probability, "screening_pc", None)
+        if func is not None:
+            return func
+    except ImportError:
+        pass
+    try:
+        from .probability_2d import pc_circle
     except ImportError:
         return None
-    return getattr(probability, "screening_pc", None)
+    return lambda s1, s2, c1, c2, hbr_km: _encounter_plane_pc(pc_circle, s1, s2, c1, c2, hbr_km)
 
 
-def _make_event(targets, i, j, tca, thr_km, settings, pc_func):
-    t1, t2 = targets[i], targets[j]
-    s1, s2 = t1.ephemeris.state(tca)[0], t2.ephemeris.state(tca)[0]
+def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km):
+    """Short-encounter Pc: combined position covariance projected on the plane normal to the relative
+    velocity, in its principal axes, integrated over the combined hard-body disk (same model as CDMs)."""
+    rel = s2 - s1
+    v = rel[3:]
+    speed = np.linalg.norm(v)
+    if hbr_km <= 0.0 or speed == 0.0:
+        return (0.0 if hbr_km <= 0.0 else None), "2D-exact (along-track model)"
+    z = v / speed
+    x = rel[:3] - (rel[:3] @ z) * z
+    x = x / np.linalg.norm(x) if np.linalg.norm(x) > 0 else np.cross(z, [1.0, 0.0, 0.0])
+    x /= np.linalg.norm(x)
+    basis = np.stack([x, np.cross(z, x)])
+    c2 = basis @ (cov1_km2 + cov2_km2) @ basis.T
+    w, vec = np.linalg.eigh(c2)
+    miss = vec.T @ (basis @ rel[:3])
+    sig = np.sqrt(np.maximum(w, 1e-30))
+    return float(pc_circle(miss[0], miss[1], sig[0], sig[1], hbr_km)), "2D-exact (along-track model)"
+
+
+def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
     rel = s2 - s1
     rtn = rtn_matrix(s1)[0] @ rel[:3]
-    m1, m2 = t1.uncertainty(), t2.uncertainty()
-    cov1 = m1.inertial_covariance_km2(s1[None], tca)[0]
-    cov2 = m2.inertial_covariance_km2(s2[None], tca)[0]
-    sig = miss_in_sigmas(rel[None, :3], (cov1 + cov2)[None])[0]
-    sigma_km = sigma_along_km(rel[None, :3], (cov1 + cov2)[None])[0]
-    miss = float(np.linalg.norm(rel[:3]))
+    cov1 = t1.uncertainty().inertial_covariance_km2(s1[None], tca)[0]
+    cov2 = t2.uncertainty().inertial_covariance_km2(s2[None], tca)[0]
+    combined = (cov1 + cov2)[None]
     pc = method = None
     if pc_func is not None:
         pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km)
     return CloseApproach(
-        object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=miss,
+        object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=float(np.linalg.norm(rel[:3])),
         relative_speed_kms=float(np.linalg.norm(rel[3:])), radial_km=float(rtn[0]),
-        in_track_km=float(rtn[1]), cross_track_km=float(rtn[2]),
-        crossing_dt_s=_crossing_dt_s(t1.ephemeris, t2.ephemeris, tca, s1, s2), miss_sigma=float(sig),
+        in_track_km=float(rtn[1]), cross_track_km=float(rtn[2]), crossing_dt_s=float(crossing_dt),
+        miss_sigma=float(miss_in_sigmas(rel[None, :3], combined)[0]),
         source1=t1.ephemeris.source_at(tca), source2=t2.ephemeris.source_at(tca), pc=pc, pc_method=method,
         state1=s1, state2=s2, threshold_km=float(thr_km), hbr1_km=t1.hbr_km, hbr2_km=t2.hbr_km,
-        sigma_km=float(sigma_km),
+        sigma_km=float(sigma_along_km(rel[None, :3], combined)[0]),
     )
 
 
@@ -388,43 +378,36 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     )
 
 
-def _limits(eph, lo, hi, t):
-    """Shrink [lo, hi] around t to the ephemeris' coverage and to the segment it uses at t."""
-    a, b = eph.coverage
-    lo, hi = max(lo, a), min(hi, b)
-    bounds = np.asarray(eph.segment_boundaries(), dtype=float).reshape(-1)
-    before = bounds[bounds <= t]
-    after = bounds[bounds > t]
-    if before.size:
-        lo = max(lo, float(before.max()))
-    if after.size:
-        hi = min(hi, float(after.min()) - LEFT_LIMIT_S)
-    return lo, hi
-
-
 def _refine_all(targets, found, pair_thr, settings, cancel, start, stop):
+    """Candidates (i, j, t_guess, lo, hi) -> events: TCA on the ephemerides, dedupe, threshold, attributes."""
+    if cancel is not None and cancel():
+        raise ScreeningCancelled("screening cancelled")
+    if not found:
+        return []
+    ephs = [t.ephemeris for t in targets]
+    i = np.array([f[0] for f in found], dtype=np.int64)
+    j = np.array([f[1] for f in found], dtype=np.int64)
+    guess = np.array([f[2] for f in found], dtype=float)
+    lo = np.array([f[3] for f in found], dtype=float)
+    hi = np.array([f[4] for f in found], dtype=float)
+    for m in range(guess.size):  # stay on the trajectory pieces that hold the estimate
+        lo[m], hi[m] = segment_limits(ephs[i[m]], lo[m], hi[m], guess[m], LEFT_LIMIT_S)
+        lo[m], hi[m] = segment_limits(ephs[j[m]], lo[m], hi[m], guess[m], LEFT_LIMIT_S)
+    tca = refine_tca(ephs, i, j, guess, lo, hi, settings.tca_tol_s)
+    ok = np.isfinite(tca) & (tca > start) & (tca < stop)
+    i, j, tca = i[ok], j[ok], tca[ok]
+    order = np.lexsort((tca, j, i))
+    i, j, tca = i[order], j[order], tca[order]
+    dup = np.zeros(tca.size, dtype=bool)
+    dup[1:] = (i[1:] == i[:-1]) & (j[1:] == j[:-1]) & (np.diff(tca) < 1e-3)
+    i, j, tca = i[~dup], j[~dup], tca[~dup]
+    s1, s2 = eval_states(ephs, i, tca), eval_states(ephs, j, tca)
+    close = np.linalg.norm(s2[:, :3] - s1[:, :3], axis=1) < pair_thr[i, j]
+    i, j, tca, s1, s2 = i[close], j[close], tca[close], s1[close], s2[close]
+    dt = crossing_dt_s(ephs, i, j, tca, s1, s2)
     pc_func = _pc_hook(settings)
-    tcas = {}
-    for i, j, t_guess, lo, hi in found:
-        if cancel is not None and cancel():
-            raise ScreeningCancelled("screening cancelled")
-        i, j = int(i), int(j)
-        lo, hi = _limits(targets[i].ephemeris, lo, hi, t_guess)
-        lo, hi = _limits(targets[j].ephemeris, lo, hi, t_guess)
-        tca = _refine(targets, i, j, float(t_guess), lo, hi, settings.tca_tol_s)
-        if tca is None or not (start < tca < stop):
-            continue
-        known = tcas.setdefault((i, j), [])
-        if any(abs(tca - x) < 1e-3 for x in known):
-            continue
-        known.append(tca)
-    events = []
-    for (i, j), times in tcas.items():
-        for tca in times:
-            s1 = targets[i].ephemeris.state(tca)[0]
-            s2 = targets[j].ephemeris.state(tca)[0]
-            if np.linalg.norm(s2[:3] - s1[:3]) < pair_thr[i, j]:
-                events.append(_make_event(targets, i, j, tca, pair_thr[i, j], settings, pc_func))
+    events = [_make_event(targets[a], targets[b], t, x1, x2, d, pair_thr[a, b], pc_func)
+              for a, b, t, x1, x2, d in zip(i, j, tca, s1, s2, dt)]
     events.sort(key=lambda e: (e.tca_tdb_s, e.object1, e.object2))
     return events
 
