@@ -6,14 +6,15 @@
   flow = thrust / (Isp g0)) or a constant acceleration (accel_mps2), along a direction held fixed in the
   local RTN/VNB frame (so it turns with the orbit), integrated as an extra acceleration by core.dynamics.
 
-When impulsive is wrong: an impulse at the burn midpoint differs from the real finite burn by the gravity
-loss and the steering arc, both growing with the square of the burn arc measured in orbit angle. For MRO
-(112 min orbit) and a 1 m/s along-track burn, tests/core/test_maneuvers.py measures the position
-difference one orbit after the burn between the finite burn and an impulse of the same total dv at its
-midpoint: 60 s burn (0.9 % of the orbit) -> ~1 m; 20 min burn (18 % of the orbit) -> ~0.4 km, i.e. 40 % of
-the ~1 km the burn itself moves the orbit's far side. The semi-major-axis change is also short by ~4 %
-(cos of the half arc). Rule of thumb: use a finite burn once the burn lasts more than ~2-3 % of the orbit
-period (a few minutes at MRO/ODY/TGO), or whenever metres matter at the next encounter.
+When impulsive is wrong: an impulse at the burn midpoint misplaces the dv along the arc the real burn
+spans, an error that grows with the burn arc measured in orbit angle. Measured by
+tests/core/test_maneuvers.py on MRO (112 min orbit), 1 m/s along-track steered in RTN, against an impulse
+of the same dv at the burn midpoint, two-body:
+- 60 s burn (0.9 % of the orbit): 0.3 m apart one orbit later, 1.3 m after 7 days;
+- 20 min burn (18 % of the orbit): 145 m one orbit later, 400 m after 7 days (the semi-major axis
+  differs by 0.6 m, which drifts ~6 m per orbit), against the ~1800 km the burn itself moves MRO in a week.
+Rule of thumb: impulsive is fine for burns under ~2 % of the period (a couple of minutes at MRO, ODY,
+TGO); beyond ~5 % use a FiniteBurn whenever the next encounter needs metres or better.
 """
 
 from __future__ import annotations
