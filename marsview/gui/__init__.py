@@ -14,12 +14,14 @@ def _ensure_app():
     return app
 
 
-def launch(paths=None, show: bool = True):
-    """Build the main window on PATHS (None = the built-in default scenario); returns the QMainWindow."""
+def launch(paths=None, show: bool = True, **options):
+    """Build the main window on PATHS (None = the built-in default scenario); returns the QMainWindow.
+
+    OPTIONS go to ``MainWindow`` (``theme="projector"``, ``scenario=``, ``loader=``)."""
     _ensure_app()
     from .main_window import MainWindow
 
-    window = MainWindow(paths=paths)
+    window = MainWindow(paths=paths, **options)
     if show:
         window.show()
     return window

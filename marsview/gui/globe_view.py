@@ -34,7 +34,10 @@ class GlobeView:
         return self.scene.render_image(size=size)
 
     def close(self) -> None:
-        self.canvas.close()
+        from shiboken6 import isValid
+
+        if isValid(self.widget):  # the snapshot command may already have deleted the widget
+            self.canvas.close()
 
 
 def qimage_to_rgb(image) -> np.ndarray:

@@ -69,7 +69,11 @@ class MarsScene:
         self._feature_text = scene.visuals.Text(
             [f.name for f in FEATURES], parent=self.globe.mesh, color=theme.feature_label_color,
             font_size=theme.label_font_pt * 0.85, pos=_feature_positions_km(), anchor_x="center")
-        self._feature_text.set_gl_state("translucent", depth_test=True)
+        self._feature_text.set_gl_state("translucent", depth_test=False)  # far side culled in _update_feature_labels
+        self._feature_body_km = _feature_positions_km().astype(np.float64)
+        self._feature_shown: list[str] | None = None
+        self._globe_pose = (np.eye(3), np.zeros(3))
+        self.view.scene.transform.changed.connect(lambda _e: self._update_feature_labels())
         self.markers = MarkerLabelAdapter(self.view.scene, theme.label_font_pt, theme.marker_px, theme.text)
         self.encounter = EncounterAdapter(self.view.scene)
         self.overlay_lines: dict[str, str] = {}
@@ -199,6 +203,8 @@ class MarsScene:
         sun_display = m @ (sun / np.linalg.norm(sun))
         body_to_display = m @ eme2000_to_iau_mars_matrix(np.array([t]))[0].T
         self.globe.update(body_to_display, -focus, sun_display)
+        self._globe_pose = (body_to_display, -focus)
+        self._update_feature_labels()
         names, positions, colors = [], [], []
         for name, e in self.entries.items():
             visible = bool(getattr(e.obj, "visible", True)) and e.position_km is not None
@@ -235,6 +241,24 @@ class MarsScene:
         step = 1.9 * self.theme.overlay_font_pt
         self._overlay.text = lines or [""]
         self._overlay.pos = [(14, pad + i * step) for i in range(max(len(lines), 1))]
+
+    def camera_position(self) -> np.ndarray:
+        """Camera position in scene coordinates (display frame, relative to the focus, km)."""
+        return np.asarray(self.camera.transform.map([0.0, 0.0, 0.0, 1.0]), dtype=float)[:3]
+
+    def _update_feature_labels(self) -> None:
+        """Name only the features on the hemisphere facing the camera, away from the limb (no clutter)."""
+        rot, centre = self._globe_pose
+        pts = self._feature_body_km @ rot.T + centre
+        normals = self._feature_body_km @ rot.T
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        to_cam = self.camera_position() - pts
+        to_cam /= np.maximum(np.linalg.norm(to_cam, axis=1, keepdims=True), 1e-12)
+        facing = np.einsum("ij,ij->i", normals, to_cam) > 0.35
+        shown = [f.name if ok else "" for f, ok in zip(FEATURES, facing)]
+        if shown != self._feature_shown:
+            self._feature_shown = shown
+            self._feature_text.text = shown
 
     def set_overlay_line(self, key: str, text: str) -> None:
         self.overlay_lines[key] = text

@@ -1,0 +1,110 @@
+"""``marsview snapshot``: render the main 3D view with its overlays to a PNG of exactly WxH pixels.
+
+Needs a display (Xvfb is fine): the view is the GUI's own widget, built by ``launch(show=False)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not m or not (16 <= int(m.group(1)) <= 16384 and 16 <= int(m.group(2)) <= 16384):
+        raise ValueError(f"--size must be WxH with 16..16384 pixels each, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("snapshot", help="render the 3D view with its overlays to a PNG (needs a display)",
+                              description="Render the main 3D view as the GUI shows it to a PNG of exactly WxH "
+                                          "pixels. Needs a display; under Xvfb it uses Mesa's llvmpipe.")
+    p.add_argument("paths", nargs="*", help="scenario folder or ephemeris files (default: the built-in scenario)")
+    p.add_argument("--time", help="UTC epoch to show (ISO, e.g. 2024-03-01T12:00:00); default: window start")
+    p.add_argument("--size", default="1920x1080", help="WxH in pixels (default 1920x1080)")
+    p.add_argument("--theme", choices=("workstation", "projector"), default="workstation",
+                   help="projector = high-contrast briefing look")
+    p.add_argument("--frame", choices=("MCI", "IAU_MARS"), default="MCI", help="display frame (default MCI)")
+    p.add_argument("--focus", help="object to centre on (default Mars)")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    try:
+        width, height = _size(args.size)
+        from marsview.core.time import utc_to_tdb_s
+
+        tdb_s = utc_to_tdb_s(args.time) if args.time else None
+    except ValueError as exc:
+        print(f"marsview snapshot: {exc}", file=sys.stderr)
+        return 2
+    from marsview.gui import _ensure_app, launch
+
+    app = _ensure_app()
+    window = launch(args.paths or None, show=False, theme=args.theme)
+    try:
+        return _render(app, window, args, tdb_s, width, height)
+    finally:
+        # the view may have been taken out of the window: close both and let Qt delete them now, not
+        # during interpreter shutdown (PySide6 + a live GL widget at exit can crash the process)
+        window.close()
+        window.globe.widget.close()
+        window.globe.widget.deleteLater()
+        window.deleteLater()
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        app.processEvents()
+
+
+def _render(app, window, args, tdb_s, width, height) -> int:
+    import sys
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    loaded = []
+    window.scenarioLoaded.connect(lambda: loaded.append(True))
+    window.controller.loadFailed.connect(lambda m, d: loaded.append(m))
+    deadline = time.monotonic() + 120.0
+    while not loaded and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.AllEvents, 50)
+    if not loaded or loaded[0] is not True:
+        print(f"marsview snapshot: could not load the scenario: {loaded[0] if loaded else 'timed out'}",
+              file=sys.stderr)
+        return 1
+    if args.focus:
+        try:
+            window.follow(args.focus)
+        except KeyError as exc:
+            print(f"marsview snapshot: {exc}", file=sys.stderr)
+            return 2
+    window.set_display_frame(args.frame)
+    if tdb_s is not None:
+        window.clock.set_range(min(tdb_s, window.clock.start_tdb_s), max(tdb_s, window.clock.stop_tdb_s))
+        window.clock.set_time(tdb_s)
+    from marsview.gui.globe_view import rgb_to_qimage
+
+    from PySide6.QtCore import Qt
+
+    view = window.globe
+    # the view as its own top-level widget of exactly WxH, shown but not on screen, so Qt and vispy lay
+    # out the camera aspect and the overlays for the output size (a hidden widget gets no resize events)
+    view.widget.setParent(None)
+    view.widget.setAttribute(Qt.WA_DontShowOnScreen, True)
+    view.widget.setMinimumSize(1, 1)
+    view.widget.resize(width, height)
+    view.widget.show()
+    for _ in range(5):
+        app.processEvents(QEventLoop.AllEvents, 20)
+    view.scene.set_time(window.clock.tdb_s)
+    rgb = view.render(size=(width, height))
+    image = rgb_to_qimage(rgb)
+    if image.width() != width or image.height() != height or not image.save(str(args.output), "PNG"):
+        print(f"marsview snapshot: could not write {args.output}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output} ({width}x{height})")
+    return 0
