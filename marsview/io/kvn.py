@@ -83,7 +83,10 @@ def read_kvn_lines(path) -> list[KvnLine]:
 def parse_float(value: str, path, line: int, keyword: str) -> float:
     if not _NUMBER_RE.match(value):
         raise ParseError(path, line, keyword, f"not a finite number: {value!r}")
-    return float(value)
+    number = float(value)
+    if not np.isfinite(number):
+        raise ParseError(path, line, keyword, f"not a finite number (overflows float64): {value!r}")
+    return number
 
 
 def parse_int(value: str, path, line: int, keyword: str) -> int:

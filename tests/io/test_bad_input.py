@@ -148,6 +148,10 @@ def test_opm_bad_number(tmp_path):
     _fails(tmp_path, "opm", OPM.replace("Y_DOT = 1.2", "Y_DOT = 1.2.3"), 14, "Y_DOT", "not a finite number")
 
 
+def test_opm_overflowing_number(tmp_path):
+    _fails(tmp_path, "opm", OPM.replace("X = 20000.0", "X = 2e999"), 10, "X", "overflows")
+
+
 def test_cdm_bad_number(tmp_path):
     _fails(tmp_path, "cdm", CDM.replace("MISS_DISTANCE = 812.5", "MISS_DISTANCE = NaN"), 6, "MISS_DISTANCE",
            "not a finite number")
