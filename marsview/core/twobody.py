@@ -13,6 +13,9 @@ Units: km, km/s, s; states Mars-centred in whatever inertial frame they are give
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from .constants import GM_MARS_KM3S2
@@ -56,7 +59,8 @@ def stumpff_c2_c3(psi):
 
 
 def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_iter=60):
-    """chi for each element (1-D arrays): sigma0 = r0.v0/sqrt(mu), alpha = 1/a, rp = periapsis radius.
+    """chi at each time offset dt (N,) for one orbit: sigma0 = r0.v0/sqrt(mu), alpha = 1/a, rp = periapsis
+    radius (scalars).
 
     F(chi) = sigma0 chi^2 c2 + (1 - alpha r0) chi^3 c3 + r0 chi - sqrt(mu) dt is increasing with
     F' = r >= rp, so chi lies between 0 and sqrt(mu) dt / rp: a bracket for every conic.
@@ -65,21 +69,19 @@ def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_ite
     lo = np.minimum(0.0, bound)
     hi = np.maximum(0.0, bound)
     chi = np.clip(guess, lo, hi)
-    one_m_ar0 = 1.0 - alpha * r0
+    oa = 1.0 - alpha * r0
     n = 5.0
     active = np.arange(dt.size)
     for _ in range(max_iter):
         x = chi[active]
-        a = alpha[active]
-        psi = a * x * x
-        c2, c3 = stumpff_c2_c3(psi)
-        s0, r0a, oa = sigma0[active], r0[active], one_m_ar0[active]
         x2 = x * x
-        t1, t2, t3 = s0 * x2 * c2, oa * x2 * x * c3, r0a * x
+        psi = alpha * x2
+        c2, c3 = stumpff_c2_c3(psi)
+        t1, t2, t3 = sigma0 * x2 * c2, oa * x2 * x * c3, r0 * x
         f = t1 + t2 + t3 - sqmu * dt[active]
         noise = 4e-16 * (np.abs(t1) + np.abs(t2) + np.abs(t3) + sqmu * np.abs(dt[active]))
-        df = x2 * c2 + s0 * x * (1.0 - psi * c3) + r0a * (1.0 - psi * c2)
-        ddf = s0 * (1.0 - psi * c2) + oa * x * (1.0 - psi * c3)
+        df = x2 * c2 + sigma0 * x * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
+        ddf = sigma0 * (1.0 - psi * c2) + oa * x * (1.0 - psi * c3)
         # shrink the bracket with the sign of F
         neg = f < 0.0
         lo[active] = np.where(neg, np.maximum(lo[active], x), lo[active])
@@ -98,48 +100,45 @@ def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_ite
     raise ArithmeticError(f"universal Kepler equation did not converge for {active.size} epochs")
 
 
-def _propagate_flat(r0v, v0v, dt, mu):
-    """States at offsets dt (K,) from initial (K,3) r0v, v0v (one row per element)."""
-    sqmu = np.sqrt(mu)
-    r0 = np.linalg.norm(r0v, axis=1)
-    v2 = np.einsum("ij,ij->i", v0v, v0v)
-    rv = np.einsum("ij,ij->i", r0v, v0v)
-    alpha = 2.0 / r0 - v2 / mu
-    h2 = np.einsum("ij,ij->i", np.cross(r0v, v0v), np.cross(r0v, v0v))
-    if np.any(h2 <= 0.0):
-        raise ValueError("rectilinear state (r parallel to v): two-body propagation undefined")
-    p = h2 / mu
-    ecc = np.sqrt(np.maximum(0.0, 1.0 - p * alpha))
+def _universal_one(state0, dt, mu):
+    """(N,6) states at time offsets dt (N,) from one initial state, by universal variables."""
+    r0v, v0v = state0[:3], state0[3:]
+    sqmu = math.sqrt(mu)
+    r0 = math.sqrt(r0v @ r0v)
+    rv = float(r0v @ v0v)
+    alpha = 2.0 / r0 - float(v0v @ v0v) / mu
+    hv = np.cross(r0v, v0v)
+    p = float(hv @ hv) / mu
+    ecc = math.sqrt(max(0.0, 1.0 - p * alpha))
     rp = p / (1.0 + ecc)
-    # elliptic: reduce dt modulo the period (exact for Kepler motion)
-    ell = alpha > 0.0
-    dt = dt.copy()
-    if np.any(ell):
-        per = 2.0 * np.pi / (sqmu * alpha[ell] ** 1.5)
-        dt[ell] = dt[ell] - per * np.round(dt[ell] / per)
     sigma0 = rv / sqmu
-    # starting guess: eccentric-anomaly change ~ mean-anomaly change (elliptic); for hyperbolae the
-    # exact hyperbolic-anomaly change from solve_kepler (chi grows like log t, a bad guess costs much)
-    guess = np.where(ell, sqmu * alpha * dt, sqmu * dt / np.maximum(r0, rp))
-    hyp = ecc > 1.0 + 1e-6  # nearer to parabolic the anomaly is ill-conditioned: Laguerre copes alone
-    if np.any(hyp):
-        sa = np.sqrt(-alpha[hyp])
-        e_h = ecc[hyp]
-        h0 = np.arcsinh(sigma0[hyp] * sa / e_h)
-        mean = e_h * np.sinh(h0) - h0 + sqmu * sa ** 3 * dt[hyp]
-        guess[hyp] = (solve_kepler(mean, e_h) - h0) / sa
-    chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess)
+    dt = np.array(dt, dtype=np.float64)
+    if alpha > 0.0:  # elliptic: reduce dt modulo the period (exact for Kepler motion)
+        per = 2.0 * math.pi / (sqmu * alpha ** 1.5)
+        dt -= per * np.round(dt / per)
+        guess = sqmu * alpha * dt  # eccentric-anomaly change ~ mean-anomaly change
+    elif ecc > 1.0 + 1e-6:
+        # hyperbola: chi grows like log t and a poor guess costs many steps, so start from the exact
+        # hyperbolic-anomaly change (nearer to parabolic it is ill-conditioned: Laguerre copes alone)
+        sa = math.sqrt(-alpha)
+        h0 = math.asinh(sigma0 * sa / ecc)
+        mean = ecc * math.sinh(h0) - h0 + sqmu * sa ** 3 * dt
+        guess = (solve_kepler(mean, ecc) - h0) / sa
+    else:
+        guess = sqmu * dt / max(r0, rp)
+    chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, np.atleast_1d(guess))
     psi = alpha * chi * chi
     c2, c3 = stumpff_c2_c3(psi)
     chi2 = chi * chi
     f = 1.0 - chi2 * c2 / r0
     g = dt - chi2 * chi * c3 / sqmu
-    r = f[:, None] * r0v + g[:, None] * v0v
     rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
     fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
     gdot = 1.0 - chi2 * c2 / rn
-    v = fdot[:, None] * r0v + gdot[:, None] * v0v
-    return np.hstack([r, v])
+    out = np.empty((dt.size, 6))
+    out[:, :3] = np.multiply.outer(f, r0v) + np.multiply.outer(g, v0v)
+    out[:, 3:] = np.multiply.outer(fdot, r0v) + np.multiply.outer(gdot, v0v)
+    return out
 
 
 # --- fast path for elliptic orbits: Kepler's equation from a per-orbit table --------------------------
@@ -150,6 +149,7 @@ def _propagate_flat(r0v, v0v, dt, mu):
 # addition formulas: no trigonometric call per epoch (the universal path needs ~8). Used for e <= 0.95.
 _FAST_MAX_ECC = 0.95
 _FAST_TABLE = 8192
+_FAST_MIN_EPOCHS = 256  # below this the per-epoch saving does not pay for building a table
 
 
 def _sin_1mcos(d):
@@ -158,6 +158,17 @@ def _sin_1mcos(d):
     sin_d = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
     omc = 0.5 * d2 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0 * (1.0 - d2 / 90.0))))
     return sin_d, omc
+
+
+@functools.lru_cache(maxsize=64)
+def _kepler_table(e: float):
+    """sin E and cos E at _FAST_TABLE + 1 equally spaced mean anomalies; depends on e alone, so it is
+    cached: an ephemeris asked again and again (screening, plots) solves it once."""
+    grid_e = solve_kepler(np.arange(_FAST_TABLE + 1) * (2.0 * np.pi / _FAST_TABLE), e)
+    sin_g, cos_g = np.sin(grid_e), np.cos(grid_e)
+    sin_g.flags.writeable = False
+    cos_g.flags.writeable = False
+    return sin_g, cos_g
 
 
 def _elliptic_fast(state0, dt, mu):
@@ -178,8 +189,7 @@ def _elliptic_fast(state0, dt, mu):
     n = np.sqrt(mu / a ** 3)
     period = 2.0 * np.pi / n
     step = 2.0 * np.pi / _FAST_TABLE
-    grid_e = solve_kepler(np.arange(_FAST_TABLE + 1) * step, e)
-    sin_g, cos_g = np.sin(grid_e), np.cos(grid_e)
+    sin_g, cos_g = _kepler_table(e)
     # start error of delta ~ e d^2 / (2 (1 - e)) with d <= step/(1 - e); Halley cubes it
     d_max = step / (1.0 - e)
     halley_steps = 1 if e * d_max ** 2 / (2.0 * (1.0 - e)) < 1e-6 else 2
@@ -230,7 +240,8 @@ def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
 
     ``states0`` (6,) -> (N,6); (M,6) -> (M,N,6). ``t0_tdb_s`` is a scalar or one epoch per object (M,).
     Frame and centre are those of ``states0``. ``method="universal"`` forces the universal-variable
-    solver for every orbit; ``"auto"`` uses the tabulated-Kepler fast path for ellipses with e <= 0.95.
+    solver for every orbit; ``"auto"`` uses the tabulated-Kepler fast path for ellipses with e <= 0.95
+    when there are at least 256 epochs.
     """
     s0 = np.asarray(states0, dtype=np.float64)
     single = s0.ndim == 1
@@ -248,14 +259,12 @@ def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
     for k in range(s0.shape[0]):
         if np.linalg.norm(np.cross(s0[k, :3], s0[k, 3:])) <= 0.0:
             raise ValueError("rectilinear state (r parallel to v): two-body propagation undefined")
-        if method == "auto" and _fast_path_applies(s0[k], mu):
+        if method == "auto" and t.size >= _FAST_MIN_EPOCHS and _fast_path_applies(s0[k], mu):
             out[k] = _elliptic_fast(s0[k], t - t0[k], mu)
             continue
         for start in range(0, t.size, _CHUNK):
             sl = slice(start, min(start + _CHUNK, t.size))
-            dt = t[sl] - t0[k]
-            rows = (dt.size, 3)
-            out[k, sl] = _propagate_flat(np.broadcast_to(s0[k, :3], rows), np.broadcast_to(s0[k, 3:], rows), dt, mu)
+            out[k, sl] = _universal_one(s0[k], t[sl] - t0[k], mu)
     return out[0] if single else out
 
 
