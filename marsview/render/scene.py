@@ -242,6 +242,28 @@ class MarsScene:
         self._overlay.text = lines or [""]
         self._overlay.pos = [(14, pad + i * step) for i in range(max(len(lines), 1))]
 
+    def look_from(self, direction_display) -> None:
+        """Turn the camera so it looks at the focus from DIRECTION (display frame), e.g. the Sun's."""
+        d = np.asarray(direction_display, dtype=float)
+        d = d / np.linalg.norm(d)
+        self.camera.elevation = float(np.degrees(np.arcsin(np.clip(d[2], -1.0, 1.0))))
+        # vispy's turntable azimuth convention, found from the camera's own transform (robust to versions)
+        best = None
+        for az in (np.degrees(np.arctan2(d[0], -d[1])), np.degrees(np.arctan2(-d[0], d[1])),
+                   np.degrees(np.arctan2(d[1], d[0])), np.degrees(np.arctan2(-d[1], -d[0]))):
+            self.camera.azimuth = float(az)
+            pos = self.camera_position()
+            err = np.linalg.norm(pos / np.linalg.norm(pos) - d)
+            if best is None or err < best[0]:
+                best = (err, az)
+        self.camera.azimuth = float(best[1])
+        self.set_time(self.tdb_s)
+
+    def sun_direction_display(self) -> np.ndarray:
+        t = np.array([self.tdb_s])
+        sun = sun_position_mars_centred_km(t).reshape(-1, 3)[0]
+        return eme_to_display_matrices(self.frame, t)[0] @ (sun / np.linalg.norm(sun))
+
     def camera_position(self) -> np.ndarray:
         """Camera position in scene coordinates (display frame, relative to the focus, km)."""
         return np.asarray(self.camera.transform.map([0.0, 0.0, 0.0, 1.0]), dtype=float)[:3]

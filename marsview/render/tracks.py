@@ -151,6 +151,7 @@ class MarkerLabelAdapter:
         self.labels.set_gl_state("translucent", depth_test=True)
         self.marker_size = marker_size
         self._texts: list[str] = []
+        self.last_positions_f32 = np.empty((0, 3), np.float32)
 
     def set_style(self, font_size: float, marker_size: float, label_color) -> None:
         self.labels.font_size = font_size
@@ -162,6 +163,7 @@ class MarkerLabelAdapter:
             self.markers.visible = self.labels.visible = False
             return
         rel = (np.asarray(positions_km, dtype=np.float64) - focus_km).astype(np.float32)
+        self.last_positions_f32 = rel  # what the GPU gets (tests check the precision rule on it)
         self.markers.set_data(rel, face_color=np.asarray(colors, dtype=np.float32), edge_color="white",
                               edge_width=1.0, size=self.marker_size, symbol=symbols or "disc")
         texts = ["  " + n for n in names]

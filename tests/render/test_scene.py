@@ -1,0 +1,102 @@
+"""The 3D scene without the main window: orientation, lighting, precision, encounter geometry."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "gui"))
+from fake_scenario import MISS_KM, TCA_TDB_S, make_scenario  # noqa: E402
+
+from marsview.core.frames import eme2000_to_iau_mars_matrix, transform_states  # noqa: E402
+from marsview.render.encounter import format_distance  # noqa: E402
+from marsview.render.scene import eme_to_display_matrices  # noqa: E402
+from marsview.render.texture import generate_mars_texture  # noqa: E402
+from marsview.render.tracks import osculating_period_s  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mscene(qapp):
+    import vispy
+
+    vispy.use("pyside6")
+    from vispy import scene
+
+    from marsview.render.scene import MarsScene
+
+    canvas = scene.SceneCanvas(size=(400, 300), show=False)
+    s = MarsScene(canvas, texture_rgb=generate_mars_texture(512, 256), tdb_s=TCA_TDB_S - 600.0)
+    s.set_objects(make_scenario().objects)
+    yield s
+    canvas.close()
+
+
+def test_body_fixed_points_land_where_the_iau_rotation_puts_them():
+    t = np.array([TCA_TDB_S])
+    olympus = np.radians([18.65, 226.2])
+    p_body = 3396.19 * np.array([np.cos(olympus[0]) * np.cos(olympus[1]), np.cos(olympus[0]) * np.sin(olympus[1]),
+                                 np.sin(olympus[0])])
+    rot = eme_to_display_matrices("MCI", t)[0] @ eme2000_to_iau_mars_matrix(t)[0].T  # as MarsScene.set_time
+    expected = transform_states(np.r_[p_body, 0, 0, 0], t, "IAU_MARS", "MCI")[0, :3]
+    assert np.allclose(rot @ p_body, expected, atol=1e-6)
+    assert np.allclose(eme_to_display_matrices("IAU_MARS", t)[0] @ eme2000_to_iau_mars_matrix(t)[0].T, np.eye(3),
+                       atol=1e-12)
+
+
+def test_vis_viva_period():
+    r = 3796.19
+    v = np.sqrt(42828.37362069909 / r)
+    assert osculating_period_s(np.array([r, 0, 0, 0, v, 0])) == pytest.approx(
+        2 * np.pi * np.sqrt(r**3 / 42828.37362069909), rel=1e-12)
+    assert osculating_period_s(np.array([r, 0, 0, 0, 2 * v, 0])) == float("inf")
+
+
+def _centre_lum(rgb):
+    h, w = rgb.shape[:2]
+    return rgb[h // 2 - 5:h // 2 + 5, w // 2 - 5:w // 2 + 5, :3].astype(float).mean()
+
+
+def test_day_side_is_lit_and_night_side_is_dark(mscene):
+    mscene.set_focus(None)
+    mscene.reset_camera()
+    mscene.camera.distance = 20000.0
+    sun = mscene.sun_direction_display()
+    mscene.look_from(sun)
+    day = mscene.render_image()
+    mscene.look_from(-sun)
+    night = mscene.render_image()
+    assert _centre_lum(day) > 80
+    assert _centre_lum(night) < 0.4 * _centre_lum(day)
+    r, g, b = day[145:155, 195:205, :3].reshape(-1, 3).astype(int).T
+    assert np.all(r > g) and np.all(g >= b)  # Mars-coloured
+
+
+def test_gpu_positions_are_relative_to_the_focus_at_metre_precision(mscene):
+    mscene.set_time(TCA_TDB_S)
+    mscene.set_focus("ALPHA")
+    names = list(mscene.entries)
+    pos = mscene.markers.last_positions_f32
+    alpha, bravo = pos[names.index("ALPHA")], pos[names.index("BRAVO")]
+    assert np.all(alpha == 0.0)
+    # 2 km along +x in EME2000; float32 about the focus keeps it to well under a millimetre
+    assert np.linalg.norm(bravo.astype(float)) == pytest.approx(MISS_KM, abs=1e-6)
+    mscene.set_focus(None)
+
+
+def test_encounter_view_shows_the_miss_vector(mscene):
+    mscene.show_encounter("ALPHA", "BRAVO", TCA_TDB_S, MISS_KM, 4.75)
+    miss_line = mscene.encounter.miss._pos
+    assert np.linalg.norm(miss_line[1].astype(float) - miss_line[0]) == pytest.approx(MISS_KM, abs=1e-6)
+    assert mscene.camera.distance == pytest.approx(6 * MISS_KM)
+    img = mscene.render_image()
+    assert img[..., :3].max() > 200  # the geometry is drawn
+    mscene.clear_encounter()
+    assert mscene.encounter.event is None
+
+
+def test_format_distance_switches_to_metres():
+    assert format_distance(0.0123) == "12.3 m"
+    assert format_distance(12.5) == "12.500 km"
