@@ -82,7 +82,7 @@ class ScreeningSettings:
     threshold_km: float = 10.0
     step_s: float | None = None
     """Grid step; None = min over objects of (orbital timescale / samples_per_timescale), clipped."""
-    samples_per_timescale: float = 16.0
+    samples_per_timescale: float = 12.0
     min_step_s: float = 1.0
     max_step_s: float = 120.0
     max_accel_kms2: float = 0.01

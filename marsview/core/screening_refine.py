@@ -54,20 +54,20 @@ def refine_tca(ephemerides, i, j, t_guess, lo, hi, tol_s=1e-6, max_iter=100):
     b = np.full(m, np.nan)
     fa = np.full(m, np.nan)
     fb = np.full(m, np.nan)
-    width = np.full(m, 1e-3)
     todo = hi > lo
-    while np.any(todo):
+    # Hermite estimates are good to milliseconds: try +-20 ms, then +-0.5 s, then the whole allowed span
+    for width in (0.02, 0.5, np.inf):
         k = np.flatnonzero(todo)
-        aa = np.maximum(lo[k], t_guess[k] - width[k])
-        bb = np.minimum(hi[k], t_guess[k] + width[k])
+        if k.size == 0:
+            break
+        aa = np.maximum(lo[k], t_guess[k] - width)
+        bb = np.minimum(hi[k], t_guess[k] + width)
         f = range_rate(ephemerides, np.concatenate([i[k], i[k]]), np.concatenate([j[k], j[k]]),
                        np.concatenate([aa, bb]))
         f_lo, f_hi = f[:k.size], f[k.size:]
         ok = (f_lo < 0.0) & (f_hi >= 0.0)
         a[k[ok]], b[k[ok]], fa[k[ok]], fb[k[ok]] = aa[ok], bb[ok], f_lo[ok], f_hi[ok]
-        done = ok | ((aa <= lo[k]) & (bb >= hi[k])) | (width[k] > 1e7)
-        todo[k[done]] = False
-        width[k[~done]] *= 4.0
+        todo[k[ok | ((aa <= lo[k]) & (bb >= hi[k]))]] = False
     root = np.full(m, np.nan)
     active = np.isfinite(a)
     root[active] = 0.5 * (a[active] + b[active])
@@ -79,8 +79,9 @@ def refine_tca(ephemerides, i, j, t_guess, lo, hi, tol_s=1e-6, max_iter=100):
         with np.errstate(divide="ignore", invalid="ignore"):
             c = b[k] - fb[k] * (b[k] - a[k]) / (fb[k] - fa[k])
         mid = 0.5 * (a[k] + b[k])
-        bad = ~np.isfinite(c) | (c <= a[k]) | (c >= b[k]) | (it % 4 == 3)
-        c = np.where(bad, mid, c)
+        bad = ~np.isfinite(c) | (it % 4 == 3)
+        # step at least tol/2 inside the bracket, so a secant landing on an end still shrinks it below tol
+        c = np.clip(np.where(bad, mid, c), a[k] + 0.5 * tol_s, b[k] - 0.5 * tol_s)
         fc = range_rate(ephemerides, i[k], j[k], c)
         step = np.abs(c - root[k])
         root[k] = c

@@ -18,7 +18,7 @@ once as eigenvalues of stacked companion matrices. This finds minima that sample
 the range-rate sign would miss: a grazing minimum between two samples (both samples above threshold) and
 a minimum-maximum pair inside one interval (range rate of the same sign at both ends). The grid step is
 set from the fastest orbital timescale r_p^2 / h (periapsis radius over periapsis speed) of any object,
-so the Hermite position error stays below ~0.2 m for Mars orbits (error ~ r (h/tau)^4 / 384).
+so the Hermite position error stays below ~0.5 m for Mars orbits (error ~ r (h/tau)^4 / 384, h = tau/12).
 """
 
 from __future__ import annotations
