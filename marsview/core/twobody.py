@@ -152,9 +152,12 @@ _FAST_TABLE = 8192
 _FAST_MIN_EPOCHS = 256  # below this the per-epoch saving does not pay for building a table
 
 
-def _sin_1mcos(d):
-    """sin d and 1 - cos d for |d| <= 0.02 by Taylor series (truncation < 1e-25)."""
+def _sin_1mcos(d, short: bool):
+    """sin d and 1 - cos d by Taylor series: to d^9 (|d| <= 0.02, truncation < 1e-25) or, when
+    ``short``, to d^6 (|d| <= 8e-3, relative truncation < 1e-16)."""
     d2 = d * d
+    if short:
+        return d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0))), d2 * (0.5 - d2 * (1.0 / 24.0 - d2 * (1.0 / 720.0)))
     sin_d = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
     omc = 0.5 * d2 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0 * (1.0 - d2 / 90.0))))
     return sin_d, omc
@@ -186,35 +189,48 @@ def _elliptic_fast(state0, dt, mu):
     sq = np.sqrt(1.0 - e * e)
     e0 = 2.0 * np.arctan2(np.sqrt(1.0 - e) * np.sin(0.5 * nu0), np.sqrt(1.0 + e) * np.cos(0.5 * nu0))
     m0 = e0 - e * np.sin(e0)
-    n = np.sqrt(mu / a ** 3)
-    period = 2.0 * np.pi / n
+    period = 2.0 * np.pi * np.sqrt(a ** 3 / mu)
     step = 2.0 * np.pi / _FAST_TABLE
     sin_g, cos_g = _kepler_table(e)
-    # start error of delta ~ e d^2 / (2 (1 - e)) with d <= step/(1 - e); Halley cubes it
+    # |delta| <= d_max; its first guess dm/(1 - e cos E_j) is off by eps0 ~ e d^2 / (2 (1 - e)).
+    # Newton squares that error (with factor e/(2(1 - e))), Halley cubes it: pick the fewest steps
+    # that reach 1e-17 rad.
     d_max = step / (1.0 - e)
-    halley_steps = 1 if e * d_max ** 2 / (2.0 * (1.0 - e)) < 1e-6 else 2
+    eps0 = e * d_max ** 2 / (2.0 * (1.0 - e))
+    if eps0 * eps0 * e / (2.0 * (1.0 - e)) < 1e-17:
+        steps = ("newton",)
+    elif eps0 < 1e-6:
+        steps = ("halley",)
+    else:
+        steps = ("halley", "halley")
+    short = d_max < 8e-3
     ra, vk = a, np.sqrt(mu * a)
+    u0 = m0 / (2.0 * np.pi)
     out = np.empty((dt.size, 6))
     for start in range(0, dt.size, _CHUNK):
         sl = slice(start, min(start + _CHUNK, dt.size))
-        tt = dt[sl]
-        # mean anomaly in [0, 2 pi): whole periods removed from the offset first (precision at long spans)
-        mean = np.mod(m0 + n * (tt - period * np.floor(tt / period)), 2.0 * np.pi)
-        j = np.minimum((mean / step).astype(np.intp), _FAST_TABLE - 1)
-        dm = mean - j * step
+        # orbit phase in revolutions; its fraction picks the table interval (the whole revolutions go)
+        u = dt[sl] / period + u0
+        u -= np.floor(u)
+        u *= _FAST_TABLE
+        j = u.astype(np.intp)  # u < _FAST_TABLE; the table has one spare entry at 2 pi anyway
+        dm = (u - j) * step
         sg, cg = sin_g[j], cos_g[j]
         es, ec = e * sg, e * cg
-        d = dm / (1.0 - ec)
-        for _ in range(halley_steps):
-            sin_d, omc = _sin_1mcos(d)
+        f1_0 = 1.0 - ec
+        d = dm / f1_0
+        for kind in steps:
+            sin_d, omc = _sin_1mcos(d, short)
             f = d + es * omc - ec * sin_d - dm
-            f1 = 1.0 + es * sin_d - ec * (1.0 - omc)
-            f2 = es * (1.0 - omc) + ec * sin_d
-            d -= 2.0 * f * f1 / (2.0 * f1 * f1 - f * f2)
-        sin_d, omc = _sin_1mcos(d)
-        cos_d = 1.0 - omc
-        sin_e = sg * cos_d + cg * sin_d
-        cos_e = cg * cos_d - sg * sin_d
+            f1 = f1_0 + es * sin_d + ec * omc
+            if kind == "newton":
+                d -= f / f1
+            else:
+                f2 = es - es * omc + ec * sin_d
+                d -= 2.0 * f * f1 / (2.0 * f1 * f1 - f * f2)
+        sin_d, omc = _sin_1mcos(d, short)
+        sin_e = sg + (cg * sin_d - sg * omc)
+        cos_e = cg - (sg * sin_d + cg * omc)
         k = vk / (ra * (1.0 - e * cos_e))
         xp, yq = ra * (cos_e - e), (ra * sq) * sin_e
         vp, vq = -k * sin_e, (k * sq) * cos_e
