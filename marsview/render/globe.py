@@ -48,7 +48,7 @@ class GlobeAdapter:
     """A textured, Sun-lit ellipsoid. ``update(rotation, centre_rel_focus_km, sun_dir_display)`` per frame."""
 
     def __init__(self, parent, radii_km, texture_rgb: np.ndarray, name: str = "Mars",
-                 n_lat: int = 96, n_lon: int = 192, ambient: float = 0.12):
+                 n_lat: int = 64, n_lon: int = 128, ambient: float = 0.12):
         verts, faces, tex = ellipsoid_mesh(radii_km, n_lat, n_lon)
         self.name = name
         self.radii_km = tuple(float(r) for r in radii_km)

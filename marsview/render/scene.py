@@ -24,7 +24,7 @@ from .encounter import EncounterAdapter
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
 from .texture import FEATURES, cached_mars_texture
 from .themes import WORKSTATION, RenderTheme, default_color
-from .tracks import MarkerLabelAdapter, TrackAdapter, TrackCache, state_eme2000
+from .tracks import MarkerLabelAdapter, TrackAdapter, TrackCache
 
 DISPLAY_FRAMES = ("MCI", "IAU_MARS")
 MOON_RADII_KM = {"PHOBOS": C.PHOBOS_RADII_KM, "DEIMOS": C.DEIMOS_RADII_KM}
@@ -195,8 +195,12 @@ class MarsScene:
     def set_time(self, tdb_s: float) -> None:
         self.tdb_s = t = float(tdb_s)
         m = eme_to_display_matrices(self.frame, np.array([t]))[0]
-        for e in self.entries.values():
-            e.state_eme = state_eme2000(e.obj.ephemeris, t)
+        exact = {self.focus_name}
+        if self.encounter.event is not None:
+            exact |= {n for n, e in self.entries.items()
+                      if e.obj.ephemeris in (self.encounter.event["eph1"], self.encounter.event["eph2"])}
+        for name, e in self.entries.items():
+            e.state_eme = e.cache.state_at(t, exact=name in exact)
             e.position_km = None if e.state_eme is None else m @ e.state_eme[:3]
         focus = self.focus_km()
         sun = sun_position_mars_centred_km(np.array([t])).reshape(-1, 3)[0]
@@ -213,7 +217,6 @@ class MarsScene:
                 if e.globe is not None:
                     e.globe.visible = False
                 continue
-            e.cache.refresh(t, e.state_eme)
             e.track.update(e.cache, t, e.position_km, focus)
             if e.globe is not None:
                 e.globe.visible = True

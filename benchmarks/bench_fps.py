@@ -1,0 +1,160 @@
+"""Benchmark: frames per second of the animated default scenario in the 3D view at 1920x1080. Prints JSON.
+
+    .venv/bin/python benchmarks/bench_fps.py                  # Qt window under a display (Xvfb is fine)
+    EGL_PLATFORM=surfaceless python benchmarks/bench_fps.py --backend egl   # no Qt, no X: GPU boxes
+
+--backend qt: the MarsScene in a shown Qt SceneCanvas; each frame advances the clock (warp x1000 of wall
+time), updates every visual and waits for the canvas to be drawn (as the GUI does).
+--backend egl: the same scene (marsview.render only; no PySide6 is imported) on an EGL SceneCanvas; each
+frame is canvas.render() into an off-screen framebuffer, including the read-back to the CPU (so it is a lower
+bound on what an on-screen swap chain does). Both report the GL renderer. Never pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+FLEET = {  # periapsis alt, apoapsis alt [km], inclination [deg], RAAN [deg] (mars_facts.md section 4, roughly)
+    "MRO": (255, 320, 92.6, 10), "ODY": (400, 400, 93.06, 60), "MAVEN": (150, 4500, 75, 110),
+    "MEX": (350, 10300, 86.3, 160), "TGO": (400, 400, 74, 210), "EMM": (20000, 43000, 25, 260),
+    "TW1": (265, 10700, 86, 300), "MGS": (370, 440, 93, 340),
+}
+
+
+class _Obj:
+    def __init__(self, name, kind, ephemeris, color=None):
+        self.name, self.kind, self.ephemeris, self.color, self.visible = name, kind, ephemeris, color, True
+
+
+def load_objects(days: float = 7.0):
+    """The default scenario's objects if marsview.io.scenario is there, else a synthetic 2024-like fleet."""
+    try:
+        from marsview.io.scenario import load_scenario
+
+        sc = load_scenario(None)
+        start, stop = sc.window_start_tdb_s, sc.window_stop_tdb_s
+        return list(sc.objects), start, stop, f"default scenario {sc.name!r}"
+    except ImportError:
+        pass
+    from marsview.core.moons import deimos_ephemeris, phobos_ephemeris
+    from marsview.core.orbits import state_from_peri_apo
+    from marsview.core.twobody import TwoBodyEphemeris
+
+    start = 7.5e8
+    stop = start + days * 86400.0
+    objs = []
+    for i, (name, (hp, ha, inc, raan)) in enumerate(FLEET.items()):
+        s0 = state_from_peri_apo(hp, ha, inc, raan, 30.0 * i, 40.0 * i)
+        objs.append(_Obj(name, "spacecraft", TwoBodyEphemeris(name, s0, start, start, stop)))
+    objs.append(_Obj("Phobos", "moon", phobos_ephemeris(start, stop), "#bbbbbb"))
+    objs.append(_Obj("Deimos", "moon", deimos_ephemeris(start, stop), "#999999"))
+    return objs, start, stop, "synthetic 2024-like fleet (two-body) + Phobos/Deimos mean elements"
+
+
+def build_scene(canvas, objects, start):
+    from marsview.render.scene import MarsScene
+
+    s = MarsScene(canvas, tdb_s=start)
+    s.set_objects(objects)
+    s.set_overlay_line("title", "benchmark")
+    return s
+
+
+def gl_renderer():
+    from vispy.gloo import gl
+
+    return f"{gl.glGetParameter(gl.GL_RENDERER)} / {gl.glGetParameter(gl.GL_VERSION)}"
+
+
+def run_egl(args, objects, start, stop):
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    import vispy
+
+    vispy.use("egl")
+    from vispy import scene
+
+    canvas = scene.SceneCanvas(size=(args.width, args.height), show=False)
+    t_build = time.perf_counter()
+    s = build_scene(canvas, objects, start)
+    canvas.render(alpha=False)  # first frame: shader compilation, texture upload
+    first_frame_s = time.perf_counter() - t_build
+    t, frames, update_s, render_s = start, 0, 0.0, 0.0
+    wall0 = time.perf_counter()
+    while time.perf_counter() - wall0 < args.seconds:
+        a = time.perf_counter()
+        t = start + (a - wall0) * args.warp
+        if t > stop:
+            t = start
+        s.set_time(t)
+        b = time.perf_counter()
+        canvas.render(alpha=False)
+        c = time.perf_counter()
+        update_s += b - a
+        render_s += c - b
+        frames += 1
+    wall = time.perf_counter() - wall0
+    assert "PySide6" not in sys.modules, "the EGL path must not import Qt"
+    return dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / frames,
+                mean_render_readback_ms=1e3 * render_s / frames, first_frame_s=first_frame_s,
+                renderer=gl_renderer())
+
+
+def run_qt(args, objects, start, stop):
+    import vispy
+
+    vispy.use("pyside6")
+    from PySide6.QtWidgets import QApplication
+    from vispy import scene
+
+    app = QApplication.instance() or QApplication(["bench"])
+    canvas = scene.SceneCanvas(size=(args.width, args.height), show=True)
+    s = build_scene(canvas, objects, start)
+    drawn = []
+    canvas.events.draw.connect(lambda e: drawn.append(time.perf_counter()))
+    while not drawn:
+        app.processEvents()
+    n0 = len(drawn)
+    wall0 = time.perf_counter()
+    update_s = 0.0
+    while time.perf_counter() - wall0 < args.seconds:
+        a = time.perf_counter()
+        t = start + (a - wall0) * args.warp
+        s.set_time(t if t <= stop else start)
+        update_s += time.perf_counter() - a
+        before = len(drawn)
+        while len(drawn) == before and time.perf_counter() - wall0 < args.seconds + 5:
+            app.processEvents()
+    wall = time.perf_counter() - wall0
+    frames = len(drawn) - n0
+    result = dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / max(frames, 1),
+                  renderer=gl_renderer(), actual_canvas_size=list(canvas.size))
+    canvas.close()
+    return result
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", choices=("qt", "egl"), default="qt")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--warp", type=float, default=1000.0)
+    p.add_argument("--width", type=int, default=1920)
+    p.add_argument("--height", type=int, default=1080)
+    args = p.parse_args()
+    objects, start, stop, source = load_objects()
+    run = run_egl if args.backend == "egl" else run_qt
+    result = run(args, objects, start, stop)
+    print(json.dumps(dict(benchmark="fps_3d_view", backend=args.backend, size=[args.width, args.height],
+                          warp=args.warp, seconds=args.seconds, objects=len(objects), scenario=source,
+                          cpu_count=os.cpu_count(), python=platform.python_version(),
+                          numpy=np.__version__, **result), indent=1))
+
+
+if __name__ == "__main__":
+    main()
