@@ -84,14 +84,15 @@ def hash_candidates(centre, radius, pad_max_km):
     """(k, i, j) with i < j whose swept spheres in interval k may come within PAD_MAX of each other.
 
     Each sphere inflated by pad/2 goes into every cell of a uniform grid its bounding box touches (at most
-    8, as the cell is at least the largest inflated diameter); two spheres that overlap share a cell.
+    8, as the cell is larger than the largest inflated diameter); two spheres that overlap share a cell.
     """
     n_obj, m = radius.shape
     reach = radius + 0.5 * pad_max_km
     valid = np.isfinite(reach) & np.all(np.isfinite(centre), axis=-1)
     if not np.any(valid):
         return np.empty((0, 3), dtype=np.int64)
-    cell = 2.0 * float(np.max(reach[valid])) * (1.0 + 1e-9)
+    # a cell of 3 reaches: a sphere straddles at most 2 cells per axis, ~4.6 cells on average
+    cell = 3.0 * float(np.max(reach[valid])) * (1.0 + 1e-9)
     obj, k = np.nonzero(valid)
     c = centre[obj, k]
     r = reach[obj, k][:, None]
@@ -111,10 +112,8 @@ def hash_candidates(centre, radius, pad_max_km):
                 key = ((k[pick] * span + cc[:, 0]) * span + cc[:, 1]) * span + cc[:, 2]
                 keys.append(key)
                 objs.append(obj[pick])
-    key = np.concatenate(keys)
-    ob = np.concatenate(objs)
-    order = np.lexsort((ob, key))
-    key, ob = key[order], ob[order]
+    combined = np.sort(np.concatenate(keys) * n_obj + np.concatenate(objs))  # one int64 sort
+    key, ob = combined // n_obj, combined % n_obj
     edges = np.flatnonzero(np.diff(key)) + 1
     starts = np.concatenate([[0], edges])
     sizes = np.diff(np.concatenate([starts, [key.size]]))
@@ -127,9 +126,10 @@ def hash_candidates(centre, radius, pad_max_km):
         out.append(np.stack([kk, members[:, iu].ravel(), members[:, ju].ravel()], axis=1))
     if not out:
         return np.empty((0, 3), dtype=np.int64)
-    cand = np.unique(np.concatenate(out), axis=0)
-    i, j = cand[:, 1], cand[:, 2]
-    kk = cand[:, 0]
+    cand = np.concatenate(out)
+    code = np.unique((cand[:, 0] * n_obj + cand[:, 1]) * n_obj + cand[:, 2])  # 1-D unique is fast
+    kk, i, j = code // (n_obj * n_obj), (code // n_obj) % n_obj, code % n_obj
+    cand = np.stack([kk, i, j], axis=1)
     gap = np.linalg.norm(centre[j, kk] - centre[i, kk], axis=1) - radius[i, kk] - radius[j, kk]
     return cand[gap < pad_max_km]
 
