@@ -74,8 +74,11 @@ class GlobeAdapter:
 
     def update(self, rotation_body_to_display, centre_rel_focus_km, sun_dir_display) -> None:
         self.mesh.transform.matrix = placement_matrix(rotation_body_to_display, centre_rel_focus_km)
-        # vispy's light_dir is the direction the photons travel (Sun -> planet), in scene axes
-        self.shading.light_dir = tuple(-np.asarray(sun_dir_display, dtype=float))
+        # vispy's light_dir is the direction the photons travel (Sun -> planet), in scene axes; the Sun
+        # moves 0.5 deg/day, so re-upload only when it moved by more than ~0.01 deg (saves a shader update)
+        light = -np.asarray(sun_dir_display, dtype=float)
+        if np.max(np.abs(light - np.asarray(self.shading.light_dir, dtype=float))) > 2e-4:
+            self.shading.light_dir = tuple(light)
         self.mesh.update()
 
     @property

@@ -163,8 +163,11 @@ class TrackAdapter:
             self.orbit.visible = self.trail.visible = False
             return
         rgba = np.array(self.color.rgba, dtype=np.float32)
-        rel = (pos[good] - focus_km).astype(np.float32)
-        self.orbit.set_data(pos=rel, color=(rgba[0], rgba[1], rgba[2], 0.45))
+        key = (id(cache.positions_km), sl.start, sl.stop, tuple(focus_km), tuple(rgba))
+        if key != getattr(self, "_orbit_key", None):  # re-upload only when the drawn samples change
+            self._orbit_key = key
+            rel = (pos[good] - focus_km).astype(np.float32)
+            self.orbit.set_data(pos=rel, color=(rgba[0], rgba[1], rgba[2], 0.45))
         self.orbit.visible = True
         epochs = cache.epochs[sl][good]
         span = (epochs[-1] - epochs[0]) * self.trail_fraction
