@@ -48,10 +48,14 @@ class MainWindow(QMainWindow):
         self.plots = PlotsPanel(self)
         self.objects = ObjectPanel(self)
         self.info = ScenarioInfo(self)
-        self._dock("Close approaches", self.table, Qt.BottomDockWidgetArea, "conjunctionDock")
-        self._dock("Plots", self.plots, Qt.BottomDockWidgetArea, "plotsDock")
-        self._dock("Objects", self.objects, Qt.RightDockWidgetArea, "objectsDock")
-        self._dock("Scenario", self.info, Qt.RightDockWidgetArea, "scenarioDock")
+        table_dock = self._dock("Close approaches", self.table, Qt.BottomDockWidgetArea, "conjunctionDock")
+        plots_dock = self._dock("Plots", self.plots, Qt.BottomDockWidgetArea, "plotsDock")
+        objects_dock = self._dock("Objects", self.objects, Qt.RightDockWidgetArea, "objectsDock")
+        info_dock = self._dock("Scenario", self.info, Qt.RightDockWidgetArea, "scenarioDock")
+        # the 3D view gets most of the window; the table wide enough for all its columns
+        self.resizeDocks([table_dock, plots_dock], [300, 300], Qt.Vertical)
+        self.resizeDocks([table_dock, plots_dock], [900, 600], Qt.Horizontal)
+        self.resizeDocks([objects_dock, info_dock], [300, 300], Qt.Horizontal)
         self._build_status_bar()
         self._build_menus()
         self.selected_event = None

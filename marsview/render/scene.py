@@ -235,7 +235,9 @@ class MarsScene:
         pad = 1.6 * self.theme.clock_font_pt  # vispy text points -> pixels, with margin
         self._clock.text = f"{stamp} {self.clock_scale}"
         self._clock.pos = (w - 14, pad)
-        focus = self.focus_name or "Mars"
+        ev = self.encounter.event
+        focus = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
+                 else self.focus_name or "Mars")
         lines = [self.overlay_lines.get("title", ""), f"view {self.frame} · focus {focus}"]
         lines += [v for k, v in self.overlay_lines.items() if k != "title" and v]
         if encounter_caption:
