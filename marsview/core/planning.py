@@ -119,7 +119,18 @@ class PlannedEphemeris(Ephemeris):
 
     def segment_boundaries(self):
         b = np.asarray(self.base.segment_boundaries(), dtype=float).reshape(-1)
-        return np.unique(np.append(b[b < self.burn_epoch_tdb_s], self.burn_epoch_tdb_s))
+        cuts = [self.burn_epoch_tdb_s] + [a.start_tdb_s for a in getattr(self, "arcs", ())[1:]]
+        return np.unique(np.concatenate([b[b < self.burn_epoch_tdb_s], cuts]))
+
+    def left_state(self, tdb_s: float) -> np.ndarray:
+        """(6,) state just before TDB_S: the pre-burn state on a burn epoch (``state`` gives the post-burn one)."""
+        t = float(tdb_s)
+        if t == self.burn_epoch_tdb_s:
+            return self.base.state(t)[0]
+        for arc in getattr(self, "arcs", ()):
+            if arc.start_tdb_s < t == arc.stop_tdb_s:
+                return arc.evaluate(np.array([t]))[0]
+        return self.state(t)[0]
 
     def source_at(self, tdb_s):
         if tdb_s < self.burn_epoch_tdb_s:
@@ -144,8 +155,10 @@ def planned_ephemeris(base: Ephemeris, burns, force_model: ForceModel, stop_tdb_
     state0 = base.state(t_burn)[0]
     arcs = integrate_arcs(state0, t_burn, stop, force_model, burns, rtol=rtol, atol=atol, cancel=cancel)
     total = sum(b.total_dv_mps for b in burns)
-    return PlannedEphemeris(name or base.name, base, t_burn, stop, lambda t: evaluate_arcs(arcs, t),
-                            f"planned {total:.4f} m/s ({force_model.name})")
+    eph = PlannedEphemeris(name or base.name, base, t_burn, stop, lambda t: evaluate_arcs(arcs, t),
+                           f"planned {total:.4f} m/s ({force_model.name})")
+    eph.arcs = arcs
+    return eph
 
 
 class BurnArc:
