@@ -59,13 +59,20 @@ def load_targets(paths):
         return targets, list(getattr(scenario, "warnings", []) or [])
     if not paths:
         raise SystemExit("marsview screen: no PATH given and no built-in scenario is available")
-    from marsview.io.oem import read_oem
+    from marsview.io.formats import detect_format, read_any
     from marsview.io.oem_convert import oem_to_ephemerides
 
     targets = []
     for path in paths:
-        for eph in oem_to_ephemerides(read_oem(path)):
+        kind, _encoding = detect_format(path)
+        if kind != "OEM":
+            raise ValueError(f"{path}: a {kind} file; marsview screen reads OEM ephemerides (KVN or XML)")
+        for eph in oem_to_ephemerides(read_any(path)):
             targets.append(ScreeningTarget(name=eph.name, ephemeris=eph, source=str(path)))
+    names = [t.name for t in targets]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"objects appear in more than one file: {', '.join(dupes)}")
     return targets, []
 
 
