@@ -90,13 +90,13 @@ def test_radial_burn_changes_semi_major_axis_only_to_second_order():
 
 
 def test_zero_burn_changes_nothing_bit_for_bit():
-    t = np.linspace(0.0, 86400.0, 300)
+    t = np.linspace(0.0, 20000.0, 300)
     fm = ForceModel.zonal()
     plain = propagate(MRO, 0.0, t, fm)
     zero = (ImpulsiveBurn(5000.0, (0.0, 0.0, 0.0), "RTN"), ImpulsiveBurn(7000.0, (-0.0, 0.0, 0.0), "VNB"))
     assert np.array_equal(propagate(MRO, 0.0, t, fm, zero), plain)
     assert np.array_equal(apply_impulse(MRO, zero[0]), MRO)
-    eph = PropagatedEphemeris("MRO", MRO, 0.0, 86400.0, fm, zero)
+    eph = PropagatedEphemeris("MRO", MRO, 0.0, 20000.0, fm, zero)
     assert np.array_equal(eph.state(t), plain) and eph.segment_boundaries().size == 0
 
 
@@ -142,8 +142,9 @@ def test_impulsive_versus_finite_burn_error_as_documented(duration_s, one_orbit_
     finite = FiniteBurn(mid - duration_s / 2, duration_s, (0.0, 1.0, 0.0), "RTN", accel_mps2=1.0 / duration_s)
     impulse = ImpulsiveBurn(mid, (0.0, 1.0, 0.0), "RTN")
     t = np.array([mid + duration_s / 2 + period, mid + duration_s / 2 + 7 * 86400.0])
-    s_fin = propagate(mro, 0.0, t, TWO_BODY, (finite,))
-    s_imp = propagate(mro, 0.0, t, TWO_BODY, (impulse,))
+    # rtol 1e-10: integration error (centimetres over the week) is far below the gaps measured
+    s_fin = propagate(mro, 0.0, t, TWO_BODY, (finite,), rtol=1e-10)
+    s_imp = propagate(mro, 0.0, t, TWO_BODY, (impulse,), rtol=1e-10)
     gap_m = np.linalg.norm(s_fin[:, :3] - s_imp[:, :3], axis=1) * 1000.0
     assert one_orbit_m[0] < gap_m[0] < one_orbit_m[1]
     assert week_m[0] < gap_m[1] < week_m[1]
