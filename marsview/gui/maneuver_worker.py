@@ -173,3 +173,91 @@ class LatestWorker(QObject):
         self.cancel()
         self._closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the planning job (Qt-free; runs on the worker thread) ----------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Everything one recomputation needs, frozen at submit time. ``arc_cache`` is a dict only the single
+    worker thread touches (burn arcs are reused while only dv changes)."""
+
+    spacecraft: str
+    burns: tuple  # model.plan.PlannedBurn
+    targets: tuple  # core.screening.ScreeningTarget, spacecraft with its unplanned ephemeris
+    baseline: Any  # core.screening.ScreeningResult without the plan
+    force_model: Any
+    stop_tdb_s: float
+    targeted: tuple | None = None  # (other name, old TCA TDB s)
+    exact: bool = False
+    arc_cache: dict | None = None
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    request: PlanRequest
+    planned: Any  # Ephemeris of the spacecraft with the plan (the base itself without burns)
+    result: Any  # merged ScreeningResult with the plan
+    changes: tuple  # core.planning.EventChange, the spacecraft's encounters before/after
+    targeted_before: Any
+    targeted_after: tuple | None  # (tca_tdb_s, miss_km, relative_speed_kms, event or None)
+    mode: str  # "none", "preview" or "exact"
+
+    @property
+    def new_events(self) -> tuple:
+        return tuple(c for c in self.changes if c.status == "new")
+
+
+def compute_plan(req: PlanRequest, cancel: CancelToken) -> PlanOutcome:
+    """Planned trajectory (preview from a cached BurnArc for one impulsive burn, else exact), re-screen of the
+    spacecraft's pairs only, before/after comparison and the targeted encounter's new miss."""
+    from dataclasses import replace as _replace
+
+    from marsview.core import planning
+
+    base = next(t.ephemeris for t in req.targets if t.name == req.spacecraft)
+    burns = [b for b in req.burns if b.is_finite or any(b.dv_mps)]
+    mode = "none"
+    if not burns:
+        planned, result = base, req.baseline
+    else:
+        if not req.exact and len(burns) == 1 and not burns[0].is_finite:
+            b = burns[0]
+            stop = min(req.stop_tdb_s, base.coverage[1])
+            key = (req.spacecraft, id(base), b.epoch_tdb_s, b.frame, req.force_model, stop)
+            cache = req.arc_cache if req.arc_cache is not None else {}
+            arc = cache.get(key)
+            if arc is None:
+                arc = planning.BurnArc(base, b.epoch_tdb_s, b.frame, req.force_model, stop_tdb_s=stop,
+                                       cancel=cancel)
+                cache.clear()  # one arc at a time: they hold a week of dense output
+                cache[key] = arc
+            planned, mode = arc.ephemeris(b.dv_mps), "preview"
+        else:
+            planned = planning.planned_ephemeris(base, [x.to_core() for x in burns], req.force_model,
+                                                 stop_tdb_s=min(req.stop_tdb_s, base.coverage[1]), cancel=cancel)
+            mode = "exact"
+        cancel.check()
+        targets = [_replace(t, ephemeris=planned) if t.name == req.spacecraft else t for t in req.targets]
+        result = planning_rescreen(req.baseline, targets, req.spacecraft, cancel)
+    changes = tuple(planning.compare_events(req.baseline.events, result.events, req.spacecraft))
+    before = after = None
+    if req.targeted is not None:
+        other, tca = req.targeted
+        before = planning.find_event(req.baseline.events, req.spacecraft, other, tca)
+        event = planning.find_event(result.events, req.spacecraft, other, tca)
+        if event is not None:
+            after = (event.tca_tdb_s, event.miss_km, event.relative_speed_kms, event)
+        else:  # moved above the threshold: find the closest approach anyway
+            other_eph = next(t.ephemeris for t in req.targets if t.name == other)
+            after = (*planning.refine_encounter(planned, other_eph, tca), None)
+    return PlanOutcome(req, planned, result, changes, before, after, mode)
+
+
+def planning_rescreen(baseline, targets, name, cancel):
+    from marsview.core.screening import ScreeningCancelled, rescreen
+
+    try:
+        return rescreen(baseline, targets, name, cancel=cancel)
+    except ScreeningCancelled as exc:
+        raise Cancelled() from exc

@@ -1,0 +1,483 @@
+"""The maneuver panel (dock ``maneuverPanel``): pick a spacecraft, a burn time and a dv, watch every close
+approach of that spacecraft update, compare before/after, catch new close approaches, export the plan.
+
+Recomputation follows DESIGN.md's loop (``maneuver_worker``): a dv change is throttled (40 ms, leading and
+trailing edge), frozen into a ``PlanRequest`` and run on one worker thread; a newer request cancels the older.
+While dragging, the planned orbit is the second-order preview of ``core.planning.BurnArc`` (the arc is
+integrated once per burn time); 600 ms after the last change the exact trajectory replaces it.
+
+``install_maneuver_planning(window)`` attaches the dock to marsview's main window: the planned screening
+result is shown in the window's close-approach table (through ``controller.screeningResult``, so the window
+emits ``screeningFinished``), and the plan is autosaved when the window closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from marsview.core.time import format_epoch, tdb_s_to_utc, utc_to_tdb_s
+from marsview.model.plan import ManeuverPlan, PlannedBurn, autosave_path, load_plan, propellant_kg, save_plan
+
+from .maneuver_worker import LatestWorker, PlanRequest, Throttler, compute_plan
+
+SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
+EXACT_DELAY_MS = 600
+DV_AXES = (("dvRadial", "Radial (m/s)"), ("dvInTrack", "In-track (m/s)"), ("dvCrossTrack", "Cross-track (m/s)"))
+FORCE_MODELS = ("zonal", "j2", "two-body", "full")
+
+
+def _qdt_from_tdb(tdb_s: float) -> QDateTime:
+    text = tdb_s_to_utc(tdb_s, digits=3).replace("Z", "")
+    dt = QDateTime.fromString(text[:23], "yyyy-MM-ddTHH:mm:ss.zzz")
+    dt.setTimeZone(QDateTime.currentDateTimeUtc().timeZone())
+    return dt
+
+
+def _tdb_from_qdt(dt: QDateTime) -> float:
+    return utc_to_tdb_s(dt.toString("yyyy-MM-ddTHH:mm:ss.zzz"))
+
+
+class ManeuverPanel(QDockWidget):
+    """planChanged: the plan edited; outcomeShown(outcome): a new result is displayed; plannedResult(result):
+    the merged screening result to show in the main table; screeningFinished: after each update is shown."""
+
+    planChanged = Signal()
+    outcomeShown = Signal(object)
+    plannedResult = Signal(object)
+    screeningFinished = Signal()
+    errorOccurred = Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__("Maneuver planning", parent)
+        self.setObjectName("maneuverPanel")
+        self.scenario = None
+        self.baseline = None
+        self.plan = ManeuverPlan()
+        self.outcome = None
+        self.last_error = None
+        self._arc_cache: dict = {}
+        self._updating = False
+        self.worker = LatestWorker(self)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.throttle = Throttler(parent=self)
+        self.throttle.fired.connect(lambda: self._submit(exact=False))
+        self.exact_timer = QTimer(self)
+        self.exact_timer.setSingleShot(True)
+        self.exact_timer.setInterval(EXACT_DELAY_MS)
+        self.exact_timer.timeout.connect(lambda: self._submit(exact=True))
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(2000)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self._build()
+
+    # --- widgets -------------------------------------------------------------------------------------------
+    def _build(self):
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        form = QFormLayout()
+        self.target = QComboBox(objectName="maneuverTarget")
+        self.target.currentTextChanged.connect(self._on_target_changed)
+        form.addRow("Spacecraft", self.target)
+        self.encounter = QComboBox(objectName="targetEncounter")
+        self.encounter.currentIndexChanged.connect(lambda _i: self._schedule())
+        form.addRow("Targeted encounter", self.encounter)
+        self.burn_time = QDateTimeEdit(objectName="burnTime")
+        self.burn_time.setTimeZone(QDateTime.currentDateTimeUtc().timeZone())
+        self.burn_time.setDisplayFormat("yyyy-MM-dd HH:mm:ss 'UTC'")
+        self.burn_time.dateTimeChanged.connect(lambda _d: self._on_dv_edited())
+        form.addRow("Burn time", self.burn_time)
+        self.frame = QComboBox(objectName="maneuverFrame")
+        self.frame.addItems(["RTN", "VNB"])
+        self.frame.currentTextChanged.connect(lambda _t: self._on_dv_edited())
+        form.addRow("Δv frame", self.frame)
+        self.force_model = QComboBox(objectName="maneuverForceModel")
+        self.force_model.addItems(FORCE_MODELS)
+        self.force_model.currentTextChanged.connect(lambda _t: self._on_dv_edited())
+        form.addRow("Force model", self.force_model)
+        lay.addLayout(form)
+        grid = QGridLayout()
+        self.spins, self.sliders = [], []
+        for row, (name, label) in enumerate(DV_AXES):
+            spin = QDoubleSpinBox(objectName=name)
+            spin.setRange(-100.0, 100.0)
+            spin.setDecimals(4)
+            spin.setSingleStep(0.01)
+            spin.setSuffix(" m/s")
+            slider = QSlider(Qt.Horizontal, objectName=name + "Slider")
+            slider.setRange(-int(SLIDER_RANGE_MPS * 1000), int(SLIDER_RANGE_MPS * 1000))
+            spin.valueChanged.connect(lambda v, s=slider: self._spin_changed(v, s))
+            slider.valueChanged.connect(lambda i, s=spin: s.setValue(i / 1000.0))
+            grid.addWidget(QLabel(label), row, 0)
+            grid.addWidget(spin, row, 1)
+            grid.addWidget(slider, row, 2)
+            self.spins.append(spin)
+            self.sliders.append(slider)
+        self.dv_radial, self.dv_in_track, self.dv_cross_track = self.spins
+        lay.addLayout(grid)
+        form2 = QFormLayout()
+        self.isp = QDoubleSpinBox(objectName="ispSetting")
+        self.isp.setRange(1.0, 5000.0)
+        self.isp.setValue(self.plan.isp_s)
+        self.isp.setSuffix(" s")
+        self.isp.valueChanged.connect(self._update_totals)
+        form2.addRow("Isp", self.isp)
+        self.total_dv = QLabel(objectName="totalDv")
+        form2.addRow("Total Δv", self.total_dv)
+        self.propellant = QLabel(objectName="propellantEstimate")
+        form2.addRow("Propellant", self.propellant)
+        self.before_after = QLabel(objectName="beforeAfter")
+        self.before_after.setWordWrap(True)
+        form2.addRow("Targeted", self.before_after)
+        lay.addLayout(form2)
+        self.new_flag = QLabel(objectName="newConjunctionFlag")
+        self.new_flag.setStyleSheet("color: #ff6b6b; font-weight: bold")
+        self.new_flag.setWordWrap(True)
+        lay.addWidget(self.new_flag)
+        self.comparison = QTableWidget(0, 6, objectName="maneuverComparison")
+        self.comparison.setHorizontalHeaderLabels(["Other", "TCA (UTC)", "Miss before (km)", "Miss after (km)",
+                                                   "Pc before", "Pc after"])
+        lay.addWidget(self.comparison, 1)
+        self.status = QLabel(objectName="maneuverStatus")
+        lay.addWidget(self.status)
+        buttons = QHBoxLayout()
+        for name, text, slot in (("clearBurn", "Clear", self.clear_burn), ("savePlan", "Save plan", self.save),
+                                 ("exportOem", "OEM…", self._export_dialog("oem")),
+                                 ("exportSpk", "SPK…", self._export_dialog("spk")),
+                                 ("exportOpm", "OPM…", self._export_dialog("opm"))):
+            b = QPushButton(text, objectName=name)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.setWidget(body)
+        self._update_totals()
+
+    # --- scenario and baseline -----------------------------------------------------------------------------
+    def set_scenario(self, scenario, baseline=None) -> None:
+        """Show SCENARIO; restore its saved plan (or an unsaved autosave, which wins)."""
+        self.worker.cancel()
+        self.scenario, self.baseline, self.outcome = scenario, baseline, None
+        self._arc_cache = {}
+        self.plan = self._restore_plan(scenario)
+        self._updating = True
+        self.target.clear()
+        self.target.addItems([o.name for o in scenario.objects if o.kind == "spacecraft"])
+        self._updating = False
+        named = [n for n in self.plan.burns if n in scenario.names()]
+        if named:
+            self.target.setCurrentText(named[0])
+        self._on_target_changed(self.target.currentText())
+
+    def set_baseline(self, result) -> None:
+        """A fresh screening of the unplanned scenario: the plan is re-applied on top of it."""
+        if self.outcome is not None and result is self.outcome.result:
+            return  # our own planned result coming back through the main window
+        self.baseline = result
+        self._fill_encounters()
+        self._schedule()
+
+    def _restore_plan(self, scenario) -> ManeuverPlan:
+        plan = ManeuverPlan()
+        folder = getattr(scenario, "path", None)
+        try:
+            if folder:
+                plan = load_plan(folder)
+            auto = autosave_path(folder)
+            if auto.exists():
+                plan = load_plan(auto)
+                plan.dirty = True
+                self.status.setText("Restored an unsaved plan")
+        except (OSError, ValueError) as exc:
+            self._report(f"Could not read the saved plan: {exc}", "")
+        plan.subscribe(lambda _p, _n: self.planChanged.emit())
+        return plan
+
+    def _on_target_changed(self, name) -> None:
+        if self._updating or not name or self.scenario is None:
+            return
+        self._updating = True
+        burns = self.plan.burns_for(name)
+        start, stop = self._span()
+        self.burn_time.setDateTimeRange(_qdt_from_tdb(start), _qdt_from_tdb(stop))
+        b = burns[0] if burns else None
+        self.burn_time.setDateTime(_qdt_from_tdb(b.epoch_tdb_s if b else start + 0.1 * (stop - start)))
+        self.frame.setCurrentText(b.frame if b else "RTN")
+        dv = b.dv_mps if b else (0.0, 0.0, 0.0)
+        if b is not None and b.frame == "VNB":  # spin boxes show (R, T, N) ~ (B, V, N)
+            dv = (dv[2], dv[0], dv[1])
+        for spin, slider, value in zip(self.spins, self.sliders, dv):
+            spin.setValue(value)
+            slider.setValue(round(value * 1000))
+        self._updating = False
+        self._fill_encounters()
+        self._update_totals()
+        self._schedule()
+
+    def _span(self):
+        from .controller import screening_span
+
+        return screening_span(self.scenario)
+
+    def _fill_encounters(self) -> None:
+        name = self.target.currentText()
+        keep = self.encounter.currentData()
+        self.encounter.blockSignals(True)
+        self.encounter.clear()
+        events = [e for e in (self.baseline.events if self.baseline else ()) if name in (e.object1, e.object2)]
+        for e in sorted(events, key=lambda e: e.miss_km):
+            other = e.object2 if e.object1 == name else e.object1
+            self.encounter.addItem(f"{other} {format_epoch(e.tca_tdb_s, digits=0)} {e.miss_km:.3f} km",
+                                   (other, e.tca_tdb_s))
+        if keep is not None:
+            for i in range(self.encounter.count()):
+                d = self.encounter.itemData(i)
+                if d[0] == keep[0] and abs(d[1] - keep[1]) < 1800.0:
+                    self.encounter.setCurrentIndex(i)
+        self.encounter.blockSignals(False)
+
+    # --- editing -------------------------------------------------------------------------------------------
+    def _spin_changed(self, value, slider) -> None:
+        slider.blockSignals(True)
+        slider.setValue(round(max(-SLIDER_RANGE_MPS, min(SLIDER_RANGE_MPS, value)) * 1000))
+        slider.blockSignals(False)
+        self._on_dv_edited()
+
+    def dv_local_mps(self) -> tuple[float, float, float]:
+        """dv in the chosen frame's order: RTN (R, T, N) or VNB (V, N, B) from the (radial, in-track, cross)
+        spin boxes (B ~ R, V ~ T for a near-circular orbit)."""
+        r, t, n = (s.value() for s in self.spins)
+        return (t, n, r) if self.frame.currentText() == "VNB" else (r, t, n)
+
+    def current_burn(self) -> PlannedBurn:
+        return PlannedBurn(_tdb_from_qdt(self.burn_time.dateTime()), self.dv_local_mps(), self.frame.currentText())
+
+    def _on_dv_edited(self) -> None:
+        if self._updating or self.scenario is None or not self.target.currentText():
+            return
+        burn = self.current_burn()
+        self.plan.set_burns(self.target.currentText(), [burn] if any(burn.dv_mps) else [])
+        self._update_totals()
+        self.autosave_timer.start()
+        self._schedule()
+
+    def set_burn(self, epoch_tdb_s: float, dv_local_mps, frame: str = "RTN") -> None:
+        """Set the burn (e.g. from a trade-space click): one recomputation, not one per field."""
+        self._updating = True
+        self.frame.setCurrentText(frame)
+        self.burn_time.setDateTime(_qdt_from_tdb(epoch_tdb_s))
+        a, b, c = dv_local_mps
+        values = (c, a, b) if frame == "VNB" else (a, b, c)
+        for spin, v in zip(self.spins, values):
+            spin.setValue(v)
+        self._updating = False
+        self._on_dv_edited()
+
+    def clear_burn(self) -> None:
+        self.set_burn(_tdb_from_qdt(self.burn_time.dateTime()), (0.0, 0.0, 0.0), self.frame.currentText())
+
+    def _update_totals(self) -> None:
+        total = sum(b.dv_magnitude_mps for b in self.plan.burns_for(self.target.currentText()))
+        self.plan.isp_s = self.isp.value()
+        self.total_dv.setText(f"{total:.4f} m/s")
+        obj = self._object()
+        if obj is not None and obj.mass_kg:
+            self.propellant.setText(f"{propellant_kg(total, obj.mass_kg, self.isp.value()):.3f} kg "
+                                    f"(from {obj.mass_kg:g} kg, rocket equation)")
+        else:
+            self.propellant.setText("— (no spacecraft mass in the scenario)")
+
+    def _object(self):
+        name = self.target.currentText()
+        if self.scenario is None or name not in self.scenario.names():
+            return None
+        return self.scenario.object(name)
+
+    # --- recomputation -------------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if self.scenario is None or self.baseline is None or not self.target.currentText():
+            return
+        self.exact_timer.stop()
+        self.throttle.trigger()
+
+    def request(self, exact: bool = False) -> PlanRequest:
+        from marsview.core.dynamics import ForceModel
+
+        from .controller import screening_targets
+
+        name = self.target.currentText()
+        _, stop = self._span()
+        return PlanRequest(name, tuple(self.plan.burns_for(name)), tuple(screening_targets(self.scenario)),
+                           self.baseline, ForceModel.from_name(self.force_model.currentText()), stop,
+                           self.encounter.currentData(), exact, self._arc_cache)
+
+    def _submit(self, exact: bool) -> None:
+        if self.scenario is None or self.baseline is None:
+            return
+        req = self.request(exact)
+        if exact and (not req.burns or (self.outcome and self.outcome.mode == "exact"
+                                        and self.outcome.request.burns == req.burns)):
+            return
+        self.status.setText("computing the exact trajectory…" if exact else "computing…")
+        self.worker.submit(req, compute_plan)
+
+    def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
+        self.outcome = outcome
+        self.clear_error()
+        self._show(outcome)
+        mode = {"none": "no burn", "preview": "preview (2nd order)", "exact": "exact"}[outcome.mode]
+        self.status.setText(f"{mode}, {elapsed_ms:.0f} ms")
+        self.outcomeShown.emit(outcome)
+        self.plannedResult.emit(outcome.result)
+        self.screeningFinished.emit()
+        if outcome.mode == "preview":
+            self.exact_timer.start()
+
+    def _on_failed(self, _rid, message, details) -> None:
+        self._report("Maneuver planning failed: " + message, details)
+
+    def _report(self, message, details) -> None:
+        self.last_error = (message, details)
+        self.status.setText(message)
+        self.status.setToolTip(details)
+        self.errorOccurred.emit(message, details)
+
+    def clear_error(self) -> None:
+        self.last_error = None
+        self.status.setToolTip("")
+
+    def _show(self, o) -> None:
+        if o.targeted_after is not None:
+            b = o.targeted_before
+            tca, miss, _, ev = o.targeted_after
+            pc_b = getattr(b, "pc", None)
+            pc_a = getattr(ev, "pc", None)
+            pcs = f"; Pc {pc_b:.2e} → {pc_a:.2e}" if pc_b is not None and pc_a is not None else ""
+            self.before_after.setText(f"{o.request.targeted[0]}: miss {b.miss_km if b else float('nan'):.3f} km"
+                                      f" → {miss:.3f} km{pcs} at {format_epoch(tca, digits=0)} UTC")
+        else:
+            self.before_after.setText("")
+        new = o.new_events
+        self.new_flag.setText("" if not new else "NEW close approach: " + "; ".join(
+            f"{c.other} at {format_epoch(c.after.tca_tdb_s, digits=0)} UTC, {c.after.miss_km:.3f} km" for c in new))
+        rows = o.changes
+        self.comparison.setRowCount(len(rows))
+        for i, c in enumerate(rows):
+            ev = c.after or c.before
+            cells = (c.other + (" (NEW)" if c.status == "new" else ""), format_epoch(ev.tca_tdb_s, digits=0),
+                     _km(c.before), _km(c.after), _pc(c.before), _pc(c.after))
+            for j, text in enumerate(cells):
+                self.comparison.setItem(i, j, QTableWidgetItem(text))
+
+    # --- saving and export ---------------------------------------------------------------------------------
+    def save(self) -> None:
+        folder = getattr(self.scenario, "path", None)
+        if not folder:
+            folder = QFileDialog.getExistingDirectory(self, "Save the plan in folder")
+            if not folder:
+                return
+        save_plan(self.plan, folder)
+        auto = autosave_path(getattr(self.scenario, "path", None))
+        auto.unlink(missing_ok=True)
+        self.status.setText(f"Plan saved in {folder}")
+
+    def autosave(self):
+        """Keep an unsaved plan (beside the scenario or in the user's state folder)."""
+        if self.scenario is None or not self.plan.dirty:
+            return None
+        path = autosave_path(getattr(self.scenario, "path", None))
+        save_plan(self.plan, path, mark_saved=False)
+        return path
+
+    def _export_dialog(self, kind):
+        def run():
+            suffix = {"oem": "OEM (*.oem)", "spk": "SPK (*.bsp)", "opm": "OPM (*.opm)"}[kind]
+            path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", "", suffix)
+            if path:
+                self.export(kind, path)
+        return run
+
+    def export(self, kind: str, path) -> None:
+        """Write the planned trajectory (OEM/SPK) or the maneuver (OPM) of the shown outcome."""
+        from marsview.io import plan_export
+
+        o = self.outcome
+        name = self.target.currentText()
+        if o is None or o.request.spacecraft != name:
+            raise RuntimeError("no computed plan to export yet")
+        if kind == "opm":
+            plan_export.write_maneuver_opm(path, name, o.planned, self.plan.burns_for(name),
+                                           mass_kg=getattr(self._object(), "mass_kg", None))
+            return
+        planned = o.planned
+        if o.mode != "exact" and self.plan.burns_for(name):  # export the exact trajectory, never the preview
+            from marsview.core.planning import planned_ephemeris
+
+            planned = planned_ephemeris(o.request.targets and next(
+                t.ephemeris for t in o.request.targets if t.name == name),
+                [b.to_core() for b in self.plan.burns_for(name)], o.request.force_model,
+                stop_tdb_s=min(o.request.stop_tdb_s, planned.coverage[1]))
+        start, stop = self._span()
+        if kind == "oem":
+            plan_export.write_planned_oem(path, planned, start, stop, burns=self.plan.burns_for(name))
+        else:
+            plan_export.write_planned_spk(path, planned, start, stop, naif_id=getattr(self._object(), "naif_id", None))
+
+    def shutdown(self) -> None:
+        """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
+        for t in (self.exact_timer, self.autosave_timer):
+            t.stop()
+        self.throttle.stop()
+        try:
+            self.autosave()
+        finally:
+            self.worker.shutdown()
+
+
+def _km(ev) -> str:
+    return "—" if ev is None else f"{ev.miss_km:.3f}"
+
+
+def _pc(ev) -> str:
+    pc = getattr(ev, "pc", None)
+    return "—" if pc is None else f"{pc:.2e}"
+
+
+class _CloseWatcher(QObject):
+    def __init__(self, panel, window):
+        super().__init__(window)
+        self.panel = panel
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Close:
+            self.panel.shutdown()
+        return False
+
+
+def attach_close_autosave(panel: ManeuverPanel, window) -> None:
+    """When WINDOW closes: autosave an unsaved plan, stop timers, cancel and join the panel's worker."""
+    watcher = _CloseWatcher(panel, window)
+    window.installEventFilter(watcher)
+    panel._close_watcher = watcher
+
+
+def install_maneuver_planning(window) -> ManeuverPanel:
+    """Attach the maneuver dock to marsview's MainWindow (uses its public ``controller``, ``addDockWidget``,
+    ``report_error``); returns the panel."""
+    panel = ManeuverPanel(window)
+    window.addDockWidget(Qt.RightDockWidgetArea, panel)
+    controller = window.controller
+    controller.scenarioChanged.connect(lambda sc: panel.set_scenario(sc, None))
+    controller.screeningResult.connect(panel.set_baseline)
+    panel.plannedResult.connect(controller.screeningResult.emit)
+    if hasattr(window, "report_error"):
+        panel.errorOccurred.connect(window.report_error)
+    attach_close_autosave(panel, window)
+    if controller.scenario is not None:
+        panel.set_scenario(controller.scenario, controller.result)
+        if controller.result is not None:
+            panel.set_baseline(controller.result)
+    return panel

@@ -1,0 +1,223 @@
+"""The maneuver panel through its real widgets: dv updates the targeted miss, fast drags end on the last value,
+a new close approach is flagged, the exported OEM re-imports to the planned orbit, an unsaved plan survives
+closing, and the main window shows the planned table and emits screeningFinished."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow
+
+from marsview.core.dynamics import ForceModel
+from marsview.core.maneuvers import ImpulsiveBurn
+from marsview.core.orbits import state_from_peri_apo
+from marsview.core.planning import planned_ephemeris, refine_encounter
+from marsview.core.screening import ScreeningSettings, screen
+from marsview.core.twobody import TwoBodyEphemeris
+from marsview.gui.controller import screening_targets
+from marsview.gui.maneuver_panel import ManeuverPanel, attach_close_autosave, install_maneuver_planning
+from marsview.model.scenario import Scenario, ScenarioObject
+
+T0 = 8.0e8
+SPAN = 0.8 * 86400.0
+TCA = T0 + 0.6 * SPAN
+T_THIRD = T0 + 0.75 * SPAN
+BURN_DV = 1.0  # m/s in-track: what creates the close approach with THIRD
+BURN_AT = T0 + 0.1 * SPAN
+TIMEOUT_MS = 60_000
+
+
+def _passing(sc, t, offset_km, name):
+    """An object passing SC at t, offset along SC's orbit normal, relative velocity normal to the offset."""
+    s = sc.state(t)[0].copy()
+    r, v = s[:3], s[3:]
+    n = np.cross(r, v) / np.linalg.norm(np.cross(r, v))
+    s[:3] = r + offset_km * n
+    s[3:] = 0.9 * v + 0.4 * np.linalg.norm(v) * r / np.linalg.norm(r)
+    return TwoBodyEphemeris(name, s, t, T0, T0 + SPAN)
+
+
+def make_scenario(path=None) -> Scenario:
+    sc = TwoBodyEphemeris("SC", state_from_peri_apo(303.81, 303.81, 93.0, 10.0, 0.0, 0.0), T0, T0, T0 + SPAN)
+    other = _passing(sc, TCA, 2.0, "OTHER")
+    burned = planned_ephemeris(sc, [ImpulsiveBurn(BURN_AT, (0.0, BURN_DV, 0.0))], ForceModel.two_body())
+    third = _passing(burned, T_THIRD, 1.5, "THIRD")  # close to the planned orbit only
+    objs = [ScenarioObject("SC", "spacecraft", sc, 5.0, "#E69F00", mass_kg=1000.0),
+            ScenarioObject("OTHER", "spacecraft", other, 5.0, "#56B4E9", mass_kg=500.0),
+            ScenarioObject("THIRD", "inactive", third, 2.0, "#009E73")]
+    scenario = Scenario("planning test", objs, window_start_tdb_s=T0, window_duration_s=SPAN, threshold_km=10.0)
+    scenario.path = None if path is None else str(path)
+    return scenario
+
+
+def baseline_for(scenario):
+    return screen(screening_targets(scenario), T0, T0 + SPAN, ScreeningSettings(threshold_km=10.0))
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = ManeuverPanel(window)
+    window.addDockWidget(Qt.RightDockWidgetArea, panel)
+    panel.force_model.setCurrentText("two-body")  # fast arcs; the physics of the others is tested in core
+    scenario = make_scenario(tmp_path)
+    panel.set_scenario(scenario)
+    panel.set_baseline(baseline_for(scenario))
+    window.show()
+    yield window, panel, scenario
+    panel.shutdown()
+
+
+def _select_encounter(panel, other):
+    for i in range(panel.encounter.count()):
+        if panel.encounter.itemData(i)[0] == other:
+            panel.encounter.setCurrentIndex(i)
+            return
+    raise AssertionError(f"no encounter with {other}")
+
+
+def _wait_for(qtbot, panel, predicate):
+    qtbot.waitUntil(lambda: bool(panel.outcome is not None and predicate(panel.outcome) and not panel.worker.busy),
+                    timeout=TIMEOUT_MS)
+
+
+def test_in_track_dv_updates_the_targeted_miss(qtbot, setup):
+    window, panel, scenario = setup
+    assert panel.target.currentText() == "SC"
+    _select_encounter(panel, "OTHER")
+    panel.set_burn(BURN_AT, (0.0, 0.0, 0.0))
+    qtbot.waitUntil(lambda: panel.outcome is not None, timeout=TIMEOUT_MS)
+    before = panel.outcome.targeted_after[1]
+    assert before == pytest.approx(2.0, abs=0.01)
+    window.findChild(type(panel.dv_in_track), "dvInTrack").setValue(0.05)
+    _wait_for(qtbot, panel, lambda o: o.request.burns and o.request.burns[0].dv_mps[1] == 0.05)
+    after = panel.outcome.targeted_after[1]
+    exact = planned_ephemeris(scenario.object("SC").ephemeris, [ImpulsiveBurn(BURN_AT, (0, 0.05, 0))],
+                              ForceModel.two_body())
+    assert after == pytest.approx(refine_encounter(exact, scenario.object("OTHER").ephemeris, TCA)[1], abs=0.01)
+    assert abs(after - before) > 1.0
+    assert f"{after:.3f} km" in panel.before_after.text()
+    assert panel.total_dv.text() == "0.0500 m/s"
+    assert "kg" in panel.propellant.text()
+
+
+def test_fast_drag_ends_with_the_last_value(qtbot, setup):
+    _, panel, _ = setup
+    _select_encounter(panel, "OTHER")
+    shown = []
+    panel.outcomeShown.connect(lambda o: shown.append(o.request.burns[0].dv_mps[1] if o.request.burns else 0.0))
+    values = [0.01 * k for k in range(1, 16)]
+    for v in values:  # faster than the worker: most requests are superseded
+        panel.dv_in_track.setValue(v)
+        qtbot.wait(5)
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact")
+    assert shown[-1] == values[-1]
+    assert all(v in values for v in shown) and len(shown) < len(values)  # superseded requests never shown
+    # the value shown last is the last one asked for, preview and exact agree on it
+    assert panel.outcome.request.burns[0].dv_mps[1] == values[-1]
+
+
+def test_burn_creating_a_new_close_approach_is_flagged(qtbot, setup):
+    _, panel, _ = setup
+    assert "THIRD" not in panel.new_flag.text()
+    panel.set_burn(BURN_AT, (0.0, BURN_DV, 0.0))
+    _wait_for(qtbot, panel, lambda o: o.request.burns and o.mode == "exact")
+    assert [c.other for c in panel.outcome.new_events] == ["THIRD"]
+    assert "NEW close approach: THIRD" in panel.new_flag.text()
+    rows = [panel.comparison.item(r, 0).text() for r in range(panel.comparison.rowCount())]
+    assert "THIRD (NEW)" in rows
+
+
+def test_exported_oem_reimports_to_the_planned_orbit(qtbot, setup, tmp_path):
+    from marsview.io.oem import read_oem
+    from marsview.io.oem_convert import oem_to_ephemerides
+
+    _, panel, scenario = setup
+    panel.set_burn(BURN_AT, (0.02, 0.3, -0.01))
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact")
+    path = tmp_path / "planned.oem"
+    panel.export("oem", path)
+    (back,) = oem_to_ephemerides(read_oem(path))
+    exact = planned_ephemeris(scenario.object("SC").ephemeris, [ImpulsiveBurn(BURN_AT, (0.02, 0.3, -0.01))],
+                              ForceModel.two_body())
+    t = np.linspace(T0 + 1.0, T0 + SPAN - 1.0, 500)
+    assert np.abs(back.state(t)[:, :3] - exact.state(t)[:, :3]).max() < 1e-3
+    assert len(read_oem(path).segments) == 2
+
+
+def test_closing_with_an_unsaved_plan_keeps_it(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    scenario = make_scenario(tmp_path)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = ManeuverPanel(window)
+    attach_close_autosave(panel, window)
+    panel.set_scenario(scenario)
+    panel.dv_in_track.setValue(0.123)
+    assert panel.plan.dirty
+    window.close()
+    assert (tmp_path / ".plan.autosave.toml").exists()
+    again = ManeuverPanel()
+    qtbot.addWidget(again)
+    again.set_scenario(make_scenario(tmp_path))
+    assert again.dv_in_track.value() == pytest.approx(0.123)
+    assert "unsaved" in again.status.text()
+    again.save()  # an explicit save writes plan.toml and drops the autosave
+    assert (tmp_path / "plan.toml").exists() and not (tmp_path / ".plan.autosave.toml").exists()
+    again.shutdown()
+
+
+def test_main_window_shows_the_planned_table(qtbot, tmp_path, monkeypatch):
+    from marsview.gui.main_window import MainWindow
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    scenario = make_scenario(tmp_path)
+    window = MainWindow(scenario=scenario)
+    qtbot.addWidget(window)
+    panel = install_maneuver_planning(window)
+    panel.force_model.setCurrentText("two-body")
+    assert window.findChild(ManeuverPanel, "maneuverPanel") is panel
+    window.show()
+    qtbot.waitUntil(lambda: panel.baseline is not None, timeout=TIMEOUT_MS)
+    assert not any("THIRD" in (e.object1, e.object2) for e in window.table.source_model.events)
+    with qtbot.waitSignal(window.screeningFinished, timeout=TIMEOUT_MS):
+        panel.set_burn(BURN_AT, (0.0, BURN_DV, 0.0))
+    qtbot.waitUntil(lambda: any("THIRD" in (e.object1, e.object2) for e in window.table.source_model.events),
+                    timeout=TIMEOUT_MS)
+    window.close()
+    assert not panel.worker.busy
+
+
+def test_worker_drops_stale_results_and_reports_errors(qtbot):
+    import threading
+
+    from marsview.gui.maneuver_worker import LatestWorker
+
+    worker = LatestWorker()
+    got, failed = [], []
+    worker.finished.connect(lambda rid, result, ms: got.append(result))
+    worker.failed.connect(lambda rid, message, details: failed.append((message, details)))
+    release = threading.Event()
+
+    def slow(payload, cancel):  # ignores its cancel flag on purpose: the result must still be dropped
+        release.wait(5.0)
+        return payload
+
+    worker.submit("old", slow)
+    worker.submit("skipped", slow)  # superseded before it starts: never runs
+    newest = worker.submit("new", lambda payload, cancel: payload)
+    release.set()
+    qtbot.waitUntil(lambda: bool(got), timeout=10_000)
+    qtbot.wait(100)
+    assert got == ["new"] and worker.latest_id == newest
+
+    def broken(payload, cancel):
+        raise ValueError("bad burn epoch")
+
+    worker.submit(None, broken)
+    qtbot.waitUntil(lambda: bool(failed), timeout=10_000)
+    assert failed[0][0] == "ValueError: bad burn epoch" and "Traceback" in failed[0][1]
+    worker.shutdown()
