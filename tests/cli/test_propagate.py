@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from marsview.core import constants as C
 from marsview.core.dynamics import ForceModel, propagate
 from marsview.core.frames import transform_states
 from marsview.core.maneuvers import ImpulsiveBurn
