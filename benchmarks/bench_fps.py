@@ -100,10 +100,40 @@ def run_egl(args, objects, start, stop):
         render_s += c - b
         frames += 1
     wall = time.perf_counter() - wall0
+    draw = _draw_only(canvas, s, start, stop, args)
     assert "PySide6" not in sys.modules, "the EGL path must not import Qt"
     return dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / frames,
                 mean_render_readback_ms=1e3 * render_s / frames, first_frame_s=first_frame_s,
-                renderer=gl_renderer())
+                renderer=gl_renderer(), **draw)
+
+
+def _draw_only(canvas, s, start, stop, args):
+    """Frames drawn into a bound framebuffer with glFinish but no read-back (what a swap chain would pay)."""
+    from vispy import gloo
+    from vispy.gloo import gl
+
+    size = (args.width, args.height)
+    fbo = gloo.FrameBuffer(color=gloo.RenderBuffer(size[::-1]), depth=gloo.RenderBuffer(size[::-1]))
+    canvas.set_current()
+    fbo.activate()
+    canvas.push_fbo(fbo, (0, 0), canvas.size)
+    frames, draw_s = 0, 0.0
+    try:
+        wall0 = time.perf_counter()
+        while time.perf_counter() - wall0 < args.seconds:
+            a = time.perf_counter()
+            t = start + (a - wall0) * args.warp
+            s.set_time(t if t <= stop else start)
+            b = time.perf_counter()
+            canvas.context.clear(color=canvas.bgcolor, depth=True)
+            canvas.draw_visual(canvas.scene)
+            gl.glFinish()
+            draw_s += time.perf_counter() - b
+            frames += 1
+        wall = time.perf_counter() - wall0
+    finally:
+        canvas.pop_fbo()
+    return dict(no_readback_fps=frames / wall, no_readback_mean_draw_ms=1e3 * draw_s / frames)
 
 
 def run_qt(args, objects, start, stop):
