@@ -143,3 +143,20 @@ def test_bad_inputs_give_a_clear_error(capsys, oem_paths, tmp_path):
     assert rc == 2 and "coverage" in err
     rc, _, err = _run(capsys, *oem_paths, "--duration", "soon")
     assert rc == 2 and "duration" in err
+
+
+def test_progress_bar_appears_only_for_runs_longer_than_a_second():
+    from marsview.cli.screen import Progress
+
+    quick = io.StringIO()
+    bar = Progress(quick, delay_s=1.0)
+    bar(0.5)
+    bar.close()
+    assert quick.getvalue() == ""
+    slow = io.StringIO()
+    bar = Progress(slow, delay_s=0.0)
+    bar(0.25)
+    bar(1.0)
+    bar.close()
+    text = slow.getvalue()
+    assert " 25.0%" in text and "100.0%" in text and text.endswith("\n") and "\r" in text

@@ -232,3 +232,54 @@ def test_event_reports_miss_in_sigmas_from_both_models():
     # miss along z = orbit normal of A (and of B): cross-track sigmas 0.3 and 0.4 combine to 0.5 km
     assert ev.sigma_km == pytest.approx(0.5, rel=1e-6)
     assert ev.miss_sigma == pytest.approx(4.0, rel=1e-6)
+
+
+class Piecewise(Ephemeris):
+    """Two two-body arcs joined at TB (an impulsive burn): the later arc holds the boundary epoch."""
+
+    def __init__(self, name, before, after, tb, span):
+        self.name, self.before, self.after, self.tb, self.span = name, before, after, tb, span
+        self.source = name
+
+    @property
+    def coverage(self):
+        return self.span
+
+    def _state(self, t):
+        out = np.empty((t.size, 6))
+        late = t >= self.tb
+        if np.any(late):
+            out[late] = self.after.state(t[late])
+        if np.any(~late):
+            out[~late] = self.before.state(t[~late])
+        return out
+
+    def segment_boundaries(self):
+        return np.array([self.tb])
+
+    def source_at(self, tdb_s):
+        return f"{self.name} arc {'2' if tdb_s >= self.tb else '1'}"
+
+
+def test_trajectory_discontinuity_is_respected():
+    """A burn splits one object's path: the screen equals the screens of the two arcs, never mixing them."""
+    span = (T0, T0 + 8 * 3600.0)
+    fleet = _fleet(5, 14, span)
+    tb = T0 + 3 * 3600.0 + 17.0
+    first = fleet[0].ephemeris
+    kicked = first.state(tb)[0] + np.array([0, 0, 0, 0.02, -0.01, 0.02])  # 30 m/s: a visibly new orbit
+    after = TwoBodyEphemeris("SAT000", kicked, tb, *span)
+    joined = [ScreeningTarget("SAT000", Piecewise("SAT000", first, after, tb, span))] + fleet[1:]
+    settings = ScreeningSettings(threshold_km=1500.0, add_hard_body_radii=False, compute_pc=False)
+    full = screen(joined, *span, settings).events
+    arc1 = screen(fleet, span[0], tb, settings).events
+    arc2 = screen([ScreeningTarget("SAT000", after)] + fleet[1:], tb, span[1], settings).events
+    expect = sorted(arc1 + arc2, key=lambda e: e.tca_tdb_s)
+    assert sum(e.object1 == "SAT000" for e in arc1) >= 1 and sum(e.object1 == "SAT000" for e in arc2) >= 1
+    assert len(full) == len(expect)
+    for got, want in zip(full, expect):
+        assert (got.object1, got.object2) == (want.object1, want.object2)
+        assert got.tca_tdb_s == pytest.approx(want.tca_tdb_s, abs=1e-5)
+        assert got.miss_km == pytest.approx(want.miss_km, abs=1e-7)
+        if got.object1 == "SAT000":
+            assert got.source1 == f"SAT000 arc {'2' if got.tca_tdb_s >= tb else '1'}"
