@@ -24,7 +24,7 @@ from .encounter import EncounterAdapter
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
 from .texture import FEATURES, cached_mars_texture
 from .themes import WORKSTATION, RenderTheme, default_color
-from .tracks import MarkerLabelAdapter, TrackAdapter, TrackCache
+from .tracks import MarkerLabelAdapter, TrackBatch, TrackCache, track_pieces
 
 DISPLAY_FRAMES = ("MCI", "IAU_MARS")
 MOON_RADII_KM = {"PHOBOS": C.PHOBOS_RADII_KM, "DEIMOS": C.DEIMOS_RADII_KM}
@@ -44,7 +44,6 @@ class _Entry:
     obj: object
     color: str
     cache: TrackCache
-    track: TrackAdapter
     globe: GlobeAdapter | None = None
     position_km: np.ndarray | None = None  # display frame, float64, at the current epoch
     state_eme: np.ndarray | None = None
@@ -74,6 +73,7 @@ class MarsScene:
         self._feature_shown: list[str] | None = None
         self._globe_pose = (np.eye(3), np.zeros(3))
         self.view.scene.transform.changed.connect(lambda _e: self._update_feature_labels())
+        self.tracks = TrackBatch(self.view.scene, width=theme.line_width_px)
         self.markers = MarkerLabelAdapter(self.view.scene, theme.label_font_pt, theme.marker_px, theme.text)
         self.encounter = EncounterAdapter(self.view.scene)
         self.overlay_lines: dict[str, str] = {}
@@ -94,8 +94,7 @@ class MarsScene:
         self._overlay.font_size, self._overlay.color = theme.overlay_font_pt, theme.text
         self._clock.font_size, self._clock.color = theme.clock_font_pt, theme.text
         self.globe.shading.ambient_light = (1, 1, 1, theme.ambient)
-        for e in self.entries.values():
-            e.track.set_width(theme.line_width_px)
+        self.tracks.set_width(theme.line_width_px)
         self.set_time(self.tdb_s)
 
     def set_texture(self, texture_rgb) -> None:
@@ -108,15 +107,13 @@ class MarsScene:
     def set_objects(self, objects) -> None:
         """Replace the rendered objects (a new scenario); colours default to Okabe-Ito."""
         for e in self.entries.values():
-            e.track.remove()
             if e.globe is not None:
                 e.globe.mesh.parent = None
         self.entries = {}
         for i, obj in enumerate(objects):
             color = getattr(obj, "color", None) or default_color(i)
             cache = TrackCache(obj.ephemeris, self._to_display)
-            track = TrackAdapter(self.view.scene, color, width=self.theme.line_width_px)
-            entry = _Entry(obj=obj, color=color, cache=cache, track=track)
+            entry = _Entry(obj=obj, color=color, cache=cache)
             if getattr(obj, "kind", "spacecraft") == "moon":
                 radii = MOON_RADII_KM.get(obj.name.upper(), (5.0, 5.0, 5.0))
                 entry.globe = GlobeAdapter(self.view.scene, radii, moon_texture(), name=obj.name,
@@ -134,7 +131,6 @@ class MarsScene:
         e.cache.ephemeris = e.obj.ephemeris
         e.cache.invalidate()
         e.color = getattr(e.obj, "color", None) or e.color
-        e.track.set_color(e.color)
         self.set_time(self.tdb_s)
 
     def set_frame(self, frame: str) -> None:
@@ -209,21 +205,25 @@ class MarsScene:
         self.globe.update(body_to_display, -focus, sun_display)
         self._globe_pose = (body_to_display, -focus)
         self._update_feature_labels()
-        names, positions, colors = [], [], []
+        names, positions, colors, pieces, keys = [], [], [], [], []
         for name, e in self.entries.items():
             visible = bool(getattr(e.obj, "visible", True)) and e.position_km is not None
             if not visible:
-                e.track.set_visible(False)
                 if e.globe is not None:
                     e.globe.visible = False
                 continue
-            e.track.update(e.cache, t, e.position_km, focus)
+            rgba = Color(e.color).rgba
+            orbit, trail = track_pieces(e.cache, t, e.position_km, focus)
+            sl = e.cache.drawn_slice(t)
+            pieces.append((orbit, trail, rgba))
+            keys.append((name, id(e.cache.positions_km), sl.start, sl.stop, tuple(rgba)))
             if e.globe is not None:
                 e.globe.visible = True
                 e.globe.update(m @ _tidally_locked_body_to_eme(e.state_eme), e.position_km - focus, sun_display)
             names.append(name)
             positions.append(e.position_km)
-            colors.append(Color(e.color).rgba)
+            colors.append(rgba)
+        self.tracks.update(pieces, keys + [tuple(focus)])
         self.markers.update(names, positions, colors, focus)
         caption = self.encounter.update(t, m, focus)
         self._update_overlay(caption)

@@ -137,57 +137,77 @@ def state_eme2000(ephemeris, tdb_s: float):
     return _states_eme2000(ephemeris, np.array([tdb_s]))[0]
 
 
-class TrackAdapter:
-    """Orbit line (dim, whole revolution) + fading trail (bright, recent past) for one object."""
+def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fraction: float = 0.2):
+    """(orbit positions, trail positions) of one object about the focus (float64; None when not drawn).
 
-    def __init__(self, parent, color: str, trail_fraction: float = 0.2, width: float = 1.5):
-        self.color = Color(color)
-        self.trail_fraction = trail_fraction
-        self.orbit = scene.visuals.Line(parent=parent, width=width, method="gl", antialias=False)
-        self.trail = scene.visuals.Line(parent=parent, width=width * 2, method="gl", antialias=False)
-        for line in (self.orbit, self.trail):
+    The orbit is the drawn span of the cached samples; the trail is its last TRAIL_FRACTION up to the
+    current position (so the bright end of the trail sits exactly on the marker)."""
+    sl = cache.drawn_slice(tdb_s)
+    pos = cache.positions_km[sl]
+    good = np.isfinite(pos[:, 0])
+    if current_km is None or good.sum() < 2:
+        return None, None
+    orbit = pos[good] - focus_km
+    epochs = cache.epochs[sl][good]
+    span = (epochs[-1] - epochs[0]) * trail_fraction
+    past = (epochs <= tdb_s) & (epochs >= tdb_s - span)
+    trail = np.vstack([pos[good][past], current_km[None, :]]) - focus_km
+    return orbit, (trail if trail.shape[0] >= 2 else None)
+
+
+class TrackBatch:
+    """Every object's orbit (dim) in one Line visual and every fading trail in another.
+
+    Two visuals for the whole fleet instead of two per object: vispy's per-visual draw overhead (Python,
+    uniform uploads) is what bounds the frame rate on a real GPU, not the line vertices."""
+
+    def __init__(self, parent, width: float = 1.5, orbit_alpha: float = 0.45):
+        self.orbit_alpha = orbit_alpha
+        self.orbits = scene.visuals.Line(parent=parent, width=width, method="gl", antialias=False)
+        self.trails = scene.visuals.Line(parent=parent, width=width * 2, method="gl", antialias=False)
+        for line in (self.orbits, self.trails):
             line.set_gl_state("translucent", depth_test=True)
-
-    def set_color(self, color: str) -> None:
-        self.color = Color(color)
+        self._orbit_key = None
+        self.orbit_vertex_count = 0
 
     def set_width(self, width: float) -> None:
-        self.orbit.set_data(width=width)
-        self.trail.set_data(width=width * 2)
+        self.orbits.set_data(width=width)
+        self.trails.set_data(width=width * 2)
+        self._orbit_key = None
 
-    def update(self, cache: TrackCache, tdb_s: float, current_km, focus_km) -> None:
-        sl = cache.drawn_slice(tdb_s)
-        pos = cache.positions_km[sl]
-        good = np.isfinite(pos[:, 0])
-        if current_km is None or good.sum() < 2:
-            self.orbit.visible = self.trail.visible = False
+    def update(self, pieces, keys) -> None:
+        """PIECES: list of (orbit (N,3), trail (M,3) or None, rgba) about the focus; KEYS: orbit cache keys."""
+        self._upload(self.orbits, [(o, rgba, False) for o, _t, rgba in pieces if o is not None],
+                     key=tuple(keys), alpha=self.orbit_alpha)
+        self._upload(self.trails, [(t, rgba, True) for _o, t, rgba in pieces if t is not None], key=None)
+
+    def _upload(self, line, strips, key, alpha=1.0) -> None:
+        if not strips:
+            line.visible = False
+            if line is self.orbits:
+                self._orbit_key = None
             return
-        rgba = np.array(self.color.rgba, dtype=np.float32)
-        key = (id(cache.positions_km), sl.start, sl.stop, tuple(focus_km), tuple(rgba))
-        if key != getattr(self, "_orbit_key", None):  # re-upload only when the drawn samples change
+        line.visible = True
+        if key is not None and key == self._orbit_key:
+            return  # orbit samples unchanged: nothing to upload
+        pos = np.concatenate([p for p, _c, _f in strips]).astype(np.float32)
+        colors = np.empty((pos.shape[0], 4), np.float32)
+        connect = np.ones(pos.shape[0], bool)
+        k = 0
+        for p, rgba, fade in strips:
+            n = p.shape[0]
+            colors[k:k + n] = rgba
+            colors[k:k + n, 3] = np.linspace(0.0, 1.0, n) ** 1.5 if fade else alpha
+            connect[k + n - 1] = False  # no segment from this object's last vertex to the next object
+            k += n
+        line.set_data(pos=pos, color=colors, connect=connect)
+        if line is self.orbits:
             self._orbit_key = key
-            rel = (pos[good] - focus_km).astype(np.float32)
-            self.orbit.set_data(pos=rel, color=(rgba[0], rgba[1], rgba[2], 0.45))
-        self.orbit.visible = True
-        epochs = cache.epochs[sl][good]
-        span = (epochs[-1] - epochs[0]) * self.trail_fraction
-        past = (epochs <= tdb_s) & (epochs >= tdb_s - span)
-        trail = np.vstack([pos[good][past], current_km[None, :]]) - focus_km
-        if trail.shape[0] < 2:
-            self.trail.visible = False
-            return
-        alpha = np.linspace(0.0, 1.0, trail.shape[0]) ** 1.5
-        colors = np.tile(rgba, (trail.shape[0], 1))
-        colors[:, 3] = alpha
-        self.trail.set_data(pos=trail.astype(np.float32), color=colors)
-        self.trail.visible = True
-
-    def set_visible(self, visible: bool) -> None:
-        self.orbit.visible = self.trail.visible = bool(visible)
+            self.orbit_vertex_count = pos.shape[0]
 
     def remove(self) -> None:
-        self.orbit.parent = None
-        self.trail.parent = None
+        self.orbits.parent = None
+        self.trails.parent = None
 
 
 class MarkerLabelAdapter:
