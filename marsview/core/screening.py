@@ -91,6 +91,7 @@ class ScreeningSettings:
     tca_tol_s: float = 1e-6
     chunk_values: int = 3_000_000
     """Object-interval samples per chunk (memory and progress/cancel granularity)."""
+    max_chunk_intervals: int = 4096
     hash_min_objects: int = 40
     """Use the spatial hash when screening all pairs of at least this many objects."""
     compute_pc: bool = True
@@ -325,6 +326,7 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     m_chunk = max(8, int(settings.chunk_values // max(n, 1) // (4 if not use_hash else 8)))
     if not use_hash:
         m_chunk = max(8, min(m_chunk, int(settings.chunk_values // max(len(pairs), 1))))
+    m_chunk = min(m_chunk, settings.max_chunk_intervals)  # progress and cancel at least this often
     n_int = grid.size - 1
     accel = settings.max_accel_kms2
     found = []  # (i, j, t_guess, lo, hi)
