@@ -8,6 +8,11 @@ it converges for circular, highly eccentric, near-parabolic and hyperbolic orbit
 time offsets are first reduced modulo the period (exact for a Keplerian orbit; keeps chi small and the
 result as precise after 10 000 revolutions as after one).
 
+Ellipses with e <= 0.95 asked at >= 256 epochs take a faster path with the same physics: Kepler's
+equation solved from a cached per-eccentricity table plus a series correction, with no trigonometric
+call per epoch (see ``_elliptic_fast``). Both paths are tested against each other and against an
+independent integrator (tests/core/test_twobody.py).
+
 Units: km, km/s, s; states Mars-centred in whatever inertial frame they are given in.
 """
 
