@@ -44,7 +44,7 @@ def run(args) -> int:
     from marsview.gui import _ensure_app, launch
 
     app = _ensure_app()
-    window = launch(args.paths or None, show=False, theme=args.theme)
+    window = launch(args.paths or None, show=False, planning=False, theme=args.theme)
     try:
         return _render(app, window, args, tdb_s, width, height)
     finally:

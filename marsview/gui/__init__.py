@@ -14,14 +14,19 @@ def _ensure_app():
     return app
 
 
-def launch(paths=None, show: bool = True, **options):
+def launch(paths=None, show: bool = True, planning: bool = True, **options):
     """Build the main window on PATHS (None = the built-in default scenario); returns the QMainWindow.
 
-    OPTIONS go to ``MainWindow`` (``theme="projector"``, ``scenario=``, ``loader=``)."""
+    PLANNING adds the maneuver-planning docks. OPTIONS go to ``MainWindow`` (``theme="projector"``,
+    ``scenario=``, ``loader=``)."""
     _ensure_app()
     from .main_window import MainWindow
 
     window = MainWindow(paths=paths, **options)
+    if planning:
+        from .maneuver_panel import install_maneuver_planning
+
+        window.maneuver_panel = install_maneuver_planning(window)
     if show:
         window.show()
     return window
