@@ -106,6 +106,43 @@ def test_selecting_a_row_jumps_to_tca_and_opens_the_encounter_view(window, qtbot
     assert d.min() == pytest.approx(MISS_KM, rel=0.05)
 
 
+def test_view_controls_frame_clock_follow_and_theme(window):
+    from PySide6.QtWidgets import QCheckBox, QLabel
+
+    scene = window.globe.scene
+    window.findChild(type(window.actionFixed), "actionFrameFixed").trigger()
+    assert scene.frame == "IAU_MARS"
+    window.set_display_frame("MCI")
+    assert scene.frame == "MCI"
+    tdb = window.findChild(QCheckBox, "clockTdb")
+    tdb.setChecked(True)
+    assert window.findChild(QLabel, "clockLabel").text().endswith("TDB")
+    tdb.setChecked(False)
+    assert window.findChild(QLabel, "clockLabel").text().endswith("UTC")
+    window.objects.select("CHARLIE")
+    window.follow(window.objects.selected_name())
+    assert scene.focus_name == "CHARLIE"
+    names = list(scene.entries)
+    assert np.all(scene.markers.last_positions_f32[names.index("CHARLIE")] == 0.0)  # centred on it
+    window.follow(None)
+    window.set_theme("projector")
+    assert window.globe.render()[-3:, :, :3].max() == 0  # pure black sky
+    window.set_theme("workstation")
+
+
+def test_hiding_an_object_removes_its_marker(window, qtbot):
+    from PySide6.QtCore import Qt as _Qt
+
+    scene = window.globe.scene
+    item = window.objects.table.item(2, 0)
+    assert item.text() == "CHARLIE"
+    item.setCheckState(_Qt.Unchecked)  # the user's tick box -> model -> queued notification -> view
+    assert window.scenario.object("CHARLIE").visible is False
+    qtbot.waitUntil(lambda: len(scene.markers.last_positions_f32) == 2, timeout=5000)
+    item.setCheckState(_Qt.Checked)
+    qtbot.waitUntil(lambda: len(scene.markers.last_positions_f32) == 3, timeout=5000)
+
+
 def test_csv_export_has_every_row(window, tmp_path):
     out = tmp_path / "ca.csv"
     window.export_csv(out)
@@ -131,7 +168,7 @@ def test_bad_dropped_file_shows_an_error_and_keeps_the_scenario(window, qtbot, t
         _drop(window, bad)
     assert window.scenario is before and window.scenario.names() == names
     error = window.findChild(QWidget, "statusError")
-    assert "broken.oem" in error.text()
+    assert "broken.oem" in error.text() and ":2:" in error.toolTip()  # file and line of the problem
     assert window.findChild(QWidget, "errorDetailsButton").isVisible()
 
 
