@@ -314,6 +314,9 @@ def test_force_model_names_overrides_and_errors():
     full = ForceModel.full(area_m2=5.0, mass_kg=500.0, cd=2.0)
     assert full.drag and full.sun and full.zonal_degree == 4 and full.ballistic_m2kg == pytest.approx(0.02)
     assert ForceModel.from_name("J2", gm_km3s2=42828.0).gm_km3s2 == 42828.0
+    import pickle
+
+    assert pickle.loads(pickle.dumps(full)) == full and hash(full) == hash(full.replace())  # worker hand-off
     with pytest.raises(ValueError, match="unknown force model"):
         ForceModel.from_name("harmonic")
     with pytest.raises(ValueError, match="zonal_degree"):
