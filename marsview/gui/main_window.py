@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.timebar.nextCloseApproachRequested.connect(self.jump_next_close_approach)
         self.timebar.clockScaleChanged.connect(self._on_clock_scale)
         self.table.eventSelected.connect(self.select_event)
+        self.plots.eventClicked.connect(self.select_event_row)
         self.objects.followRequested.connect(self.follow)
         self.objects.selectionChanged.connect(self._on_object_selected)
 
@@ -245,6 +246,14 @@ class MainWindow(QMainWindow):
             _, name, t, alt = data
             self.plots.show_altitude(name, t, alt)
 
+    def select_event_row(self, event):
+        """Select EVENT's row in the table (which jumps the clock and opens the encounter view)."""
+        for row in range(self.table.proxy.rowCount()):
+            if self.table.event_at(row) is event:
+                self.table.selectRow(row)
+                return
+        self.select_event(event)
+
     def jump_next_close_approach(self):
         result = self.controller.result
         if result is None:
@@ -252,11 +261,7 @@ class MainWindow(QMainWindow):
         later = sorted((e for e in result.events if e.tca_tdb_s > self.clock.tdb_s + 1e-3),
                        key=lambda e: e.tca_tdb_s)
         if later:
-            for row in range(self.table.proxy.rowCount()):
-                if self.table.event_at(row) is later[0]:
-                    self.table.selectRow(row)
-                    return
-            self.select_event(later[0])
+            self.select_event_row(later[0])
 
     def leave_encounter(self):
         self.globe.scene.clear_encounter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget
 
 from marsview.core import constants as C
@@ -62,6 +63,8 @@ def _plot(title, ylabel):
 
 
 class PlotsPanel(QTabWidget):
+    eventClicked = Signal(object)  # a close approach picked on the timeline
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("plotsPanel")
@@ -83,6 +86,7 @@ class PlotsPanel(QTabWidget):
         self._alt_curve = self.altitudePlot.plot(pen=pg.mkPen("#E69F00", width=1.5))
         self._timeline = pg.ScatterPlotItem(size=10)
         self.timelinePlot.addItem(self._timeline)
+        self._timeline.sigClicked.connect(lambda _item, points, *_: points and self.eventClicked.emit(points[0].data()))
         self._now_lines = []
         for p in (self.distancePlot, self.altitudePlot, self.timelinePlot):
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ffffff", width=1))

@@ -225,3 +225,16 @@ def test_window_opens_on_the_default_scenario(qtbot):
     assert w.last_error is None, w.last_error
     assert len(w.scenario.objects) >= 2
     assert T0_TDB_S  # fake scenario constants stay importable
+
+
+def test_next_close_approach_walks_through_the_table(window):
+    window.leave_encounter()
+    window.clock.set_time(window.clock.start_tdb_s)
+    tcas = sorted(e.tca_tdb_s for e in window.controller.result.events)
+    seen = []
+    for _ in tcas:
+        window.jump_next_close_approach()
+        seen.append(window.clock.tdb_s)
+    assert seen == pytest.approx(tcas, abs=1e-3)
+    window.plots.eventClicked.emit(window.controller.result.events[0])  # a click on the timeline
+    assert window.clock.tdb_s == pytest.approx(window.controller.result.events[0].tca_tdb_s, abs=1e-3)
