@@ -59,10 +59,12 @@ def _force_model(args, msg):
     from marsview.core.dynamics import ForceModel
 
     overrides = {}
-    for key, value in (("gm_km3s2", args.gm), ("j2", args.j2), ("ref_radius_km", args.ref_radius_km)):
+    for key, option, value in (("gm_km3s2", "--gm", args.gm), ("j2", "--j2", args.j2),
+                               ("ref_radius_km", "--ref-radius-km", args.ref_radius_km)):
         if value is not None:
             if not math.isfinite(value) or (key != "j2" and value <= 0):
-                raise ValueError(f"--{key.split('_')[0].replace('ref', 'ref-radius-km')}: bad value {value}")
+                raise ValueError(f"{option}: must be a finite{' positive' if key != 'j2' else ''} number, "
+                                 f"got {value}")
             overrides[key] = value
     notes = []
     if args.force_model == "full":

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from marsview.core import constants as C
 from marsview.core.dynamics import ForceModel, propagate
 from marsview.core.frames import transform_states
 from marsview.core.maneuvers import ImpulsiveBurn
@@ -101,6 +102,25 @@ def test_opm_maneuver_is_applied_as_a_segment_boundary(tmp_path):
     assert np.abs(second.states[:, :3] - expected[:, :3]).max() < 1e-6
 
 
+def test_finite_opm_maneuver_delivers_its_dv(tmp_path):
+    # 0.4 m/s along-track over 120 s with 0.2 kg of propellant, from a 1500 kg spacecraft
+    man = OpmManeuver("2024-03-01T01:00:00.000", 0.0, 120.0, -0.2, "RTN", (0.0, 0.0004, 0.0))  # epoch from text
+    opm = write_mro_opm(tmp_path / "fin.opm", time_system="TDB", maneuvers=[man])
+    out = tmp_path / "fin.oem"
+    assert run_cli(opm, "--duration", "2h", "--force-model", "two-body", "-o", out) == 0
+    msg, _, _ = states_of(out)
+    assert len(msg.segments) == 3  # before, during, after the burn
+    before, after = msg.segments[0].states[-1], msg.segments[2].states[0]
+    mu = C.GM_MARS_KM3S2
+
+    def sma(s):
+        return 1.0 / (2.0 / np.linalg.norm(s[:3]) - s[3:] @ s[3:] / mu)
+
+    # vis-viva: da = 2 a^2 v dv / mu for a tangential dv (the 120 s arc changes it by < 0.1 %)
+    v = np.linalg.norm(before[3:])
+    assert sma(after) - sma(before) == pytest.approx(2 * sma(before) ** 2 * v * 4e-4 / mu, rel=2e-3)
+
+
 def test_gravity_overrides_are_used(tmp_path):
     opm = write_mro_opm(tmp_path / "mro.opm", time_system="TT")
     out = tmp_path / "o.oem"
@@ -141,6 +161,8 @@ def test_bad_inputs_fail_with_file_line_and_keyword(tmp_path, capsys):
     assert "missing.opm" in capsys.readouterr().err
     assert run_cli(write_mro_opm(tmp_path / "ok.opm"), "--step", "0s", "-o", tmp_path / "x.oem") == 2
     assert "--step" in capsys.readouterr().err
+    assert run_cli(tmp_path / "ok.opm", "--gm", "-1", "-o", tmp_path / "x.oem") == 2
+    assert "--gm: must be a finite positive number" in capsys.readouterr().err
 
 
 def test_registered_in_the_marsview_command(tmp_path):
