@@ -435,6 +435,8 @@ class ManeuverPanel(QDockWidget):
             self.autosave()
         finally:
             self.worker.shutdown()
+            if getattr(self, "trade", None) is not None:
+                self.trade.shutdown()
 
 
 def _km(ev) -> str:
@@ -475,6 +477,12 @@ def install_maneuver_planning(window) -> ManeuverPanel:
     panel.plannedResult.connect(controller.screeningResult.emit)
     if hasattr(window, "report_error"):
         panel.errorOccurred.connect(window.report_error)
+    from .trade_space import TradeSpacePanel
+
+    panel.trade = TradeSpacePanel(panel, window)
+    window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)
+    window.tabifyDockWidget(panel, panel.trade)
+    panel.raise_()
     attach_close_autosave(panel, window)
     if controller.scenario is not None:
         panel.set_scenario(controller.scenario, controller.result)

@@ -20,6 +20,46 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 THROTTLE_MS = 40
 
 
+def fix_emit_refcount() -> bool:
+    """Work around a PySide6 6.12.0 bug on Python < 3.12: ``SignalInstance.emit`` returns True/False without a
+    new reference, so every emit from Python drops one reference to the bool singleton and after a few
+    hundred emits the interpreter aborts ("bool_dealloc: deallocating True or False"). Detected once with a
+    probe signal; when present, ``emit`` is wrapped to add the missing reference. Returns True if patched."""
+    import ctypes
+    import sys
+
+    from PySide6.QtCore import SignalInstance
+
+    if getattr(SignalInstance.emit, "_marsview_fixed", False):
+        return True
+
+    class _Probe(QObject):
+        ping = Signal()
+
+    probe = _Probe()
+    before = (sys.getrefcount(True), sys.getrefcount(False))
+    for _ in range(8):
+        probe.ping.emit()
+    lost = (before[0] - sys.getrefcount(True), before[1] - sys.getrefcount(False))
+    if max(lost) < 8:
+        return False
+    incref = ctypes.pythonapi.Py_IncRef
+    incref.argtypes = [ctypes.py_object]
+    for value, n in zip((True, False), lost):  # give back what the probe took
+        for _ in range(max(n, 0)):
+            incref(value)
+    original = SignalInstance.emit
+
+    def emit(self, *args):
+        result = original(self, *args)
+        incref(result)
+        return result
+
+    emit._marsview_fixed = True
+    SignalInstance.emit = emit
+    return True
+
+
 class Cancelled(Exception):
     """Raised inside a kernel when its request was superseded."""
 
@@ -59,6 +99,7 @@ class Throttler(QObject):
 
     def __init__(self, interval_ms: int = THROTTLE_MS, parent=None):
         super().__init__(parent)
+        fix_emit_refcount()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -95,6 +136,7 @@ class LatestWorker(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        fix_emit_refcount()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marsview-maneuver")
         self._ids = itertools.count(1)
         self._latest_id = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QPushButton
 
 from marsview.core.dynamics import ForceModel
 from marsview.core.maneuvers import ImpulsiveBurn
@@ -221,3 +221,45 @@ def test_worker_drops_stale_results_and_reports_errors(qtbot):
     qtbot.waitUntil(lambda: bool(failed), timeout=10_000)
     assert failed[0][0] == "ValueError: bad burn epoch" and "Traceback" in failed[0][1]
     worker.shutdown()
+
+
+def test_trade_space_progressive_click_and_solve(qtbot, setup):
+    from marsview.gui.trade_space import TradeSpacePanel
+
+    window, panel, scenario = setup
+    trade = TradeSpacePanel(panel, window)
+    window.addDockWidget(Qt.RightDockWidgetArea, trade)
+    _select_encounter(panel, "OTHER")
+    trade.cells.setValue(6)
+    columns = []
+    trade.columnReady.connect(lambda item: columns.append(item[1]))
+    with qtbot.waitSignal(trade.finished, timeout=TIMEOUT_MS) as done:
+        trade.findChild(QPushButton, "tradeRun").click()
+    qtbot.waitUntil(lambda: len(columns) == 6, timeout=TIMEOUT_MS)
+    assert columns == [5, 4, 3, 2, 1, 0]  # drawn as they arrive, latest burn first
+    result = done.args[0]
+    assert np.all(np.isfinite(result.miss_km))
+    assert trade.progress.value() == 1000
+    # cell (k, l) sets that burn in the panel; its exact miss matches the map to 1 %
+    k, l = 1, 5
+    trade.choose(k, l)
+    epoch, dv = trade.cell_burn(k, l)
+    assert panel.dv_in_track.value() == pytest.approx(dv[1]) and dv[1] == pytest.approx(1.0)
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact" and o.request.burns[0].dv_mps == dv)
+    assert panel.outcome.targeted_after[1] == pytest.approx(result.miss_km[k, l], rel=0.01)
+    # the solver: smallest in-track dv giving 5 km at the panel's burn time, checked exactly
+    trade.target_miss.setValue(5.0)
+    with qtbot.waitSignal(trade.solved, timeout=TIMEOUT_MS) as solved:
+        trade.solve()
+    sol = solved.args[0]
+    assert sol.predicted_miss_km == pytest.approx(5.0, abs=0.01)
+    # the spin boxes keep 0.1 mm/s: the burn the panel checks is the solution to that resolution
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact"
+              and np.allclose(o.request.burns[0].dv_mps, sol.dv_mps, rtol=0, atol=6e-5))
+    assert panel.outcome.targeted_after[1] == pytest.approx(5.0, rel=0.02)
+    trade.cells.setValue(200)
+    trade.start()
+    trade.cancel()
+    qtbot.wait(300)
+    assert trade.status.text() == "cancelled"
+    trade.shutdown()

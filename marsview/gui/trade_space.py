@@ -1,0 +1,246 @@
+"""Trade space dock (``tradeSpacePanel``): miss distance or Pc of the targeted encounter over burn time x dv
+magnitude along one direction, computed in the background (``core.planning.trade_space``), drawn column by
+column as it arrives, with progress and cancel. Clicking a cell sets that burn in the maneuver panel.
+"Solve" finds the smallest dv (chosen direction, or any) reaching a target miss distance or Pc.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from marsview.core.time import format_epoch
+
+from .maneuver_worker import LatestWorker
+
+DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
+HOUR = 3600.0
+
+
+class TradeSpacePanel(QDockWidget):
+    """columnReady(k, values): one burn-time column finished (GUI thread); burnChosen(epoch_tdb_s, dv_rtn_mps)."""
+
+    columnReady = Signal(object)  # (run token, k, (miss_row, pc_row))
+    progressed = Signal(float)
+    burnChosen = Signal(float, object)
+    finished = Signal(object)
+    solved = Signal(object)
+
+    def __init__(self, panel, parent=None):
+        super().__init__("Trade space", parent)
+        self.setObjectName("tradeSpacePanel")
+        self.panel = panel
+        self.result = None
+        self.last_error = None
+        self._grid = None
+        self.worker = LatestWorker(self)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.columnReady.connect(self._on_column, Qt.QueuedConnection)
+        self._run = None
+        self.progressed.connect(self._on_progress, Qt.QueuedConnection)
+        body = QWidget(self)
+        lay = QVBoxLayout(body)
+        form = QFormLayout()
+        self.direction = QComboBox(objectName="tradeDirection")
+        self.direction.addItems(list(DIRECTIONS))
+        form.addRow("Δv direction (RTN)", self.direction)
+        self.metric_box = QComboBox(objectName="tradeMetric")
+        self.metric_box.addItems(["miss distance (km)", "log10 Pc"])
+        form.addRow("Show", self.metric_box)
+        self.dv_max = QDoubleSpinBox(objectName="tradeDvMax", value=1.0, minimum=0.001, maximum=100.0, decimals=3)
+        self.dv_max.setSuffix(" m/s")
+        form.addRow("Δv range ±", self.dv_max)
+        self.cells = QSpinBox(objectName="tradeCells", minimum=2, maximum=400, value=50)
+        form.addRow("Cells per axis", self.cells)
+        self.target_miss = QDoubleSpinBox(objectName="solveTargetMiss", value=5.0, minimum=0.0, maximum=1e4)
+        self.target_miss.setSuffix(" km")
+        form.addRow("Solve: target miss", self.target_miss)
+        self.any_direction = QComboBox(objectName="solveDirection")
+        self.any_direction.addItems(["chosen direction", "any direction"])
+        form.addRow("Solve along", self.any_direction)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        for name, text, slot in (("tradeRun", "Compute", self.start), ("tradeCancel", "Cancel", self.cancel),
+                                 ("solveButton", "Solve", self.solve)):
+            b = QPushButton(text, objectName=name)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.progress = QProgressBar(objectName="tradeProgress")
+        self.progress.setRange(0, 1000)
+        lay.addWidget(self.progress)
+        self.plot = pg.PlotWidget(objectName="tradeSpacePlot")
+        self.plot.setLabel("bottom", "burn time before TCA (h)")
+        self.plot.setLabel("left", "Δv (m/s)")
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.plot.addItem(self.image)
+        self.image.mouseClickEvent = self._on_click
+        lay.addWidget(self.plot, 1)
+        self.status = QLabel(objectName="tradeStatus")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.setWidget(body)
+
+    # --- inputs from the maneuver panel -----------------------------------------------------------------
+    def _encounter(self):
+        """(Encounter, targets, force model, burn-epoch span) for the panel's targeted encounter."""
+        from marsview.core.planning import Encounter
+
+        p = self.panel
+        data = p.encounter.currentData()
+        if p.scenario is None or data is None:
+            raise ValueError("choose a targeted encounter in the maneuver panel first")
+        req = p.request()
+        other, tca = data
+        eph = {t.name: t for t in req.targets}
+        start, _ = p._span()
+        stop = tca - 0.25 * HOUR  # a burn right before TCA cannot help; leave a quarter hour
+        if stop <= start:
+            raise ValueError("the targeted encounter is at the start of the window: no time to burn")
+        return Encounter(eph[req.spacecraft].ephemeris, eph[other].ephemeris, tca), eph[req.spacecraft], \
+            eph[other], req.force_model, (start, stop)
+
+    def _pc_func(self, t1, t2, tca):
+        s1, s2 = t1.ephemeris.state(tca)[0], t2.ephemeris.state(tca)[0]
+        cov = (t1.uncertainty().inertial_covariance_km2(s1[None], tca)[0]
+               + t2.uncertainty().inertial_covariance_km2(s2[None], tca)[0])
+        hbr = t1.hbr_km + t2.hbr_km
+
+        def pc(r_rel, v_rel):
+            from marsview.core.planning import encounter_pc
+
+            return encounter_pc(r_rel, v_rel, cov, hbr)
+        return pc
+
+    # --- trade space ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        from marsview.core.planning import trade_space
+
+        try:
+            enc, t1, t2, fm, (a, b) = self._encounter()
+        except ValueError as exc:
+            self._report(str(exc), "")
+            return
+        n = self.cells.value()
+        epochs = np.linspace(a, b, n)
+        dv = np.linspace(-self.dv_max.value(), self.dv_max.value(), n)
+        direction = DIRECTIONS[self.direction.currentText()]
+        use_pc = self.metric_box.currentIndex() == 1
+        pc_func = self._pc_func(t1, t2, enc.tca_tdb_s) if use_pc else None
+        self._grid = (epochs, dv, direction, enc.tca_tdb_s, use_pc)
+        self._values = np.full((n, n), np.nan)
+        self._draw()
+        self.progress.setValue(0)
+        self.status.setText("computing…")
+        run = self._run = object()  # columns of an older run arriving late are ignored
+
+        def job(_payload, cancel):
+            def column(k, miss, pc):
+                self.columnReady.emit((run, k, (miss.copy(), None if pc is None else pc.copy())))
+            return trade_space(enc, epochs, dv, direction, "RTN", fm, pc_func=pc_func, on_column=column,
+                               progress=self.progressed.emit, cancel=cancel)
+        self.worker.submit(None, job)
+
+    @Slot(float)
+    def _on_progress(self, fraction: float) -> None:
+        self.progress.setValue(round(1000 * fraction))
+
+    @Slot(object)
+    def _on_column(self, item) -> None:
+        run, k, values = item
+        if run is not self._run or self._grid is None:
+            return
+        miss, pc = values
+        if self._grid[4]:
+            with np.errstate(divide="ignore"):
+                self._values[k] = np.log10(np.maximum(pc, 1e-300))
+        else:
+            self._values[k] = miss
+        self._draw()
+
+    def _draw(self) -> None:
+        epochs, dv, _, tca, _ = self._grid
+        img = np.nan_to_num(self._values, nan=np.nanmin(self._values) if np.isfinite(self._values).any() else 0.0)
+        self.image.setImage(img, autoLevels=True)
+        x0, x1 = (epochs[0] - tca) / HOUR, (epochs[-1] - tca) / HOUR
+        dx = (x1 - x0) / max(len(epochs) - 1, 1)
+        dy = (dv[-1] - dv[0]) / max(len(dv) - 1, 1)
+        self.image.setRect(x0 - dx / 2, dv[0] - dy / 2, (x1 - x0) + dx, (dv[-1] - dv[0]) + dy)
+
+    def _on_finished(self, _rid, result, elapsed_ms) -> None:
+        from marsview.core.planning import Solution
+
+        if isinstance(result, Solution):
+            return self._on_solved(result, elapsed_ms)
+        self.result = result
+        self.progress.setValue(1000)
+        self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
+                            "relative to the ephemeris; click a cell to set that burn)")
+        self.finished.emit(result)
+
+    def cell_burn(self, k: int, l: int):
+        """(epoch_tdb_s, dv RTN m/s) of cell (burn-time index k, dv index l)."""
+        epochs, dv, direction, _, _ = self._grid
+        return float(epochs[k]), tuple(float(dv[l]) * c for c in direction)
+
+    def _on_click(self, ev) -> None:
+        if self._grid is None:
+            return
+        pos = ev.pos()  # image pixel coordinates: x = burn-time index, y = dv index
+        k, l = int(pos.x()), int(pos.y())
+        if 0 <= k < len(self._grid[0]) and 0 <= l < len(self._grid[1]):
+            self.choose(k, l)
+            ev.accept()
+
+    def choose(self, k: int, l: int) -> None:
+        epoch, dv = self.cell_burn(k, l)
+        self.burnChosen.emit(epoch, dv)
+        self.panel.set_burn(epoch, dv, "RTN")
+
+    # --- solver -----------------------------------------------------------------------------------------
+    def solve(self) -> None:
+        from marsview.core.planning import smallest_dv
+
+        try:
+            enc, *_rest, fm, _span = self._encounter()
+        except ValueError as exc:
+            self._report(str(exc), "")
+            return
+        from .maneuver_panel import _tdb_from_qdt
+
+        epoch = _tdb_from_qdt(self.panel.burn_time.dateTime())
+        direction = None if self.any_direction.currentIndex() == 1 else DIRECTIONS[self.direction.currentText()]
+        target = self.target_miss.value()
+        self.status.setText("solving…")
+        self.worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, target_miss_km=target,
+                                                                 direction=direction, force_model=fm,
+                                                                 cancel=cancel))
+
+    def _on_solved(self, solution, _elapsed_ms) -> None:
+        self.solved.emit(solution)
+        self.status.setText(f"smallest Δv {solution.total_dv_mps:.4f} m/s RTN ({', '.join(f'{x:.4f}' for x in solution.dv_mps)})"
+                            f" at {format_epoch(solution.burn_epoch_tdb_s, digits=0)} UTC: predicted miss "
+                            f"{solution.predicted_miss_km:.3f} km; the panel now checks it exactly against "
+                            "every object")
+        self.panel.set_burn(solution.burn_epoch_tdb_s, solution.dv_mps, "RTN")
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+        self._run = None
+        self.status.setText("cancelled")
+
+    def _on_failed(self, _rid, message, details) -> None:
+        self._report(message, details)
+
+    def _report(self, message, details) -> None:
+        self.last_error = (message, details)
+        self.status.setText(message)
+        self.status.setToolTip(details)
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
