@@ -163,3 +163,19 @@ def test_twobody_reference_sanity(circular):
     # the fixture really is the two-body flow the tests assume
     s = circular.state(T0)[0]
     assert np.allclose(propagate_twobody(s, T0, [T0 + 100.0])[0], circular.state(T0 + 100.0)[0], atol=1e-9)
+
+
+def test_encounter_pc_matches_the_small_disk_closed_form():
+    from marsview.core.planning import encounter_pc
+
+    sigma, miss, hbr = 1.0, 2.0, 0.01
+    r = np.array([[miss, 0.0, 0.3], [0.0, miss, -5.0]])  # any component along v_rel is projected out
+    v = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, -1.0]])
+    pc = encounter_pc(r, v, np.eye(3) * sigma**2, hbr)
+    expected = hbr**2 / (2 * sigma**2) * np.exp(-miss**2 / (2 * sigma**2))
+    assert pc == pytest.approx([expected, expected], rel=1e-4)
+    # elongated covariance: the miss along the long axis is far more probable than along the short one
+    cov = np.diag([9.0, 0.01, 1.0])
+    along_long, along_short = encounter_pc(np.array([[2.0, 0, 0], [0, 2.0, 0]]), np.array([[0, 0, 1.0]] * 2),
+                                           cov, hbr)
+    assert along_long > 1e3 * along_short
