@@ -7,9 +7,11 @@ atmosphere drag in a co-rotating atmosphere (per-spacecraft area, mass, Cd; core
 point-mass third body on an analytic Mars heliocentric orbit (core.sun). Constants default to
 core.constants and can all be overridden.
 
-The pole is evaluated once per ``propagate`` call, at the middle of the span. It moves by ~3 arcsec per
-year (secular rates plus the 1.6 deg, 198-year periodic term), so over a 30-day span the frozen pole is off
-by < 0.15 arcsec: a few metres after a week for a low orbiter (1 arcmin would be kilometres).
+The pole is evaluated once per ``propagate`` call, at the middle of the span (per-call cost matters: the
+right-hand side runs ~600 times per orbit). It moves ~3 arcsec per year (secular rates, the 1.6 deg
+198-year term, and sub-arcsecond terms with periods down to ~6 months), so freezing it is a small error,
+not none: for MRO, freezing it at the start instead of mid-span moves the orbit by 0.3 m after 7 days and
+7 m after 30 days (the mid-span choice roughly halves that). A pole off by 1 arcmin would be kilometres a week.
 
 The right-hand side is vectorized over objects: ``propagate_many`` integrates M orbits that share epochs in
 one solve_ivp call (the step size is set by the most demanding orbit; scipy's RMS error norm then bounds

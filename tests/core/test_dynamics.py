@@ -375,3 +375,13 @@ def test_propagated_ephemeris_coverage_and_initial_ephemeris():
     assert np.linalg.norm(delta.state(after)[:, :3] - plan.state(after)[:, :3], axis=1).max() < 1e-5
     with pytest.raises(CoverageError):
         PropagatedEphemeris("plan", None, -2 * DAY, DAY, fm, (burn,), initial_ephemeris=base)
+
+
+def test_frozen_pole_epoch_matters_at_the_documented_level():
+    """core/dynamics.py: freezing the pole at the start instead of mid-span moves MRO 0.3 m in 7 days."""
+    from marsview.core.dynamics import evaluate_arcs, integrate_arcs
+
+    t0, t1 = 7.6e8, 7.6e8 + 7 * DAY
+    ends = [evaluate_arcs(integrate_arcs(MRO, t0, t1, ForceModel.zonal(), rtol=1e-10, pole_epoch_tdb_s=p),
+                          np.array([t1]))[0] for p in (0.5 * (t0 + t1), t0)]
+    assert 0.1 < np.linalg.norm(ends[0][:3] - ends[1][:3]) * 1000.0 < 1.0
