@@ -97,7 +97,7 @@ def refine_tca(ephemerides, i, j, t_guess, lo, hi, tol_s=1e-6, max_iter=100):
     return root
 
 
-def crossing_dt_s(ephemerides, i, j, tca, s1, s2, max_iter=8):
+def crossing_dt_s(ephemerides, i, j, tca, s1, s2, max_iter=6, tol_s=1e-4):
     """t2 - t1 [s] where x1(t1) and x2(t2) come closest (Gauss-Newton from TCA); NaN for near-parallel paths."""
     t1, t2 = np.array(tca, dtype=float), np.array(tca, dtype=float)
     out = np.full(t1.size, np.nan)
@@ -129,7 +129,7 @@ def crossing_dt_s(ephemerides, i, j, tca, s1, s2, max_iter=8):
         t1[go], t2[go] = n1[~stop], n2[~stop]
         s1[go] = eval_states(ephemerides, i[go], t1[go])
         s2[go] = eval_states(ephemerides, j[go], t2[go])
-        small = np.abs(step[~stop]).sum(axis=1) < 1e-6
+        small = np.abs(step[~stop]).sum(axis=1) < tol_s
         out[go] = t2[go] - t1[go]
         active[go[small]] = False
     return out

@@ -18,7 +18,8 @@ once as eigenvalues of stacked companion matrices. This finds minima that sample
 the range-rate sign would miss: a grazing minimum between two samples (both samples above threshold) and
 a minimum-maximum pair inside one interval (range rate of the same sign at both ends). The grid step is
 set from the fastest orbital timescale r_p^2 / h (periapsis radius over periapsis speed) of any object,
-so the Hermite position error stays below ~0.5 m for Mars orbits (error ~ r (h/tau)^4 / 384, h = tau/12).
+so the Hermite position error stays near 1 m for Mars orbits (error ~ r (h/tau)^4 / 384, h = tau/8); it only
+places the candidates, which are refined on the ephemerides and kept with a 50 m + 0.1 % threshold margin.
 """
 
 from __future__ import annotations
