@@ -4,7 +4,8 @@
 
 The file is a Mars orbiter on a 60 s grid (Keplerian motion written with 10 significant decimals, the
 way partners write them), in 2 segments. Peak memory is measured twice: Python/numpy allocations with
-tracemalloc, and the process' maximum resident set size growth (a fresh interpreter runs the read).
+tracemalloc, and the growth of the resident set's high-water mark (VmHWM in /proc/self/status, not
+ru_maxrss, which Linux carries over from the forking parent) in a fresh interpreter that only reads.
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ def _utc(seconds: float) -> str:
 
 def rss_child(path: Path) -> dict:
     code = (
-        "import resource, sys, time; sys.path.insert(0, %r)\n"
+        "import sys, time; sys.path.insert(0, %r)\n"
         "from marsview.io.oem import read_oem\n"
         "import numpy\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def kb(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key): return int(line.split()[1])\n"
+        "base = kb('VmRSS')\n"
         "t = time.perf_counter(); m = read_oem(%r); dt = time.perf_counter() - t\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "peak = kb('VmHWM')\n"
         "print(base, peak, dt)\n"
     ) % (str(Path(__file__).resolve().parents[1]), str(path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -85,9 +89,9 @@ def main() -> None:
         make_file(path, args.lines)
         size_mb = os.path.getsize(path) / 1e6
         read_oem(path)  # warm imports and caches
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         msg = read_oem(path)
-        read_s = time.perf_counter() - t
+        read_s, read_cpu_s = time.perf_counter() - t, time.process_time() - c
         n = sum(len(s.states) for s in msg.segments)
         states_mb = sum(s.states.nbytes + s.epochs_tdb_s.nbytes for s in msg.segments) / 1e6
         del msg
@@ -96,9 +100,9 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         out = Path(tmp) / "out.oem"
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         write_oem(out, msg)
-        write_s = time.perf_counter() - t
+        write_s, write_cpu_s = time.perf_counter() - t, time.process_time() - c
         del msg
         rss = rss_child(path)
     print(json.dumps({
@@ -106,12 +110,16 @@ def main() -> None:
         "data_lines": n,
         "file_mb": round(size_mb, 1),
         "read_s": round(read_s, 3),
+        "read_cpu_s": round(read_cpu_s, 3),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
         "lines_per_s": round(n / read_s),
         "peak_traced_mb": round(peak / 1e6, 1),
         "result_arrays_mb": round(states_mb, 1),
         "rss_growth_mb": round(rss["rss_growth_mb"], 1),
         "read_s_fresh_process": round(rss["read_s_fresh_process"], 3),
         "write_s": round(write_s, 3),
+        "write_cpu_s": round(write_cpu_s, 3),
     }, indent=2))
 
 

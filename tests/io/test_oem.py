@@ -245,3 +245,23 @@ def test_mars_barycenter_sample_gives_an_ephemeris(reference_dir):
     # USEABLE_START/STOP honoured: coverage is the useable span, not START/STOP
     assert tab.coverage == (msg.segments[0].useable_start_tdb_s, msg.segments[0].useable_stop_tdb_s)
     assert tab.segments[0].interpolation == "HERMITE" and tab.segments[0].degree == 7
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2019-12-28T21:29:07.267", "2019-12-28T21:29:07.267"),
+    ("2019-362T21:29:07.267Z", "2019-362T21:29:07.267"),
+    ("2016-12-31T23:59:60.5", "2016-12-31T23:59:60.5"),  # a UTC leap second keeps its 60th second
+    ("2020-02-29T00:00:00", "2020-02-29T00:00:00"),
+])
+def test_epoch_text_survives(text, expected):
+    e = kvn.EpochArray.parse([text], "UTC")
+    assert e.format() == [expected]
+    assert e.to_tdb_s("UTC")[0] == pytest.approx(mtime.epoch_to_tdb_s(text.rstrip("Z"), "UTC"), abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ["2019-02-29T00:00:00", "2019-12-28T24:00:00", "2019-12-28T21:29:07.2Z7",
+                                  "2019-366T00:00:00", "2019-12-28T21:29:07..2", "19-12-28T21:29:07"])
+def test_bad_epoch_text_is_located(text):
+    with pytest.raises(kvn.EpochError) as err:
+        kvn.EpochArray.parse(["2019-12-28T21:29:07.267", text], "UTC").to_tdb_s("UTC")
+    assert err.value.index == 1
