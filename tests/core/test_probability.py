@@ -1,0 +1,202 @@
+"""Collision probability from states and covariances: CARA's reference cases, invariances, repair, flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from marsview.core.probability import (
+    cdm_covariance_to_inertial_km2,
+    collision_probability,
+    encounter_plane,
+    repair_covariance,
+    rtn_to_inertial,
+    screening_pc,
+    usage_violation,
+)
+from marsview.core.probability_2d import pc_circle
+from marsview.core.uncertainty import AlongTrackModel
+
+GM_EARTH = 398600.4418
+
+# NASA CARA Pc2D_Foster_UnitTest.m, "Omitron Test Case 01" (D. Plakalovic): km, km/s, km^2, HBR 20 m;
+# expected Pc2D = 2.70601573490125e-05 (CARA's tolerance 1e-3 relative).
+OMITRON_R1 = [378.39559, 4305.721887, 5752.767554]
+OMITRON_V1 = [2.360800244, 5.580331936, -4.322349039]
+OMITRON_C1 = [[44.5757544811362, 81.6751751052616, -67.8687662707124],
+              [81.6751751052616, 158.453402956163, -128.616921644857],
+              [-67.8687662707124, -128.616921644858, 105.490542562701]]
+OMITRON_R2 = [374.5180598, 4307.560983, 5751.130418]
+OMITRON_V2 = [-5.388125081, -3.946827739, 3.322820358]
+OMITRON_C2 = [[2.31067077720423, 1.69905293875632, -1.4170164577661],
+              [1.69905293875632, 1.24957388457206, -1.04174164279599],
+              [-1.4170164577661, -1.04174164279599, 0.869260558223714]]
+
+# Alfano (2009) test case 1 at TCA as NASA CARA distributes it (DataFiles/AlfanoInputData), in the CDM form
+# Orekit ships (src/test/resources/ccsds/cdm/AlfanoTestCase01.cdm): EME2000 km, km/s; 6x6 RTN m^2 lower
+# triangle (CR_R, CT_R, CT_T, CN_R, ... CNDOT_NDOT). HBR 15 m; CARA Pc2D = 1.46749549e-01 (Orekit 1e-6 abs).
+ALFANO1_STATE1 = [153.446765, 41874.155870, 0.0, 3.066874761, -0.011373615, 0.0]
+ALFANO1_COV1 = [1.988970273925819e+01, -3.524140813027809e+02, 6.496749385722737e+03, 0.0, 0.0,
+                1.205039522307600e+00, 2.675448519614438e-02, -4.943011253984911e-01, 0.0,
+                3.761358714147070e-05, -1.027762112958557e-03, 1.780445954821163e-02, 0.0,
+                -1.349905611451490e-06, 5.376164545080801e-08, 0.0, 0.0, -6.070876344492500e-05, 0.0, 0.0,
+                3.390390010767800e-09]
+ALFANO1_STATE2 = [153.447264, 41874.156370, 0.005, 3.066864761, -0.011363615, -0.000000001]
+ALFANO1_COV2 = [1.989074842319444e+01, -3.524310089952797e+02, 6.496894829253188e+03, -9.767348673026151e-21,
+                6.463165376425425e-19, 1.204674647143796e+00, 2.675573872452930e-02, -4.943115446971844e-01,
+                -1.054655281005110e-22, 3.761433292802947e-05, -1.027907518900499e-03, 1.780719276302711e-02,
+                2.016252743098005e-24, -1.350111723313400e-06, 5.377343757879955e-08, -6.046657966019955e-23,
+                6.318580118652501e-22, -6.071534561359923e-05, -8.386681333817634e-27, 2.258381275085438e-27,
+                3.392080345234430e-09]
+
+
+def lower_to_full(values):
+    c = np.zeros((6, 6))
+    c[np.tril_indices(6)] = values
+    return c + np.tril(c, -1).T
+
+
+def omitron():
+    return (np.r_[OMITRON_R1, OMITRON_V1], np.array(OMITRON_C1), np.r_[OMITRON_R2, OMITRON_V2], np.array(OMITRON_C2))
+
+
+def test_cara_omitron_case():
+    s1, c1, s2, c2 = omitron()
+    res = collision_probability(s1, c1, s2, c2, 0.020, gm_km3s2=GM_EARTH)
+    assert res.pc == pytest.approx(2.70601573490125e-05, rel=1e-4)
+    assert res.method == "FOSTER-2D" and res.pc_method == "FOSTER-2D/USER"
+    assert res.assumptions_ok
+
+
+def test_cara_operational_cdm(reference_dir):
+    from marsview.io.cdm import read_cdm
+
+    msg = read_cdm(reference_dir / "ccsds_samples" /
+                   "cdm_kvn_v1_operational_TERRA_vs_IRIDIUM33DEB_HBR15m_Pc2.117e-2.cdm")
+    o1, o2 = msg.objects
+    c1 = cdm_covariance_to_inertial_km2(o1.state, o1.covariance)
+    c2 = cdm_covariance_to_inertial_km2(o2.state, o2.covariance)
+    res = collision_probability(o1.state, c1, o2.state, c2, 0.015, covariance_source="CDM", gm_km3s2=GM_EARTH)
+    assert res.pc == pytest.approx(2.1173811560368256e-02, rel=1e-6)   # CARA Pc2D
+    assert res.miss_km == pytest.approx(0.108, abs=0.001)               # CDM MISS_DISTANCE 108 m
+    assert res.relative_speed_kms == pytest.approx(11.073, abs=0.001)    # CDM RELATIVE_SPEED 11073 m/s
+    assert res.usage.extended < 1e-3 and res.flags == ()
+
+
+def test_alfano_case_1_value_and_slow_encounter_flag():
+    s1, s2 = np.array(ALFANO1_STATE1), np.array(ALFANO1_STATE2)
+    c1 = cdm_covariance_to_inertial_km2(s1, lower_to_full(ALFANO1_COV1))
+    c2 = cdm_covariance_to_inertial_km2(s2, lower_to_full(ALFANO1_COV2))
+    res = collision_probability(s1, c1, s2, c2, 0.015, covariance_source="CDM", gm_km3s2=GM_EARTH)
+    assert res.pc == pytest.approx(0.146749549, abs=1e-6)
+    # 1.4 cm/s relative speed in GEO: the density crosses the disk over hours, not seconds
+    assert res.relative_speed_kms == pytest.approx(1.4142e-5, rel=1e-3)
+    assert "EXTENDED-ENCOUNTER" in res.flags and not res.assumptions_ok
+    assert "EXTENDED-ENCOUNTER" in res.pc_method
+
+
+def test_rtn_covariance_input_equals_rotated_inertial():
+    s1, c1, s2, c2 = omitron()
+    m1 = rtn_to_inertial(s1, np.diag([0.04, 1.0, 0.01]))
+    m2 = rtn_to_inertial(s2, np.diag([0.09, 4.0, 0.02]))
+    a = collision_probability(s1, m1, s2, m2, 0.02, gm_km3s2=GM_EARTH)
+    b = collision_probability(s1, np.diag([0.04, 1.0, 0.01]), s2, np.diag([0.09, 4.0, 0.02]), 0.02,
+                              cov_frame="RTN", gm_km3s2=GM_EARTH)
+    assert a.pc == pytest.approx(b.pc, rel=1e-12)
+    # rotation check: the radial variance is along r
+    rhat = s1[:3] / np.linalg.norm(s1[:3])
+    assert rhat @ m1 @ rhat == pytest.approx(0.04)
+
+
+def random_rotation(seed):
+    return Rotation.random(random_state=seed).as_matrix()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.005, 0.05))
+def test_invariant_to_swapping_and_rotating(seed, hbr_km):
+    s1, c1, s2, c2 = omitron()
+    base = collision_probability(s1, c1, s2, c2, hbr_km, gm_km3s2=GM_EARTH).pc
+    swapped = collision_probability(s2, c2, s1, c1, hbr_km, gm_km3s2=GM_EARTH).pc
+    assert swapped == pytest.approx(base, rel=1e-9)
+    q = random_rotation(seed)
+    rot = lambda s: np.r_[q @ s[:3], q @ s[3:]]  # noqa: E731
+    turned = collision_probability(rot(s1), q @ c1 @ q.T, rot(s2), q @ c2 @ q.T, hbr_km, gm_km3s2=GM_EARTH).pc
+    assert turned == pytest.approx(base, rel=1e-9)
+
+
+def test_true_tca_shift_recovers_the_perpendicular_geometry():
+    s1, c1, s2, c2 = omitron()
+    # move both objects 0.2 s along their velocities: the relative state is no longer at TCA
+    s1b, s2b = s1.copy(), s2.copy()
+    s1b[:3] += 0.2 * s1[3:]
+    s2b[:3] += 0.2 * s2[3:]
+    e0 = encounter_plane(s1, s2, c1, c2, 0.02)
+    e1 = encounter_plane(s1b, s2b, c1, c2, 0.02)
+    assert e1.tca_shift_s == pytest.approx(e0.tca_shift_s - 0.2, abs=1e-9)
+    assert e1.miss_km == pytest.approx(e0.miss_km, rel=1e-12)
+
+
+def test_non_positive_definite_covariance_is_clipped_and_flagged():
+    w = np.array([-1e-6, 0.5, 2.0])
+    q = random_rotation(5)
+    bad = q @ np.diag(w) @ q.T
+    fixed, clipped, before = repair_covariance(bad, 1e-8)
+    assert clipped and before[0] == pytest.approx(-1e-6)
+    np.testing.assert_allclose(np.linalg.eigvalsh(fixed), [1e-8, 0.5, 2.0], rtol=1e-9, atol=1e-15)
+    # a combined covariance that is singular in the encounter plane still gives a number, flagged
+    s1 = np.array([3796.0, 0.0, 0.0, 0.0, 3.36, 0.0])
+    s2 = np.array([3796.0, 0.05, 0.0, 0.0, 0.0, 3.36])
+    cov = np.diag([0.0, 0.0, 0.0])     # no uncertainty at all except the clip floor
+    res = collision_probability(s1, cov, s2, cov, 0.01)
+    assert "NPD-REPAIRED" in res.flags and "NPD-COVARIANCE" in res.flags
+    assert res.pc == 0.0              # 50 m miss, 10 m radius, sigma ~ 1 mm: no chance
+
+
+def test_timing_model_covariance_and_screening_hook():
+    # object 1 flies +y, object 2 flies +z, 100 m above it: RTN axes are known by hand
+    s1 = np.array([3800.0, 0.0, 0.0, 0.0, 3.36, 0.0])
+    s2 = np.array([3800.1, 0.0, 0.0, 0.0, 0.0, 3.36])
+    m1 = AlongTrackModel(sigma0_km=0.5, growth_km_per_day=1.0, radial_sigma_km=0.05, cross_track_sigma_km=0.1)
+    m2 = AlongTrackModel(sigma0_km=0.2, growth_km_per_day=0.5, radial_sigma_km=0.03, cross_track_sigma_km=0.2)
+    t = 2 * 86400.0
+    c1 = m1.inertial_covariance_km2(s1[None], t)[0]
+    c2 = m2.inertial_covariance_km2(s2[None], t)[0]
+    pc, method = screening_pc(s1, s2, c1, c2, 0.01)
+    assert method == "FOSTER-2D/TIMING-MODEL"
+    # by hand: plane spanned by x (radial for both, the miss) and (0,1,1)/sqrt2 (mixes T1, N1, T2, N2)
+    st1, st2 = 0.5 + 2 * 1.0, 0.2 + 2 * 0.5
+    var_diag = (st1**2 + 0.1**2 + 0.2**2 + st2**2) / 2
+    var_radial = 0.05**2 + 0.03**2
+    expected = float(pc_circle(0.1, 0.0, np.sqrt(var_radial), np.sqrt(var_diag), 0.01))
+    assert pc == pytest.approx(expected, rel=1e-9)
+    assert 1e-9 < pc < 1e-2
+
+
+def test_usage_violation_indicators():
+    s1, c1, s2, c2 = omitron()
+    uv = usage_violation(s1, s2, c1, c2, 0.02, GM_EARTH)
+    assert uv.flags == () and 0 < uv.extended < 0.02
+    # same geometry at 1 m/s relative speed: the encounter lasts long -> flagged
+    slow = s2.copy()
+    slow[3:] = s1[3:] + (s2[3:] - s1[3:]) / np.linalg.norm(s2[3:] - s1[3:]) * 1e-3
+    uv = usage_violation(s1, slow, c1, c2, 0.02, GM_EARTH)
+    assert "EXTENDED-ENCOUNTER" in uv.flags
+
+
+def test_methods_and_errors():
+    s1, c1, s2, c2 = omitron()
+    chan = collision_probability(s1, c1, s2, c2, 0.02, method="CHAN", gm_km3s2=GM_EARTH)
+    exact = collision_probability(s1, c1, s2, c2, 0.02, gm_km3s2=GM_EARTH)
+    assert chan.method == "CHAN" and chan.pc == pytest.approx(exact.pc, rel=0.05)
+    mx = collision_probability(s1, c1, s2, c2, 0.02, method="MAX-PC", gm_km3s2=GM_EARTH)
+    assert mx.pc >= exact.pc and mx.method == "MAX-PC"
+    with pytest.raises(ValueError, match="unknown method"):
+        collision_probability(s1, c1, s2, c2, 0.02, method="PATERA")
+    with pytest.raises(ValueError, match="hard-body radius"):
+        collision_probability(s1, c1, s2, c2, 0.0)
+    with pytest.raises(ValueError, match="relative velocity is zero"):
+        encounter_plane(s1, s1, c1, c2, 0.02)
