@@ -181,6 +181,8 @@ def read_oem_xml(path):
             elif child.tag == "stateVector":
                 if in_cov:
                     raise ParseError(path, child.line, "stateVector", "state vectors must come before covariances")
+                for c in child.children:
+                    _check_oem_unit(c, path)
                 values = {c.tag: c.text.strip() for c in child.children}
                 order = ["EPOCH", *_STATE] + ([*_ACC] if any(a in values for a in _ACC) else [])
                 missing = [k for k in order if k not in values]
@@ -209,6 +211,7 @@ def _covariance_lines(node: Node, path) -> list[tuple[int, str]]:
         elif c.tag in ("EPOCH", "COV_REF_FRAME"):
             out.append((c.line, f"{c.tag} = {c.text.strip()}"))
         else:
+            _check_oem_unit(c, path)
             values[c.tag] = (c.line, c.text.strip())
     for i, a in enumerate(_STATE):
         row = [f"C{a}_{b}" for b in _STATE[: i + 1]]
@@ -217,6 +220,17 @@ def _covariance_lines(node: Node, path) -> list[tuple[int, str]]:
                 raise ParseError(path, node.line, key, "missing from <covarianceMatrix>")
         out.append((values[row[0]][0], " ".join(values[k][1] for k in row)))
     return out
+
+
+_OEM_UNITS = {**{k: "km" for k in _STATE[:3]}, **{k: "km/s" for k in _STATE[3:]}, **{k: "km/s**2" for k in _ACC},
+              **{k: ("km**2", "km**2/s", "km**2/s**2")[k.count("_DOT")] for k in _OEM_COV}}
+
+
+def _check_oem_unit(node: Node, path) -> None:
+    unit = node.attrs.get("units")
+    want = _OEM_UNITS.get(node.tag)
+    if unit is not None and want is not None and unit.replace(" ", "").lower() != want.lower():
+        raise ParseError(path, node.line, node.tag, f'units="{unit}" where "{want}" is required')
 
 
 def _items(node: Node) -> list[KvnLine]:

@@ -113,6 +113,7 @@ def test_independent_reader_reads_marsview_xml_oem(tmp_path):
     ("<X>3697.2</X>", "<X>3697.2<Q/></X>", 28, "Q"),
     ("<STOP_TIME>2024-04-01T00:02:00.000</STOP_TIME>", "", 18, "STOP_TIME"),
     ("<X>3688.8</X>", "<X>3688.8km</X>", 30, "X"),
+    ('<Y units="km">0.0</Y>', '<Y units="m">0.0</Y>', 23, "Y"),
     ("<EPOCH>2024-04-01T00:01:00.000</EPOCH>", "<EPOCH>2024-04-01T00:00:00.000</EPOCH>", 26, "epoch"),
 ])
 def test_structure_mismatch_names_file_line_element(tmp_path, old, new, line, element):
