@@ -13,13 +13,16 @@ emits ``screeningFinished``), and the plan is autosaved when the window closes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from marsview.core.time import format_epoch, tdb_s_to_utc, utc_to_tdb_s
-from marsview.model.plan import ManeuverPlan, PlannedBurn, autosave_path, load_plan, propellant_kg, save_plan
+from marsview.model.plan import (ManeuverPlan, PlannedBurn, apply_to_scenario, autosave_path, load_plan,
+                                 plan_from_scenario, propellant_kg, save_plan)
 
 from .maneuver_worker import LatestWorker, PlanRequest, Throttler, compute_plan
 
@@ -181,20 +184,33 @@ class ManeuverPanel(QDockWidget):
         self._schedule()
 
     def _restore_plan(self, scenario) -> ManeuverPlan:
-        plan = ManeuverPlan()
-        folder = getattr(scenario, "path", None)
+        """The scenario's saved burns, unless an autosave holds newer, unsaved ones."""
+        plan = plan_from_scenario(scenario)
         try:
-            if folder:
-                plan = load_plan(folder)
-            auto = autosave_path(folder)
+            auto = autosave_path(self._writable_folder(scenario))
             if auto.exists():
                 plan = load_plan(auto)
                 plan.dirty = True
-                self.status.setText("Restored an unsaved plan")
+                self.status.setText(f"Restored an unsaved plan from {auto}")
         except (OSError, ValueError) as exc:
-            self._report(f"Could not read the saved plan: {exc}", "")
+            self._report(f"Could not read the autosaved plan: {exc}", "")
         plan.subscribe(lambda _p, _n: self.planChanged.emit())
         return plan
+
+    @staticmethod
+    def _writable_folder(scenario):
+        """The scenario's own folder, unless it is the shipped default scenario (never written to)."""
+        folder = getattr(scenario, "path", None)
+        if not folder:
+            return None
+        try:
+            from marsview.io.scenario import default_scenario_path
+
+            if Path(folder).resolve() == Path(default_scenario_path()).resolve():
+                return None
+        except (ImportError, OSError):
+            pass
+        return folder
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
@@ -373,22 +389,28 @@ class ManeuverPanel(QDockWidget):
                 self.comparison.setItem(i, j, QTableWidgetItem(text))
 
     # --- saving and export ---------------------------------------------------------------------------------
-    def save(self) -> None:
-        folder = getattr(self.scenario, "path", None)
+    def save(self, folder=None) -> None:
+        """Put the plan into the scenario and save the scenario (scenario.toml [[maneuvers]], atomic) in its
+        own folder, or FOLDER, or a folder the user picks (the shipped default scenario is never overwritten)."""
+        from marsview.io.scenario import save_scenario
+
+        old_auto = autosave_path(self._writable_folder(self.scenario))
+        folder = folder or self._writable_folder(self.scenario)
         if not folder:
-            folder = QFileDialog.getExistingDirectory(self, "Save the plan in folder")
+            folder = QFileDialog.getExistingDirectory(self, "Save the scenario with its plan in folder")
             if not folder:
                 return
-        save_plan(self.plan, folder)
-        auto = autosave_path(getattr(self.scenario, "path", None))
-        auto.unlink(missing_ok=True)
-        self.status.setText(f"Plan saved in {folder}")
+        apply_to_scenario(self.plan, self.scenario)
+        save_scenario(self.scenario, folder)
+        self.plan.mark_saved()
+        old_auto.unlink(missing_ok=True)
+        self.status.setText(f"Plan saved in {Path(folder) / 'scenario.toml'}")
 
     def autosave(self):
         """Keep an unsaved plan (beside the scenario or in the user's state folder)."""
         if self.scenario is None or not self.plan.dirty:
             return None
-        path = autosave_path(getattr(self.scenario, "path", None))
+        path = autosave_path(self._writable_folder(self.scenario))
         save_plan(self.plan, path, mark_saved=False)
         return path
 

@@ -4,10 +4,11 @@ A burn is an impulse (epoch, dv in RTN or VNB, m/s) or a finite burn (start, dur
 constant acceleration, direction in RTN/VNB). Epochs are TDB seconds past J2000; the TOML form stores the float
 itself (so a save/load round trip is bit-exact) and a UTC string for the human reader.
 
-Where the plan is stored: if the scenario loader understands a ``[maneuvers]`` table it can call
-``plan_from_toml_table``/``plan_to_toml_table``; otherwise the plan lives in ``plan.toml`` beside
-``scenario.toml`` (``save_plan``/``load_plan``, atomic write). An autosave copy (``autosave_path``) keeps an
-unsaved plan when the app is closed.
+Where the plan is stored: in the scenario itself. ``Scenario.maneuvers`` (io.scenario's ``[[maneuvers]]``
+tables of scenario.toml) holds core burn objects; ``plan_from_scenario``/``apply_to_scenario`` convert, and
+io.scenario.save_scenario writes them atomically. The plan's own TOML form (``save_plan``/``load_plan``: epochs
+as TDB floats, bit-exact) is used for the autosave copy (``autosave_path``) that keeps an unsaved plan when
+the app is closed, and can hold a plan on its own (``plan.toml``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ class PlannedBurn:
         if self.is_finite:
             self.to_core()  # the core checks thrust/Isp/mass or acceleration and the direction
 
+    @classmethod
+    def from_core(cls, burn) -> "PlannedBurn":
+        """From a core.maneuvers ImpulsiveBurn or FiniteBurn (e.g. a scenario's [[maneuvers]])."""
+        if isinstance(burn, ImpulsiveBurn):
+            return cls(burn.epoch_tdb_s, burn.dv_mps, burn.frame, label=burn.name)
+        return cls(burn.start_tdb_s, burn.direction, burn.frame, duration_s=burn.duration_s,
+                   thrust_n=burn.thrust_n, isp_s=burn.isp_s, mass_kg=burn.mass_kg, accel_mps2=burn.accel_mps2,
+                   label=burn.name)
+
     @property
     def is_finite(self) -> bool:
         return self.duration_s > 0.0
@@ -73,18 +83,18 @@ class PlannedBurn:
     def to_core(self):
         """The core dynamics' burn object (marsview.core.maneuvers.ImpulsiveBurn or FiniteBurn)."""
         if not self.is_finite:
-            return ImpulsiveBurn(self.epoch_tdb_s, self.dv_mps, frame=self.frame)
+            return ImpulsiveBurn(self.epoch_tdb_s, self.dv_mps, frame=self.frame, name=self.label)
         norm = math.sqrt(sum(x * x for x in self.dv_mps))
         if norm == 0.0:
             raise ValueError("a finite burn needs a non-zero direction")
         direction = tuple(x / norm for x in self.dv_mps)
         if self.accel_mps2 is not None:
             return FiniteBurn(self.epoch_tdb_s, self.duration_s, accel_mps2=self.accel_mps2,
-                              direction=direction, frame=self.frame)
+                              direction=direction, frame=self.frame, name=self.label)
         if self.isp_s is None:
             raise ValueError("a thrust-driven finite burn needs isp_s")
         return FiniteBurn(self.epoch_tdb_s, self.duration_s, thrust_n=self.thrust_n, isp_s=self.isp_s,
-                          mass_kg=self.mass_kg, direction=direction, frame=self.frame)
+                          mass_kg=self.mass_kg, direction=direction, frame=self.frame, name=self.label)
 
 
 @dataclass
@@ -147,6 +157,24 @@ class ManeuverPlan:
 
     def copy(self) -> "ManeuverPlan":
         return ManeuverPlan(burns={k: list(v) for k, v in self.burns.items()}, isp_s=self.isp_s)
+
+
+def plan_from_scenario(scenario) -> ManeuverPlan:
+    """The plan held in SCENARIO.maneuvers (core burns per object name)."""
+    plan = ManeuverPlan()
+    for name, burns in (getattr(scenario, "maneuvers", None) or {}).items():
+        if burns:
+            plan.burns[name] = sorted((PlannedBurn.from_core(b) for b in burns), key=lambda b: b.epoch_tdb_s)
+    return plan
+
+
+def apply_to_scenario(plan: ManeuverPlan, scenario) -> None:
+    """Put the plan into SCENARIO.maneuvers (objects the scenario does not have are skipped)."""
+    names = set(scenario.names())
+    for name in sorted((set(plan.burns) | set(scenario.maneuvers)) & names):
+        core = plan.core_burns(name)
+        if core != list(scenario.maneuvers.get(name, [])):
+            scenario.set_maneuvers(name, core)
 
 
 # --- TOML form -------------------------------------------------------------------------------------------------

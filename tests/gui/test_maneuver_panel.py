@@ -165,9 +165,20 @@ def test_closing_with_an_unsaved_plan_keeps_it(qtbot, tmp_path, monkeypatch):
     again.set_scenario(make_scenario(tmp_path))
     assert again.dv_in_track.value() == pytest.approx(0.123)
     assert "unsaved" in again.status.text()
-    again.save()  # an explicit save writes plan.toml and drops the autosave
-    assert (tmp_path / "plan.toml").exists() and not (tmp_path / ".plan.autosave.toml").exists()
+    # an explicit save puts the plan in scenario.toml ([[maneuvers]], atomic) and drops the autosave
+    again.save()
+    assert (tmp_path / "scenario.toml").exists() and not (tmp_path / ".plan.autosave.toml").exists()
     again.shutdown()
+    from marsview.io.scenario import load_scenario
+
+    reopened = load_scenario([str(tmp_path)])
+    (burn,) = reopened.maneuvers["SC"]
+    assert burn.dv_mps == (0.0, 0.123, 0.0) and abs(burn.epoch_tdb_s - again.plan.burns["SC"][0].epoch_tdb_s) < 1e-5
+    third = ManeuverPanel()
+    qtbot.addWidget(third)
+    third.set_scenario(reopened)
+    assert third.dv_in_track.value() == pytest.approx(0.123) and not third.plan.dirty
+    third.shutdown()
 
 
 def test_main_window_shows_the_planned_table(qtbot, tmp_path, monkeypatch):

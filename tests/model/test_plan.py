@@ -82,3 +82,25 @@ def test_autosave_path_prefers_scenario_folder(tmp_path, monkeypatch):
     assert autosave_path(tmp_path) == tmp_path / ".plan.autosave.toml"
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert autosave_path(None) == tmp_path / "state" / "marsview" / "plan.autosave.toml"
+
+
+def test_plan_goes_into_and_comes_back_from_the_scenario():
+    from marsview.core.twobody import TwoBodyEphemeris
+    from marsview.model.plan import apply_to_scenario, plan_from_scenario
+    from marsview.model.scenario import Scenario, ScenarioObject
+
+    eph = TwoBodyEphemeris("SC", [3700.0, 0, 0, 0, 3.4, 0], EPOCH, EPOCH, EPOCH + 86400.0)
+    scenario = Scenario("s", [ScenarioObject("SC", "spacecraft", eph, 5.0)])
+    changes = []
+    scenario.subscribe(changes.append)
+    plan = ManeuverPlan()
+    plan.add_burn("SC", PlannedBurn(EPOCH + 10.0, (0.0, 0.4, 0.0), "VNB", label="avoid"))
+    plan.add_burn("SC", PlannedBurn(EPOCH + 20.0, (1.0, 0.0, 0.0), duration_s=30.0, accel_mps2=0.01))
+    plan.add_burn("GONE", PlannedBurn(EPOCH, (0.0, 1.0, 0.0)))  # not in the scenario: skipped
+    apply_to_scenario(plan, scenario)
+    assert [type(b).__name__ for b in scenario.maneuvers["SC"]] == ["ImpulsiveBurn", "FiniteBurn"]
+    assert scenario.maneuvers["SC"][0].name == "avoid" and "GONE" not in scenario.maneuvers
+    assert len(changes) == 1
+    apply_to_scenario(plan, scenario)  # unchanged: no notification
+    assert len(changes) == 1
+    assert plan_from_scenario(scenario).burns["SC"] == plan.burns["SC"]
