@@ -44,7 +44,7 @@ from .screening_search import (
     shell_overlap,
     swept_spheres,
 )
-from .screening_refine import crossing_dt_s, eval_states, refine_tca, segment_limits
+from .screening_refine import crossing_dt_s, eval_pairs, refine_tca, segment_limits
 from .uncertainty import AlongTrackModel, miss_in_sigmas, sigma_along_km
 
 LEFT_LIMIT_S = 1e-5
@@ -150,16 +150,14 @@ def _pair_thresholds(targets, settings):
 def _auto_step(targets, start, stop, settings):
     if settings.step_s is not None:
         return float(settings.step_s)
-    tau = np.inf
+    samples = []
     for t in targets:
         a, b = t.ephemeris.coverage
         lo, hi = max(a, start), min(b, stop)
-        if hi < lo:
-            continue
-        states = t.ephemeris.state(np.linspace(lo, hi, 5))  # one call: r_p^2/h barely changes over days
-        tau = min(tau, float(np.min(orbital_timescale_s(states))))
-    step = tau / settings.samples_per_timescale
-    return float(np.clip(step, settings.min_step_s, settings.max_step_s))
+        if hi >= lo:  # one call per object: r_p^2/h barely changes over days
+            samples.append(t.ephemeris.state(np.linspace(lo, hi, 5)))
+    tau = float(np.min(orbital_timescale_s(np.concatenate(samples)))) if samples else np.inf
+    return float(np.clip(tau / settings.samples_per_timescale, settings.min_step_s, settings.max_step_s))
 
 
 def _covered(eph, epochs):
@@ -183,7 +181,7 @@ class _Sampler:
             eph = t.ephemeris
             a, b = eph.coverage
             bounds = np.asarray(eph.segment_boundaries(), dtype=float).reshape(-1)
-            bounds = bounds[np.isin(bounds, grid)]
+            bounds = bounds[np.isin(bounds, grid)] if bounds.size else bounds
             self.left[n] = {float(x): eph.state(x - LEFT_LIMIT_S)[0] for x in bounds if x - LEFT_LIMIT_S >= a}
             if keep_cache:
                 self.full[n] = self._sample(n, grid, cache.get(t.name))
@@ -404,7 +402,7 @@ def _refine_all(targets, found, pair_thr, settings, cancel, start, stop):
     dup = np.zeros(tca.size, dtype=bool)
     dup[1:] = (i[1:] == i[:-1]) & (j[1:] == j[:-1]) & (np.diff(tca) < 1e-3)
     i, j, tca = i[~dup], j[~dup], tca[~dup]
-    s1, s2 = eval_states(ephs, i, tca), eval_states(ephs, j, tca)
+    s1, s2 = eval_pairs(ephs, i, j, tca, tca)
     close = np.linalg.norm(s2[:, :3] - s1[:, :3], axis=1) < pair_thr[i, j]
     i, j, tca, s1, s2 = i[close], j[close], tca[close], s1[close], s2[close]
     dt = crossing_dt_s(ephs, i, j, tca, s1, s2)

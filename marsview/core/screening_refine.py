@@ -26,8 +26,14 @@ def eval_states(ephemerides, idx, t) -> np.ndarray:
     return out
 
 
+def eval_pairs(ephemerides, i, j, t1, t2):
+    """States of objects i at t1 and j at t2 (M,6) each, with one call per distinct object."""
+    both = eval_states(ephemerides, np.concatenate([i, j]), np.concatenate([t1, t2]))
+    return both[:len(i)], both[len(i):]
+
+
 def range_rate(ephemerides, i, j, t):
-    s1, s2 = eval_states(ephemerides, i, t), eval_states(ephemerides, j, t)
+    s1, s2 = eval_pairs(ephemerides, i, j, t, t)
     d = s2 - s1
     return np.einsum("ij,ij->i", d[:, :3], d[:, 3:])
 
@@ -127,8 +133,7 @@ def crossing_dt_s(ephemerides, i, j, tca, s1, s2, max_iter=6, tol_s=1e-4):
         out[k[stop]] = np.nan
         go = k[~stop]
         t1[go], t2[go] = n1[~stop], n2[~stop]
-        s1[go] = eval_states(ephemerides, i[go], t1[go])
-        s2[go] = eval_states(ephemerides, j[go], t2[go])
+        s1[go], s2[go] = eval_pairs(ephemerides, i[go], j[go], t1[go], t2[go])
         small = np.abs(step[~stop]).sum(axis=1) < tol_s
         out[go] = t2[go] - t1[go]
         active[go[small]] = False

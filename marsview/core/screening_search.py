@@ -128,11 +128,12 @@ def hash_candidates(centre, radius, pad_max_km):
     if not out:
         return np.empty((0, 3), dtype=np.int64)
     cand = np.concatenate(out)
-    code = np.unique((cand[:, 0] * n_obj + cand[:, 1]) * n_obj + cand[:, 2])  # 1-D unique is fast
-    kk, i, j = code // (n_obj * n_obj), (code // n_obj) % n_obj, code % n_obj
-    cand = np.stack([kk, i, j], axis=1)
+    kk, i, j = cand[:, 0], cand[:, 1], cand[:, 2]
     gap = np.linalg.norm(centre[j, kk] - centre[i, kk], axis=1) - radius[i, kk] - radius[j, kk]
-    return cand[gap < pad_max_km]
+    cand = cand[gap < pad_max_km]
+    # pairs sharing several cells appear several times: drop the copies (after the cheap test, on few rows)
+    code = np.unique((cand[:, 0] * n_obj + cand[:, 1]) * n_obj + cand[:, 2])
+    return np.stack([code // (n_obj * n_obj), (code // n_obj) % n_obj, code % n_obj], axis=1)
 
 
 def chord_lower_bound_km(r0, r1, h_s, accel_kms2):
