@@ -30,8 +30,8 @@ def screened():
     app.quit()
 window.globe.canvas.events.draw.connect(drawn)
 window.screeningFinished.connect(screened)
-window.controller.loadFailed.connect(lambda m, d: (marks.setdefault("error", m), app.quit()))
 from PySide6.QtCore import QTimer
+window.controller.loadFailed.connect(lambda m, d: (marks.setdefault("error", m), QTimer.singleShot(1000, app.quit)))
 QTimer.singleShot(120000, app.quit)
 app.exec()
 window.close()
@@ -46,8 +46,6 @@ def one_run(paths):
     if line is None:
         raise RuntimeError(f"child failed (rc {proc.returncode}): {proc.stderr[-2000:]}")
     marks = eval(line[6:], {})  # our own child's dict of floats/strings
-    if "error" in marks:
-        raise RuntimeError(f"scenario failed to load: {marks['error']}")
     return {k: (v - t0 if isinstance(v, float) else v) for k, v in marks.items()}
 
 
@@ -59,10 +57,11 @@ def main():
     runs = [one_run(args.paths) for _ in range(args.runs)]
     ff = [r["first_frame"] for r in runs if "first_frame" in r]
     fs = [r["first_screening"] for r in runs if "first_screening" in r]
+    errors = sorted({r["error"] for r in runs if "error" in r})
     print(json.dumps(dict(benchmark="startup_to_first_frame", runs=args.runs, scenario=args.paths or "default",
                           first_frame_s=ff, first_frame_median_s=statistics.median(ff) if ff else None,
                           first_screening_s=fs, first_screening_median_s=statistics.median(fs) if fs else None,
-                          target_first_frame_s=3.0, cpu_count=os.cpu_count(),
+                          target_first_frame_s=3.0, load_errors=errors, cpu_count=os.cpu_count(),
                           display=os.environ.get("DISPLAY")), indent=1))
 
 
