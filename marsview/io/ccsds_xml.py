@@ -108,6 +108,8 @@ def parse_xml_tree(path) -> Node:
     except xml.parsers.expat.ExpatError as exc:
         where = stack[-1].tag if stack else "xml"
         raise ParseError(path, exc.lineno, where, f"malformed XML: {xml.parsers.expat.ErrorString(exc.code)}") from None
+    except (LookupError, ValueError) as exc:  # e.g. an unknown encoding in the XML declaration
+        raise ParseError(path, parser.CurrentLineNumber or 1, "xml", f"unreadable XML: {exc}") from None
     if not root:
         raise ParseError(path, 1, "xml", "empty XML document")
     return root[0]

@@ -145,3 +145,32 @@ def test_opm_and_cdm_xml_structure(reference_dir, tmp_path):
     cdm = read_any(reference_dir / "ccsds_samples" / "cdm_kvn_v1_example_all_sections.cdm")
     text = ccsds_xml.cdm_to_xml_bytes(cdm).decode()
     assert text.count("<segment>") == 2 and "<relativeStateVector>" in text and "<odParameters>" in text
+
+
+def test_unknown_xml_encoding_is_a_parse_error(tmp_path):
+    path = tmp_path / "enc.xml"
+    path.write_text(OEM_XML.replace('encoding="UTF-8"', 'encoding="UTF1e999"'))
+    with pytest.raises(ParseError) as err:
+        read_oem(path)
+    assert err.value.line == 1 and err.value.keyword == "xml"
+
+
+def test_mutated_xml_raises_only_parse_error(tmp_path):
+    from datetime import timedelta
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_fuzz_kvn import _mutate, mutation
+
+    @settings(max_examples=80, deadline=timedelta(seconds=5), derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(ops=st.lists(mutation, min_size=1, max_size=3))
+    def run(ops):
+        path = tmp_path / "fuzz.xml"
+        path.write_bytes(_mutate(OEM_XML.encode(), ops))
+        try:
+            read_any(path)
+        except ParseError as exc:
+            assert exc.path == str(path) and exc.keyword
+
+    run()
