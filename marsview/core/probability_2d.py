@@ -63,10 +63,10 @@ def _log_normal_mass(a, b):
         mass = special.ndtr(hi) - special.ndtr(lo)
         # narrow interval: Hermite series of the integral of phi about the midpoint (error < 1e-15)
         narrow = half * np.maximum(np.abs(c), 1.0) < 1e-2
-        he2, he4 = c * c - 1.0, (c * c - 6.0) * c * c + 3.0
-        series = (2.0 * half * np.exp(-0.5 * c * c - _LOG_SQRT_2PI)
-                  * (1.0 + he2 * half * half / 6.0 + he4 * half**4 / 120.0))
-        mass = np.where(narrow, series, mass)
+        if np.any(narrow):
+            h, cc = half[narrow], c[narrow]
+            mass[narrow] = (2.0 * h * np.exp(-0.5 * cc * cc - _LOG_SQRT_2PI)
+                            * (1.0 + (cc * cc - 1.0) * h * h / 6.0 + ((cc * cc - 6.0) * cc * cc + 3.0) * h**4 / 120.0))
         out = np.log(mass)
         deep = ~(mass > 1e-280) & (hi > lo)
         if np.any(deep):          # far lower tail: redo in log space
