@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
 from .errors import ParseError
+from ..core import frames as cframes
 from .frames_io import check_frame, check_mars_centre, normalize, rotation_to_eme2000, to_eme2000
 from .kvn import EpochArray
 from .oem import OemMessage, OemSegment
@@ -34,25 +35,48 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0) -> Tab
     degree = seg.interpolation_degree if seg.interpolation_degree is not None else DEFAULT_DEGREE
     if method == "LINEAR":
         method, degree = "LAGRANGE", 1
-    covs = None
-    if seg.covariances:
-        epochs = np.array([c.epoch_tdb_s for c in seg.covariances])
-        mats = []
-        for c in seg.covariances:
-            cframe = normalize(c.frame) if c.frame else frame
-            if cframe not in ("EME2000", "ICRF", "MCI", "IAU_MARS"):
-                raise ParseError(path, c.line, "COV_REF_FRAME",
-                                 f"covariance frame {c.frame!r} cannot be converted (EME2000, ICRF, MCI, IAU_MARS)")
-            r = rotation_to_eme2000(c.epoch_tdb_s, cframe)[0]
-            mats.append(r @ c.matrix @ r.T)
-        covs = (epochs, np.array(mats))
     first, last = (int(seg.data_lines[0]), int(seg.data_lines[-1])) if seg.data_lines is not None else (0, 0)
     source = f"{path} segment {index + 1} (lines {first}-{last})" if path else f"segment {index + 1}"
     try:
-        return TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
-                                seg.useable_stop_tdb_s, acc, covs, source)
+        tab = TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
+                               seg.useable_stop_tdb_s, acc, None, source)
     except ValueError as exc:
         raise ParseError(path, seg.start_line, "META_START", str(exc)) from None
+    if seg.covariances:
+        tab.covariances = _covariances_eme2000(seg, frame, states, path)
+    return tab
+
+
+def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path):
+    """(epochs_tdb_s (K,), (K,6,6) km**2.. in EME2000). Local frames (RTN/RSW/RIC, VNB, TNW) are rotated with
+    the segment's state at the covariance epoch (interpolated over all its points); the rotation rate of the
+    local frame is neglected, the usual approximation."""
+    epochs = np.array([c.epoch_tdb_s for c in seg.covariances])
+    mats = []
+    for c in seg.covariances:
+        cframe = normalize(c.frame) if c.frame else frame
+        if cframe in ("EME2000", "ICRF", "MCI", "IAU_MARS"):
+            r = rotation_to_eme2000(c.epoch_tdb_s, cframe)[0]
+        elif cframe in ("RTN", "RSW", "RIC", "VNB", "TNW"):
+            t = seg.epochs_tdb_s
+            if not t[0] <= c.epoch_tdb_s <= t[-1]:
+                raise ParseError(path, c.line, "EPOCH", f"a {cframe} covariance needs a state: its epoch is outside "
+                                                        f"the segment's data")
+            whole = TabulatedSegment(t, states_eme2000, "LAGRANGE", min(7, len(t) - 1) or 1)
+            state = whole.state(np.array([c.epoch_tdb_s]))
+            if cframe == "TNW":  # rows T = V, N = W x T = -B, W = orbit normal (VNB's N)
+                v, n, b = cframes.vnb_matrix(state)[0]
+                rows = np.array([v, -b, n])
+            else:
+                rows = (cframes.rtn_matrix(state) if cframe != "VNB" else cframes.vnb_matrix(state))[0]
+            r = np.zeros((6, 6))
+            r[:3, :3] = r[3:, 3:] = rows.T
+        else:
+            raise ParseError(path, c.line, "COV_REF_FRAME",
+                             f"covariance frame {c.frame!r} cannot be converted "
+                             "(EME2000, ICRF, MCI, IAU_MARS, RTN, RSW, RIC, VNB, TNW)")
+        mats.append(r @ c.matrix @ r.T)
+    return epochs, np.array(mats)
 
 
 def oem_to_ephemerides(message: OemMessage) -> list[TabulatedEphemeris]:

@@ -265,3 +265,41 @@ def test_bad_epoch_text_is_located(text):
     with pytest.raises(kvn.EpochError) as err:
         kvn.EpochArray.parse(["2019-12-28T21:29:07.267", text], "UTC").to_tdb_s("UTC")
     assert err.value.index == 1
+
+
+@pytest.mark.parametrize("frame", ["RTN", "TNW"])
+def test_local_frame_covariance_is_rotated_with_the_state(tmp_path, frame):
+    from marsview.core.frames import rtn_matrix, vnb_matrix
+    from marsview.io.oem import oem_to_ephemerides
+
+    src = _mars_oem(tmp_path / "cov.oem", segments=1)
+    src.write_text(src.read_text().replace("COV_REF_FRAME = EME2000", f"COV_REF_FRAME = {frame}"))
+    msg = read_oem(src)
+    (tab,) = oem_to_ephemerides(msg)
+    epochs, mats = tab.segments[0].covariances
+    local = msg.segments[0].covariances[0].matrix
+    state = msg.segments[0].states[:1]  # the covariance epoch is the first data epoch (EME2000 file)
+    if frame == "RTN":
+        rows = rtn_matrix(state)[0]
+    else:
+        v, n, b = vnb_matrix(state)[0]
+        rows = np.array([v, -b, n])
+    r = np.zeros((6, 6))
+    r[:3, :3] = r[3:, 3:] = rows
+    np.testing.assert_allclose(r @ mats[0] @ r.T, local, rtol=0, atol=1e-15)
+    # the radial variance lands along the position vector
+    rhat = state[0, :3] / np.linalg.norm(state[0, :3])
+    if frame == "RTN":
+        assert rhat @ mats[0][:3, :3] @ rhat == pytest.approx(local[0, 0], rel=1e-12)
+
+
+def test_unknown_covariance_frame_is_refused(tmp_path):
+    from marsview.io.oem import oem_to_ephemerides
+
+    src = _mars_oem(tmp_path / "cov.oem", segments=1)
+    src.write_text(src.read_text().replace("COV_REF_FRAME = EME2000", "COV_REF_FRAME = ITRF"))
+    msg = read_oem(src)
+    with pytest.raises(ParseError) as err:
+        oem_to_ephemerides(msg)
+    assert err.value.keyword == "COV_REF_FRAME"
+    assert err.value.line == msg.segments[0].covariances[0].line
