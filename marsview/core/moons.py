@@ -28,18 +28,25 @@ the modelled positions (mean motion plus apsidal and nodal precession).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from .ephemeris import Ephemeris
-from .orbits import elements_to_cartesian, mean_to_true
+from .orbits import cross3, elements_to_cartesian, mean_to_true
 
 _DAY_S = 86400.0
 _YEAR_D = 365.25
 # 1950 Jan 1.00 TT as TDB seconds past J2000 (TDB - TT < 2 ms, below the model's accuracy by far)
 _EPOCH_1950_TDB_S = (2433282.5 - 2451545.0) * _DAY_S
+
+
+@functools.lru_cache(maxsize=32)
+def _angle_at_j2000(angle_at_epoch_deg: float, rate_deg_per_s: float, epoch_tdb_s: float) -> float:
+    """angle0 - rate * epoch, mod 360, computed exactly in rationals (once per element set)."""
+    return float((Fraction(angle_at_epoch_deg) - Fraction(rate_deg_per_s) * Fraction(epoch_tdb_s)) % 360)
 
 
 def _two_product(a: float, b: np.ndarray):
@@ -102,7 +109,7 @@ class MeanElements:
         exactly (fractions) and rate * t is an exact two-term product reduced by an exact fmod.
         A plain float product at 1e7 deg would jitter by 1e-8 deg (0.6 m for Phobos, epoch to epoch)."""
         rate_s = rate_deg_per_day / _DAY_S
-        at_j2000 = float((Fraction(angle_at_epoch_deg) - Fraction(rate_s) * Fraction(self.epoch_tdb_s)) % 360)
+        at_j2000 = _angle_at_j2000(angle_at_epoch_deg, rate_s, self.epoch_tdb_s)
         p, err = _two_product(rate_s, t)
         return np.fmod(p, 360.0) + err + at_j2000
 
@@ -129,7 +136,8 @@ class MeanElements:
                       np.full_like(node, np.cos(inc))], axis=1)
         wdot = np.radians(self.argp_rate_deg_per_day) / _DAY_S
         odot = np.radians(self.node_rate_deg_per_day) / _DAY_S
-        v = v + wdot * np.cross(h, r) + odot * np.cross(np.array([0.0, 0.0, 1.0]), r)
+        z_cross_r = np.stack([-r[:, 1], r[:, 0], np.zeros(len(r))], axis=1)  # Laplace pole x r
+        v = v + wdot * cross3(h, r) + odot * z_cross_r
         m = self.laplace_to_eme2000()
         return np.hstack([r @ m.T, v @ m.T])
 

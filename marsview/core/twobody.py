@@ -25,7 +25,7 @@ import numpy as np
 
 from .constants import GM_MARS_KM3S2
 from .ephemeris import Ephemeris
-from .orbits import solve_kepler
+from .orbits import cross3, solve_kepler
 
 _CHUNK = 1 << 15  # elements per vectorized chunk: keeps temporaries in cache
 _SERIES_PSI = 1.0
@@ -112,7 +112,7 @@ def _universal_one(state0, dt, mu):
     r0 = math.sqrt(r0v @ r0v)
     rv = float(r0v @ v0v)
     alpha = 2.0 / r0 - float(v0v @ v0v) / mu
-    hv = np.cross(r0v, v0v)
+    hv = cross3(r0v, v0v)
     p = float(hv @ hv) / mu
     ecc = math.sqrt(max(0.0, 1.0 - p * alpha))
     rp = p / (1.0 + ecc)
@@ -184,12 +184,12 @@ def _elliptic_fast(state0, dt, mu):
     r0v, v0v = state0[:3], state0[3:]
     r0 = np.linalg.norm(r0v)
     a = 1.0 / (2.0 / r0 - (v0v @ v0v) / mu)
-    hvec = np.cross(r0v, v0v)
+    hvec = cross3(r0v, v0v)
     hhat = hvec / np.linalg.norm(hvec)
     evec = ((v0v @ v0v - mu / r0) * r0v - (r0v @ v0v) * v0v) / mu
     e = float(np.linalg.norm(evec))
     phat = evec / e if e > 0.0 else r0v / r0  # circular: periapsis taken at the initial position
-    qhat = np.cross(hhat, phat)
+    qhat = cross3(hhat, phat)
     nu0 = np.arctan2(r0v @ qhat, r0v @ phat)
     sq = np.sqrt(1.0 - e * e)
     e0 = 2.0 * np.arctan2(np.sqrt(1.0 - e) * np.sin(0.5 * nu0), np.sqrt(1.0 + e) * np.cos(0.5 * nu0))
@@ -278,7 +278,7 @@ def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
     mu = float(gm_km3s2)
     out = np.empty((s0.shape[0], t.size, 6))
     for k in range(s0.shape[0]):
-        if np.linalg.norm(np.cross(s0[k, :3], s0[k, 3:])) <= 0.0:
+        if not np.any(cross3(s0[k, :3], s0[k, 3:])):
             raise ValueError("rectilinear state (r parallel to v): two-body propagation undefined")
         if method == "auto" and t.size >= _FAST_MIN_EPOCHS and _fast_path_applies(s0[k], mu):
             out[k] = _elliptic_fast(s0[k], t - t0[k], mu)
