@@ -85,7 +85,7 @@ def _check(tmp_path, kind, ops, reader=None):
         assert exc.path == str(path) and exc.line >= 0 and exc.keyword
 
 
-FUZZ = settings(max_examples=120, deadline=timedelta(seconds=5), derandomize=True,
+FUZZ = settings(max_examples=200, deadline=timedelta(seconds=5), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -100,7 +100,7 @@ def test_mutated_messages_raise_only_parse_error(tmp_path, kind):
 
 
 def test_read_any_on_mutated_messages(tmp_path):
-    @settings(FUZZ, max_examples=60)
+    @settings(FUZZ, max_examples=100)
     @given(kind=st.sampled_from(sorted(CASES)), ops=st.lists(mutation, min_size=1, max_size=3))
     def run(kind, ops):
         _check(tmp_path, kind, ops, reader=read_any)

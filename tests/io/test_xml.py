@@ -162,7 +162,7 @@ def test_mutated_xml_raises_only_parse_error(tmp_path):
     from hypothesis import strategies as st
     from test_fuzz_kvn import _mutate, mutation
 
-    @settings(max_examples=80, deadline=timedelta(seconds=5), derandomize=True,
+    @settings(max_examples=100, deadline=timedelta(seconds=5), derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(ops=st.lists(mutation, min_size=1, max_size=3))
     def run(ops):
