@@ -14,7 +14,11 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_write_bytes
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from .atomic import atomic_open, atomic_write_bytes
 from .errors import ParseError
 from .kvn import KvnLine, format_float
 
@@ -263,9 +267,12 @@ def read_cdm_xml(path):
 
 # --- writers ------------------------------------------------------------------------------------------
 
+_XSD = "https://sanaregistry.org/r/ndmxml/ndmxml-1.0-master.xsd"
+
+
 def _root_element(kind: str, version: str) -> ET.Element:
     return ET.Element(kind, {"xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
-                             "xsi:noNamespaceSchemaLocation": "https://sanaregistry.org/r/ndmxml/ndmxml-1.0-master.xsd",
+                             "xsi:noNamespaceSchemaLocation": _XSD,
                              "id": f"CCSDS_{kind.upper()}_VERS", "version": version})
 
 
@@ -280,51 +287,62 @@ def _to_bytes(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def oem_to_xml_bytes(message) -> bytes:
-    root = _root_element("oem", message.version)
-    header = ET.SubElement(root, "header")
-    for c in message.comments:
-        _sub(header, "COMMENT", c)
-    for key in ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID"):
-        if key in message.header:
-            _sub(header, key, message.header[key])
-    body = ET.SubElement(root, "body")
+def iter_oem_xml(message):
+    """The OEM as NDM/XML text, in pieces: the data section is formatted a chunk of states at a time, so a
+    million-state OEM converts without building a million-element tree."""
+    from .oem import CHUNK_LINES
+
+    def leaf(tag, text, indent):
+        return f"{' ' * indent}<{tag}>{escape(str(text))}</{tag}>\n"
+
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n',
+           f'<oem xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{_XSD}" '
+           f'id="CCSDS_OEM_VERS" version="{escape(message.version)}">\n', "  <header>\n"]
+    out += [leaf("COMMENT", c, 4) for c in message.comments]
+    out += [leaf(k, message.header[k], 4) for k in ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
+            if k in message.header]
+    out.append("  </header>\n  <body>\n")
+    yield "".join(out)
     for seg in message.segments:
-        s = ET.SubElement(body, "segment")
-        meta = ET.SubElement(s, "metadata")
-        for c in seg.comments:
-            _sub(meta, "COMMENT", c)
-        for key in _OEM_META[1:]:
-            if key in seg.metadata:
-                _sub(meta, key, seg.metadata[key])
-        data = ET.SubElement(s, "data")
-        for c in seg.data_comments:
-            _sub(data, "COMMENT", c)
-        epochs = seg.epochs.format()
-        for i, text in enumerate(epochs):
-            sv = ET.SubElement(data, "stateVector")
-            _sub(sv, "EPOCH", text)
-            for key, value in zip(_STATE, seg.states[i].tolist()):
-                _sub(sv, key, format_float(value))
-            if seg.accelerations is not None:
-                for key, value in zip(_ACC, seg.accelerations[i].tolist()):
-                    _sub(sv, key, format_float(value))
+        out = ["    <segment>\n      <metadata>\n"]
+        out += [leaf("COMMENT", c, 8) for c in seg.comments]
+        out += [leaf(k, seg.metadata[k], 8) for k in _OEM_META[1:] if k in seg.metadata]
+        out.append("      </metadata>\n      <data>\n")
+        out += [leaf("COMMENT", c, 8) for c in seg.data_comments]
+        yield "".join(out)
+        keys = _STATE + (_ACC if seg.accelerations is not None else ())
+        values = seg.states if seg.accelerations is None else np.hstack([seg.states, seg.accelerations])
+        for start in range(0, len(values), CHUNK_LINES):
+            epochs = seg.epochs.take(slice(start, start + CHUNK_LINES)).format()
+            rows = values[start:start + CHUNK_LINES].tolist()
+            yield "".join(
+                "        <stateVector>\n          <EPOCH>" + e + "</EPOCH>\n"
+                + "".join(f"          <{k}>{format_float(x)}</{k}>\n" for k, x in zip(keys, row))
+                + "        </stateVector>\n" for e, row in zip(epochs, rows))
+        out = []
         for k, cov in enumerate(seg.covariances):
-            cm = ET.SubElement(data, "covarianceMatrix")
+            out.append("        <covarianceMatrix>\n")
             if k == 0:
-                for c in seg.covariance_comments:
-                    _sub(cm, "COMMENT", c)
-            _sub(cm, "EPOCH", cov.epoch_text)
+                out += [leaf("COMMENT", c, 10) for c in seg.covariance_comments]
+            out.append(leaf("EPOCH", cov.epoch_text, 10))
             if cov.frame:
-                _sub(cm, "COV_REF_FRAME", cov.frame)
-            for i, a in enumerate(_STATE):
-                for j, b in enumerate(_STATE[: i + 1]):
-                    _sub(cm, f"C{a}_{b}", format_float(cov.matrix[i, j]))
-    return _to_bytes(root)
+                out.append(leaf("COV_REF_FRAME", cov.frame, 10))
+            out += [leaf(f"C{a}_{b}", format_float(cov.matrix[i, j]), 10)
+                    for i, a in enumerate(_STATE) for j, b in enumerate(_STATE[: i + 1])]
+            out.append("        </covarianceMatrix>\n")
+        out.append("      </data>\n    </segment>\n")
+        yield "".join(out)
+    yield "  </body>\n</oem>\n"
+
+
+def oem_to_xml_bytes(message) -> bytes:
+    return "".join(iter_oem_xml(message)).encode("utf-8")
 
 
 def write_oem_xml(path, message) -> None:
-    atomic_write_bytes(path, oem_to_xml_bytes(message))
+    with atomic_open(path) as fh:
+        for piece in iter_oem_xml(message):
+            fh.write(piece)
 
 
 def _items_to_tree(kind: str, items: list[KvnLine], structure: dict, placement) -> bytes:
