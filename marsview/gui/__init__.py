@@ -27,6 +27,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
         from .maneuver_panel import install_maneuver_planning
 
         window.maneuver_panel = install_maneuver_planning(window)
+        window.tabify_planning_docks()
     if show:
         window.show()
     return window

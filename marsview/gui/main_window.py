@@ -69,6 +69,20 @@ class MainWindow(QMainWindow):
             self.controller.open(paths or None)
 
     # --- construction --------------------------------------------------------------------------------
+    def tabify_planning_docks(self):
+        """Docks added after construction (maneuver planning) share the Objects dock's place as tabs."""
+        objects_dock = self.findChild(QDockWidget, "objectsDock")
+        extra = [d for d in self.findChildren(QDockWidget)
+                 if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d.objectName() not in ("objectsDock",
+                                                                                              "scenarioDock")]
+        if extra:
+            # Qt tabifies reliably into an existing tab group, so the Objects dock joins the planning group
+            self.tabifyDockWidget(extra[0], objects_dock)
+            for dock in extra[1:]:
+                if dock not in self.tabifiedDockWidgets(objects_dock):
+                    self.tabifyDockWidget(objects_dock, dock)
+        objects_dock.raise_()
+
     def _dock(self, title, widget, area, name):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -193,6 +207,8 @@ class MainWindow(QMainWindow):
         self.info.set_scenario(self.scenario, result)
         self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
                                                        f"{result.threshold_km:g} km")
+        if result.events and self.selected_event is None:  # plot the closest one until the user picks
+            self._request_distance_plot(min(result.events, key=lambda e: e.miss_km))
         self.screeningFinished.emit()
 
     # --- time, selection, camera ---------------------------------------------------------------------
