@@ -32,7 +32,8 @@ DAY = 86400.0
 
 
 def synthetic_fleet(start_tdb_s: float, days: float = 7.0):
-    """Scenario of 7 orbiters (published sizes; node/phase chosen) + Phobos/Deimos, tabulated at 60 s."""
+    """Scenario of 7 orbiters (published sizes; node/phase chosen) + Phobos/Deimos, tabulated at 60 s, and the
+    dead MGS placed to pass 2 km radially from MRO 3.3 days in (crossing planes 20 deg apart, ~1.2 km/s)."""
     from marsview.core.moons import deimos_ephemeris, phobos_ephemeris
     from marsview.core.orbits import state_from_peri_apo
     from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
@@ -51,6 +52,17 @@ def synthetic_fleet(start_tdb_s: float, days: float = 7.0):
         states = propagate_twobody(s0, start_tdb_s, t)
         eph = TabulatedEphemeris(name, [TabulatedSegment(t, states, "LAGRANGE", 7, source=f"synthetic {name}")])
         objects.append(ScenarioObject(name, "spacecraft", eph, 5.0, mass_kg=float(mass)))
+        if name == "MRO":
+            t_enc = start_tdb_s + 3.3 * DAY
+            s = eph.state(t_enc)[0]
+            rhat = s[:3] / np.linalg.norm(s[:3])
+            c, sn = np.cos(np.radians(20.0)), np.sin(np.radians(20.0))
+            v = s[3:]
+            v_rot = v * c + np.cross(rhat, v) * sn + rhat * (rhat @ v) * (1 - c)  # Rodrigues about r-hat
+            mgs0 = np.concatenate([s[:3] + 2.0 * rhat, v_rot])
+            mgs = TabulatedEphemeris("MGS", [TabulatedSegment(t, propagate_twobody(mgs0, t_enc, t), "LAGRANGE", 7,
+                                                               source="synthetic MGS")])
+            objects.append(ScenarioObject("MGS", "inactive", mgs, 5.0))
     objects.append(ScenarioObject("PHOBOS", "moon", phobos_ephemeris(start_tdb_s, stop), 13000.0))
     objects.append(ScenarioObject("DEIMOS", "moon", deimos_ephemeris(start_tdb_s, stop), 7800.0))
     return Scenario("synthetic 2024-like fleet", objects, window_start_tdb_s=start_tdb_s, window_duration_s=days * DAY,

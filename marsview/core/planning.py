@@ -182,9 +182,10 @@ class BurnArc:
         for i in range(3):
             stack[1 + 2 * i, 3:] += axes[i] * self.delta_mps / 1000.0
             stack[2 + 2 * i, 3:] -= axes[i] * self.delta_mps / 1000.0
-        # tolerance tightened: the differences of nearby trajectories carry the answer
+        # rtol 1e-11: the preview's own truncation (metres per m/s after a day) dominates the integration
+        # error of the differences; the exact trajectory that follows uses 1e-12
         self._arcs = integrate_arcs(stack, self.burn_epoch_tdb_s, self.stop_tdb_s, force_model,
-                                    rtol=1e-12, atol=1e-10, cancel=cancel)
+                                    rtol=1e-11, atol=1e-9, cancel=cancel)
         self._cache: dict = {}
 
     def _terms(self, t: np.ndarray):
@@ -201,9 +202,9 @@ class BurnArc:
         jac = (plus - minus) / (2.0 * d)
         hess = (plus - 2.0 * q0[:, None, :] + minus) / (d * d)
         out = (x0, q0, jac, hess)
-        if t.size > 1:
-            if len(self._cache) > 8:
-                self._cache.clear()
+        if t.size >= 64:  # sampling grids (refinement's few-epoch calls would only evict them)
+            if len(self._cache) >= 4:
+                self._cache.pop(next(iter(self._cache)))  # oldest first
             self._cache[key] = out
         return out
 

@@ -13,6 +13,7 @@ emits ``screeningFinished``), and the plan is autosaved when the window closes.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
@@ -49,7 +50,7 @@ class ManeuverPanel(QDockWidget):
 
     planChanged = Signal()
     outcomeShown = Signal(object)
-    plannedResult = Signal(object)
+    plannedResult = Signal(object, str)  # merged ScreeningResult, mode ("none", "preview", "exact")
     screeningFinished = Signal()
     errorOccurred = Signal(str, str)
 
@@ -292,6 +293,10 @@ class ManeuverPanel(QDockWidget):
         self._updating = False
         self._on_dv_edited()
 
+    def set_burn_time(self, tdb_s: float) -> None:
+        """Move the burn (e.g. from a marker dragged on the timeline or along the orbit in the 3D view)."""
+        self.burn_time.setDateTime(_qdt_from_tdb(tdb_s))
+
     def clear_burn(self) -> None:
         self.set_burn(_tdb_from_qdt(self.burn_time.dateTime()), (0.0, 0.0, 0.0), self.frame.currentText())
 
@@ -347,7 +352,7 @@ class ManeuverPanel(QDockWidget):
         mode = {"none": "no burn", "preview": "preview (2nd order)", "exact": "exact"}[outcome.mode]
         self.status.setText(f"{mode}, {elapsed_ms:.0f} ms")
         self.outcomeShown.emit(outcome)
-        self.plannedResult.emit(outcome.result)
+        self.plannedResult.emit(outcome.result, outcome.mode)
         self.screeningFinished.emit()
         if outcome.mode == "preview":
             self.exact_timer.start()
@@ -419,34 +424,44 @@ class ManeuverPanel(QDockWidget):
             suffix = {"oem": "OEM (*.oem)", "spk": "SPK (*.bsp)", "opm": "OPM (*.opm)"}[kind]
             path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", "", suffix)
             if path:
-                self.export(kind, path)
+                try:
+                    self.export(kind, path)
+                except (OSError, ValueError, RuntimeError) as exc:
+                    import traceback
+
+                    self._report(f"Export failed: {exc}", traceback.format_exc())
         return run
 
-    def export(self, kind: str, path) -> None:
-        """Write the planned trajectory (OEM/SPK) or the maneuver (OPM) of the shown outcome."""
+    def export(self, kind: str, path) -> str:
+        """Write the shown plan: the planned trajectory over the screening window as OEM or SPK (always the
+        exact trajectory, never the preview), or the maneuver as an OPM. Returns a status line."""
+        from marsview.core.planning import planned_ephemeris
         from marsview.io import plan_export
 
         o = self.outcome
-        name = self.target.currentText()
-        if o is None or o.request.spacecraft != name:
-            raise RuntimeError("no computed plan to export yet")
-        if kind == "opm":
-            plan_export.write_maneuver_opm(path, name, o.planned, self.plan.burns_for(name),
-                                           mass_kg=getattr(self._object(), "mass_kg", None))
-            return
+        if o is None or not o.request.burns:
+            raise ValueError("no planned burn to export yet")
+        name, burns, obj = o.request.spacecraft, list(o.request.burns), self.scenario.object(o.request.spacecraft)
         planned = o.planned
-        if o.mode != "exact" and self.plan.burns_for(name):  # export the exact trajectory, never the preview
-            from marsview.core.planning import planned_ephemeris
-
-            planned = planned_ephemeris(o.request.targets and next(
-                t.ephemeris for t in o.request.targets if t.name == name),
-                [b.to_core() for b in self.plan.burns_for(name)], o.request.force_model,
-                stop_tdb_s=min(o.request.stop_tdb_s, planned.coverage[1]))
+        if o.mode != "exact":
+            base = next(t.ephemeris for t in o.request.targets if t.name == name)
+            planned = planned_ephemeris(base, [b.to_core() for b in burns], o.request.force_model,
+                                        stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]))
         start, stop = self._span()
-        if kind == "oem":
-            plan_export.write_planned_oem(path, planned, start, stop, burns=self.plan.burns_for(name))
+        fm = self.force_model.currentText()
+        if kind == "opm":
+            plan_export.write_maneuver_opm(path, name, planned, burns, mass_kg=obj.mass_kg, isp_s=self.isp.value())
+            note = ""
+        elif kind == "oem":
+            plan_export.write_planned_oem(path, planned, start, stop, burns=burns, force_model=fm)
+            note = ""
         else:
-            plan_export.write_planned_spk(path, planned, start, stop, naif_id=getattr(self._object(), "naif_id", None))
+            naif = obj.naif_id if obj.naif_id is not None else -999
+            plan_export.write_planned_spk(path, planned, start, stop, naif, burns=burns)
+            note = "" if obj.naif_id is not None else " (no NAIF id in the scenario: written as -999)"
+        message = f"Wrote {path}{note}"
+        self.status.setText(message)
+        return message
 
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
@@ -496,7 +511,20 @@ def install_maneuver_planning(window) -> ManeuverPanel:
     controller = window.controller
     controller.scenarioChanged.connect(lambda sc: panel.set_scenario(sc, None))
     controller.screeningResult.connect(panel.set_baseline)
-    panel.plannedResult.connect(controller.screeningResult.emit)
+
+    def show_planned(result, mode):
+        if mode == "preview" and hasattr(window, "table"):
+            # while dragging only the table follows (the timeline plot, scenario info and 3D overlay are
+            # refreshed by the exact result ~0.6 s after the last change)
+            window.table.set_events(result.events)
+            window.screeningFinished.emit()
+        else:
+            controller.screeningResult.emit(result)  # the window's full refresh, then its screeningFinished
+    panel.plannedResult.connect(show_planned)
+    # a worker thread running Python code holds the GIL for up to the switch interval (5 ms) every time the
+    # GUI thread wants it back, and a GUI slot re-acquires it after every Qt call: 1 ms keeps the GUI fluid
+    if sys.getswitchinterval() > 0.001:
+        sys.setswitchinterval(0.001)
     if hasattr(window, "report_error"):
         panel.errorOccurred.connect(window.report_error)
     from .trade_space import TradeSpacePanel

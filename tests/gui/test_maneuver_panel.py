@@ -274,3 +274,18 @@ def test_trade_space_progressive_click_and_solve(qtbot, setup):
     qtbot.wait(300)
     assert trade.status.text() == "cancelled"
     trade.shutdown()
+
+
+def test_export_spk_and_opm_from_the_panel(qtbot, setup, tmp_path):
+    from marsview.io.opm import read_opm
+
+    _, panel, scenario = setup
+    panel.set_burn_time(BURN_AT)
+    panel.dv_in_track.setValue(0.25)
+    _wait_for(qtbot, panel, lambda o: bool(o.request.burns))
+    status = panel.export("spk", tmp_path / "plan.bsp")
+    assert "-999" in status and (tmp_path / "plan.bsp").stat().st_size > 0
+    panel.export("opm", tmp_path / "plan.opm")
+    (man,) = read_opm(tmp_path / "plan.opm").maneuvers
+    assert man.epoch_tdb_s == pytest.approx(BURN_AT, abs=1e-3)
+    assert np.allclose(man.local_dv_mps()[1], (0.0, 0.25, 0.0), atol=1e-9)
