@@ -70,6 +70,12 @@ class ScreeningTarget:
     radial_sigma_km: float = DEFAULT_RADIAL_SIGMA_KM
     cross_track_sigma_km: float = DEFAULT_CROSS_TRACK_SIGMA_KM
 
+    def __post_init__(self):
+        if not (np.isfinite(self.hbr_km) and self.hbr_km >= 0.0):
+            raise ValueError(f"{self.name}: hbr_km must be a finite number >= 0, got {self.hbr_km!r}")
+        if self.threshold_km is not None and not (np.isfinite(self.threshold_km) and self.threshold_km > 0.0):
+            raise ValueError(f"{self.name}: threshold_km must be positive or None, got {self.threshold_km!r}")
+
     def uncertainty(self) -> AlongTrackModel:
         """The along-track model; prediction starts at epoch0_tdb_s, else at the ephemeris' first epoch."""
         epoch0 = self.ephemeris.coverage[0] if self.epoch0_tdb_s is None else self.epoch0_tdb_s
@@ -301,6 +307,8 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     frames = {t.ephemeris.frame for t in targets}
     if len(frames) > 1:
         raise ValueError(f"targets are in different frames {sorted(frames)}; convert them to one inertial frame")
+    if not settings.threshold_km > 0.0:
+        raise ValueError(f"the screening threshold must be positive, got {settings.threshold_km!r} km")
     if not stop_tdb_s > start_tdb_s:
         raise ValueError(f"empty screening window [{start_tdb_s}, {stop_tdb_s}] TDB s")
     only_idx = None

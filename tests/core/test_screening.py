@@ -283,3 +283,13 @@ def test_trajectory_discontinuity_is_respected():
         assert got.miss_km == pytest.approx(want.miss_km, abs=1e-7)
         if got.object1 == "SAT000":
             assert got.source1 == f"SAT000 arc {'2' if got.tca_tdb_s >= tb else '1'}"
+
+
+def test_invalid_keep_out_values_are_refused():
+    eph = Polynomial("A", [3800.0, 0.0, 0.0], [0.0, 3.0, 0.0])
+    with pytest.raises(ValueError, match="hbr_km"):
+        ScreeningTarget("A", eph, hbr_km=-1.0)
+    with pytest.raises(ValueError, match="threshold_km"):
+        ScreeningTarget("A", eph, threshold_km=0.0)
+    with pytest.raises(ValueError, match="threshold must be positive"):
+        screen([ScreeningTarget("A", eph)], T0 - 60, T0 + 60, ScreeningSettings(threshold_km=-5.0))
