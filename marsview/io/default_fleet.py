@@ -69,14 +69,14 @@ BASE_ORBITS = [
     ("MRO", "Mars Reconnaissance Orbiter", -74, 255.0, 320.0, 92.6, 40.0, 270.0, 10.0, 7.5, "spacecraft"),
     ("ODY", "2001 Mars Odyssey", -53, 400.0, 400.0, 93.064, 150.0, 270.0, 200.0, 7.0, "spacecraft"),
     ("EMM", "Emirates Mars Mission (Hope)", -62, 20000.0, 43000.0, 25.0, 60.0, 10.0, 300.0, 4.0, "spacecraft"),
-    ("TW1", "Tianwen-1 orbiter", -9901491, 265.0, 10700.0, 86.0, 210.0, 300.0, 90.0, 8.0, "spacecraft"),
+    ("TGO", "ExoMars Trace Gas Orbiter", -143, 400.0, 400.0, 74.0, 100.0, 0.0, 250.0, 9.0, "spacecraft"),
     ("MGS", "Mars Global Surveyor (inactive)", -94, 370.0, 435.0, 92.9, 320.0, 270.0, 45.0, 6.0, "inactive"),
 ]
 # (designed, partner, days after epoch, miss km, branch flags) -- the designed object's peri/apo/inc:
 DESIGNED = [
     ("MEX", "Mars Express", -41, 350.0, 10300.0, 86.3, 6.0, "spacecraft", "Phobos", 1.6, 7.0),
     ("MAVEN", "MAVEN", -202, 150.0, 4500.0, 75.0, 5.7, "spacecraft", "MRO", 3.3, 2.5),
-    ("TGO", "ExoMars Trace Gas Orbiter", -143, 400.0, 400.0, 74.0, 9.0, "spacecraft", "ODY", 5.2, 4.0),
+    ("TW1", "Tianwen-1 orbiter", -9901491, 265.0, 10700.0, 86.0, 8.0, "spacecraft", "TGO", 5.2, 4.0),
 ]
 
 
@@ -183,7 +183,7 @@ HEADER = '''# marsview built-in scenario: the Mars fleet of April 2024 -- APPROX
 # CHOSEN here. Three were chosen so that a 7-day screen at 10 km finds training encounters:
 #   MEX passes ~7 km from Phobos' centre (inside its 15 km keep-out radius) 1.6 days after the epoch,
 #   MAVEN passes ~2.5 km from MRO 3.3 days after the epoch (cf. the real 2015 MAVEN-MRO alert),
-#   TGO passes ~4 km from ODY 5.2 days after the epoch.
+#   Tianwen-1 passes ~4 km from TGO about 5.2 days after the epoch.
 # (MAVEN's 2024 orbit, 150 x 4500 km, no longer reaches Phobos' radius; MEX's does, as in reality.)
 # Those three objects carry osculating elements at the epoch (their published sizes hold at the encounter).
 # All orbits are propagated with the J2 model from the epoch; Phobos and Deimos come from mean elements.

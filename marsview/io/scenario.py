@@ -24,6 +24,7 @@ burns (core.maneuvers objects) that the planner applies on top.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from pathlib import Path
@@ -95,10 +96,14 @@ class _Doc:
         return ParseError(self.path, self.line(table, key), key or ".".join(map(str, table)) or "scenario", message)
 
 
+def _table_name(table: tuple) -> str:
+    return ".".join(str(p) for p in table if isinstance(p, str)) or "top level"
+
+
 def _get(doc: _Doc, table: tuple, data: dict, key: str, kind, default=None, required=False):
     if key not in data:
         if required:
-            raise doc.error(table, None, f"missing mandatory key '{key}'")
+            raise ParseError(doc.path, doc.line(table, None), key, f"missing mandatory key in [{_table_name(table)}]")
         return default
     value = data[key]
     try:
@@ -114,6 +119,8 @@ def _get(doc: _Doc, table: tuple, data: dict, key: str, kind, default=None, requ
         elif kind is str and not isinstance(value, str):
             raise TypeError
         elif kind == "epoch":
+            if isinstance(value, (datetime.datetime, datetime.date)):  # an unquoted TOML date-time
+                value = value.isoformat()
             value = utc_to_tdb_s(str(value))
         elif kind == "duration":
             value = float(value) if isinstance(value, (int, float)) else parse_duration_s(str(value))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from marsview.core.time import format_epoch
+from marsview.io.errors import ParseError
 
 ORBIT_SOURCES = ("elements", "file", "opm", "moon")
 SCENARIO_FORMAT = "marsview-scenario 1"
@@ -77,7 +78,7 @@ def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
             for key, value in extra.items():
                 attrs.setdefault(key, value)
         if "hbr_m" not in attrs:
-            raise doc.error(table, None, "missing mandatory key 'hbr_m'")
+            raise ParseError(path, doc.line(table, None), "hbr_m", "missing mandatory key in [[objects]]")
     if element_reqs:
         from marsview.model.orbit_cache import propagate_cached
 
@@ -198,6 +199,8 @@ def _maneuvers(doc, items, names):
                                   _get(doc, table, m, "duration_s", float, required=True),
                                   _get(doc, table, m, "direction", "vec3", (0.0, 1.0, 0.0)),
                                   _get(doc, table, m, "frame", str, "RTN"), name=str(m.get("name", "")), **kw)
+        except ParseError:
+            raise
         except ValueError as exc:
             raise doc.error(table, None, str(exc)) from None
         out.setdefault(obj, []).append(burn)
