@@ -197,6 +197,9 @@ class _Sampler:
         eph = self.targets[n].ephemeris
         out = np.full((epochs.size, 6), np.nan)
         todo = np.ones(epochs.size, dtype=bool)
+        if cached is not None and cached[0] is eph and cached[1].shape == epochs.shape \
+                and np.array_equal(cached[1], epochs):
+            return cached[2]  # same object, same grid (re-screening another object): reuse as is
         if cached is not None and cached[0] is eph:
             idx = np.clip(np.searchsorted(cached[1], epochs), 0, cached[1].size - 1)
             hit = cached[1][idx] == epochs
