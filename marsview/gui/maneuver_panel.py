@@ -25,7 +25,7 @@ from marsview.core.time import format_epoch, tdb_s_to_utc, utc_to_tdb_s
 from marsview.model.plan import (ManeuverPlan, PlannedBurn, apply_to_scenario, autosave_path, load_plan,
                                  plan_from_scenario, propellant_kg, save_plan)
 
-from .maneuver_worker import LatestWorker, PlanRequest, Throttler, compute_plan
+from .maneuver_worker import LatestWorker, PlanRequest, ProcessWorker, Throttler, _child_plan, compute_plan
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 600
@@ -54,9 +54,12 @@ class ManeuverPanel(QDockWidget):
     screeningFinished = Signal()
     errorOccurred = Signal(str, str)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, use_process: bool = False):
+        """USE_PROCESS: compute in a child process (the app does; see maneuver_worker) instead of a thread."""
         super().__init__("Maneuver planning", parent)
         self.setObjectName("maneuverPanel")
+        self._context_key = 0
+        self._sent_context = None
         self.scenario = None
         self.baseline = None
         self.plan = ManeuverPlan()
@@ -64,7 +67,7 @@ class ManeuverPanel(QDockWidget):
         self.last_error = None
         self._arc_cache: dict = {}
         self._updating = False
-        self.worker = LatestWorker(self)
+        self.worker = ProcessWorker(self) if use_process else LatestWorker(self)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.throttle = Throttler(parent=self)
@@ -165,6 +168,7 @@ class ManeuverPanel(QDockWidget):
         """Show SCENARIO; restore its saved plan (or an unsaved autosave, which wins)."""
         self.worker.cancel()
         self.scenario, self.baseline, self.outcome = scenario, baseline, None
+        self._context_key += 1
         self._arc_cache = {}
         self.plan = self._restore_plan(scenario)
         self._updating = True
@@ -181,6 +185,7 @@ class ManeuverPanel(QDockWidget):
         if self.outcome is not None and result is self.outcome.result:
             return  # our own planned result coming back through the main window
         self.baseline = result
+        self._context_key += 1
         self._fill_encounters()
         self._schedule()
 
@@ -343,7 +348,16 @@ class ManeuverPanel(QDockWidget):
                                         and self.outcome.request.burns == req.burns)):
             return
         self.status.setText("computing the exact trajectory…" if exact else "computing…")
-        self.worker.submit(req, compute_plan)
+        if isinstance(self.worker, ProcessWorker):
+            from dataclasses import replace
+
+            if self._sent_context != self._context_key:
+                self.worker.set_context(self._context_key, req.targets, req.baseline)
+                self._sent_context = self._context_key
+            light = replace(req, targets=(), baseline=None, arc_cache=None)
+            self.worker.submit((self._context_key, light), _child_plan)
+        else:
+            self.worker.submit(req, compute_plan)
 
     def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
         self.outcome = outcome
@@ -443,8 +457,8 @@ class ManeuverPanel(QDockWidget):
             raise ValueError("no planned burn to export yet")
         name, burns, obj = o.request.spacecraft, list(o.request.burns), self.scenario.object(o.request.spacecraft)
         planned = o.planned
-        if o.mode != "exact":
-            base = next(t.ephemeris for t in o.request.targets if t.name == name)
+        if o.mode != "exact" or planned is None:  # a child process sends no trajectory back
+            base = obj.ephemeris
             planned = planned_ephemeris(base, [b.to_core() for b in burns], o.request.force_model,
                                         stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]))
         start, stop = self._span()
@@ -506,7 +520,7 @@ def attach_close_autosave(panel: ManeuverPanel, window) -> None:
 def install_maneuver_planning(window) -> ManeuverPanel:
     """Attach the maneuver dock to marsview's MainWindow (uses its public ``controller``, ``addDockWidget``,
     ``report_error``); returns the panel."""
-    panel = ManeuverPanel(window)
+    panel = ManeuverPanel(window, use_process=True)
     window.addDockWidget(Qt.RightDockWidgetArea, panel)
     controller = window.controller
     controller.scenarioChanged.connect(lambda sc: panel.set_scenario(sc, None))

@@ -303,3 +303,141 @@ def planning_rescreen(baseline, targets, name, cancel):
         return rescreen(baseline, targets, name, cancel=cancel)
     except ScreeningCancelled as exc:
         raise Cancelled() from exc
+
+
+# --- the same loop in a child process ---------------------------------------------------------------------
+# A worker *thread* running Python (screening, DOP853 right-hand sides) holds the GIL, and every Qt call of
+# the GUI thread must win it back: the table stalls for tens of ms per update. A child process removes that
+# contention. The scenario's targets and the baseline screening are sent once per change ("context"); each
+# request then carries only the burns. Cancellation: a shared integer holds the newest request id; the child's
+# kernels poll it between chunks, so a superseded computation stops early.
+
+_CHILD: dict = {}
+
+
+def _child_init(latest) -> None:
+    _CHILD.update(latest=latest, context=None, arcs={})
+
+
+def _child_context(key, targets, baseline):
+    _CHILD.update(context=(key, tuple(targets), baseline), arcs={})
+    return key
+
+
+class _SharedCancel:
+    def __init__(self, request_id: int):
+        self.request_id = request_id
+
+    def is_set(self) -> bool:
+        return _CHILD["latest"].value != self.request_id
+
+    __call__ = is_set
+
+    def check(self) -> None:
+        if self.is_set():
+            raise Cancelled()
+
+
+def _child_plan(payload, request_id: int):
+    """Run ``compute_plan`` in the child; the outcome comes back without what the GUI already has."""
+    import time
+    from dataclasses import replace as _replace
+
+    from marsview.core.dynamics import PropagationCancelled
+
+    key, req = payload
+    ctx_key, targets, baseline = _CHILD["context"]
+    if ctx_key != key:
+        raise RuntimeError("planning context out of date")
+    full = _replace(req, targets=targets, baseline=baseline, arc_cache=_CHILD["arcs"])
+    t0 = time.perf_counter()
+    try:
+        out = compute_plan(full, _SharedCancel(request_id))
+    except PropagationCancelled as exc:
+        raise Cancelled() from exc
+    light = _replace(out, request=_replace(req, targets=(), baseline=None, arc_cache=None), planned=None,
+                     result=_replace(out.result, cache={}))
+    return light, (time.perf_counter() - t0) * 1000.0
+
+
+class ProcessWorker(QObject):
+    """``LatestWorker``'s interface (finished/failed, submit, cancel, busy, latest_id, shutdown) over one
+    spawned child process. ``set_context(key, targets, baseline)`` before submitting requests of that key;
+    ``submit(payload, fn)`` runs top-level ``fn(payload, request_id)`` in the child, which returns
+    (result, elapsed_ms)."""
+
+    finished = Signal(int, object, float)
+    failed = Signal(int, str, str)
+    _done = Signal(int, object, float, str, str)
+
+    def __init__(self, parent=None):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        super().__init__(parent)
+        fix_emit_refcount()
+        ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
+        self._latest_shared = ctx.Value("q", 0, lock=False)
+        self._executor = ProcessPoolExecutor(1, mp_context=ctx, initializer=_child_init,
+                                             initargs=(self._latest_shared,))
+        self._ids = itertools.count(1)
+        self._latest_id = 0
+        self._future = None
+        self._closed = False
+        self._done.connect(self._on_done)
+
+    @property
+    def latest_id(self) -> int:
+        return self._latest_id
+
+    @property
+    def busy(self) -> bool:
+        return self._future is not None and not self._future.done()
+
+    def set_context(self, key, targets, baseline) -> None:
+        self._executor.submit(_child_context, key, tuple(targets), baseline)
+
+    def submit(self, payload, fn) -> int:
+        if self._closed:
+            raise RuntimeError("worker is shut down")
+        rid = next(self._ids)
+        self._latest_id = rid
+        self._latest_shared.value = rid  # the running request sees it and stops at its next check
+        if self._future is not None:
+            self._future.cancel()
+        self._future = self._executor.submit(fn, payload, rid)
+        self._future.add_done_callback(lambda f, rid=rid: self._deliver(rid, f))
+        return rid
+
+    def _deliver(self, rid, future) -> None:
+        if self._closed or future.cancelled() or rid != self._latest_id:
+            return
+        exc = future.exception()
+        try:
+            if exc is None:
+                result, elapsed_ms = future.result()
+                self._done.emit(rid, result, elapsed_ms, "", "")
+            elif not isinstance(exc, Cancelled):
+                details = "".join(traceback.format_exception(exc))
+                self._done.emit(rid, None, 0.0, f"{type(exc).__name__}: {exc}", details)
+        except RuntimeError:  # the QObject is gone
+            pass
+
+    def _on_done(self, rid, result, elapsed_ms, message, details) -> None:
+        if self._closed or rid != self._latest_id:
+            return
+        if message:
+            self.failed.emit(rid, message, details)
+        else:
+            self.finished.emit(rid, result, elapsed_ms)
+
+    def cancel(self) -> None:
+        self._latest_id = next(self._ids)
+        self._latest_shared.value = self._latest_id
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self.cancel()
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)

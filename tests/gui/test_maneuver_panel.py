@@ -56,11 +56,11 @@ def baseline_for(scenario):
 
 
 @pytest.fixture
-def setup(qtbot, tmp_path, monkeypatch):
+def setup(qtbot, tmp_path, monkeypatch, request):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     window = QMainWindow()
     qtbot.addWidget(window)
-    panel = ManeuverPanel(window)
+    panel = ManeuverPanel(window, use_process=getattr(request, "param", False))
     window.addDockWidget(Qt.RightDockWidgetArea, panel)
     panel.force_model.setCurrentText("two-body")  # fast arcs; the physics of the others is tested in core
     scenario = make_scenario(tmp_path)
@@ -104,6 +104,7 @@ def test_in_track_dv_updates_the_targeted_miss(qtbot, setup):
     assert "kg" in panel.propellant.text()
 
 
+@pytest.mark.parametrize("setup", [False, True], ids=["thread", "process"], indirect=True)
 def test_fast_drag_ends_with_the_last_value(qtbot, setup):
     _, panel, _ = setup
     _select_encounter(panel, "OTHER")
