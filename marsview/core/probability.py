@@ -131,6 +131,36 @@ def repair_covariance(cov, floor):
     return (v * wc) @ v.T, True, w
 
 
+def ephemeris_covariance_km2(ephemeris, state, tdb_s):
+    """A partner's covariance (OEM COVARIANCE blocks, as core.tabulated segments carry them: epochs (K,),
+    (K,6,6) EME2000 km units) at TDB epoch tdb_s for the object's STATE there, or None when no segment
+    with covariances brackets the epoch. Between two covariance epochs the matrices are interpolated
+    linearly in each epoch's RTN frame (where orbit-determination errors evolve slowly) and rotated back
+    with STATE's RTN axes; at a covariance epoch the given matrix is returned as is. Source label for
+    results: "OEM-COVARIANCE"."""
+    for seg in getattr(ephemeris, "segments", ()):
+        cov = getattr(seg, "covariances", None)
+        if not cov:
+            continue
+        epochs, mats = np.asarray(cov[0], float), np.asarray(cov[1], float)
+        if not (epochs[0] <= tdb_s <= epochs[-1]):
+            continue
+        k = int(np.searchsorted(epochs, tdb_s))
+        if epochs[min(k, epochs.size - 1)] == tdb_s:
+            return mats[min(k, epochs.size - 1)].copy()
+        lo, hi = k - 1, k
+        states = seg.state(np.array([epochs[lo], epochs[hi]]))
+        w = (tdb_s - epochs[lo]) / (epochs[hi] - epochs[lo])
+        rtn = [_inertial_to_rtn(states[i], mats[j]) for i, j in ((0, lo), (1, hi))]
+        return rtn_to_inertial(state, (1 - w) * rtn[0] + w * rtn[1])
+    return None
+
+
+def _inertial_to_rtn(state, cov):
+    m = rtn_matrix(np.asarray(state, float)[None])[0]
+    rot = np.block([[m, np.zeros((3, 3))], [np.zeros((3, 3)), m]])
+    return rot @ np.asarray(cov, float) @ rot.T
+
 # --- geometry -----------------------------------------------------------------------------------------
 
 def encounter_plane(state1, state2, cov1_km2, cov2_km2, hbr_km, at_true_tca=True) -> Encounter:

@@ -256,3 +256,23 @@ def test_methods_and_errors():
         collision_probability(s1, c1, s2, c2, 0.0)
     with pytest.raises(ValueError, match="relative velocity is zero"):
         encounter_plane(s1, s1, c1, c2, 0.02)
+
+
+def test_oem_covariance_at_an_epoch_and_between_epochs():
+    from marsview.core.probability import ephemeris_covariance_km2
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+    from marsview.core.twobody import propagate_twobody
+
+    s0 = np.array([3796.19, 0.0, 0.0, 0.0, 3.3588, 0.0])
+    t = np.arange(0.0, 1201.0, 60.0)
+    states = propagate_twobody(s0, 0.0, t)
+    rtn = np.diag([0.01, 0.25, 0.04, 1e-8, 1e-8, 1e-8])       # km^2, km^2/s^2: 0.5 km along-track
+    cov_epochs = np.array([0.0, 1200.0])
+    mats = np.stack([rtn_to_inertial(states[0], rtn), rtn_to_inertial(states[-1], 4 * rtn)])
+    eph = TabulatedEphemeris("orbiter", [TabulatedSegment(t, states, covariances=(cov_epochs, mats))])
+    np.testing.assert_allclose(ephemeris_covariance_km2(eph, states[0], 0.0), mats[0])
+    mid = ephemeris_covariance_km2(eph, states[10], 600.0)
+    # halfway in time: RTN variances halfway between 1x and 4x, expressed along the orbit's axes at 600 s
+    np.testing.assert_allclose(mid, rtn_to_inertial(states[10], 2.5 * rtn), atol=1e-12)
+    assert ephemeris_covariance_km2(eph, states[-1], 1300.0) is None
+    assert ephemeris_covariance_km2(TabulatedEphemeris("x", [TabulatedSegment(t, states)]), states[0], 0.0) is None
