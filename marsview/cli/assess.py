@@ -9,7 +9,8 @@ perpendicular to relative position), CHAN (series; flagged CHAN-POOR where known
 (largest value over the covariance's scale, Alfano 2005), MONTE-CARLO (two-body sampling with a 95%
 Clopper-Pearson interval; --samples, --seed). Each object's 6x6 RTN covariance (m^2) is rotated into the
 CDM's inertial REF_FRAME. Flags: EXTENDED-ENCOUNTER / OFFSET-FROM-TCA (CARA's 2D usage violations: use
-MONTE-CARLO), NPD-COVARIANCE, NPD-REPAIRED (eigenvalues clipped), CHAN-POOR.
+MONTE-CARLO), NPD-COVARIANCE, NPD-REPAIRED (eigenvalues clipped), CHAN-POOR. JSON also gives
+pc_max_geometry: the largest probability any covariance could give for the miss distance and HBR.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def _gm_for(msg):
 def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None) -> dict:
     """One CDM -> the JSON record (see module doc). Raises ParseError/ValueError with the file named."""
     from marsview.core.probability import cdm_covariance_to_inertial_km2, collision_probability
+    from marsview.core.probability_2d import pc_max_geometry
     from marsview.core.time import tdb_s_to_utc
     from marsview.io.cdm import hbr_m_from_comment, read_cdm
     from marsview.io.errors import ParseError
@@ -86,6 +88,8 @@ def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None)
         "usage_extended": res.usage.extended if res.usage else None,
         "usage_offset": res.usage.offset if res.usage else None,
         "cdm_miss_km": msg.miss_distance_m / 1000.0,
+        # the largest Pc any covariance could give for this miss and HBR (Alfano 2005 / Frisbee)
+        "pc_max_geometry": float(pc_max_geometry(res.miss_km, hbr_m / 1000.0)[0]),
     }
     if res.ci_low is not None:
         rec.update(ci_low=res.ci_low, ci_high=res.ci_high, samples=res.samples, hits=res.hits)

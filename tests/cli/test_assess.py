@@ -63,6 +63,7 @@ def test_json_contract_on_cara_operational_cdm(reference_dir, capsys):
     assert rec["method"] == "FOSTER-2D" and rec["covariance_source"] == "CDM"
     assert rec["cdm_pc"] == 2.117e-02 and rec["cdm_pc_method"] == "FOSTER-1992"
     assert rec["miss_km"] == pytest.approx(0.108, abs=5e-4)
+    assert rec["pc"] < rec["pc_max_geometry"] < 1.0
 
 
 def test_hbr_option_overrides_comment_and_changes_pc(reference_dir, capsys):
