@@ -1,4 +1,4 @@
-"""CCSDS NDM/XML (505.0) for OEM, OPM and CDM: read and write.
+"""CCSDS NDM/XML (505.0) for OPM and CDM (and, re-exported, the streamed OEM of ``oem_xml``): read and write.
 
 Reading: ``xml.parsers.expat`` builds a small tree that remembers each element's line (ElementTree keeps
 none), the tree is checked against the NDM structure (which element may contain which; unknown or
@@ -14,31 +14,18 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xml.sax.saxutils import escape
-
-import numpy as np
-
-from .atomic import atomic_open, atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .errors import ParseError
-from .kvn import KvnLine, format_float
+from .kvn import KvnLine
+from .oem_xml import iter_oem_xml, oem_to_xml_bytes, read_oem_xml, write_oem_xml  # noqa: F401  (OEM: streamed)
 
 # --- structure: container -> allowed children; leaves are everything else ---------------------------
 
-_OEM_META = ("COMMENT", "OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH", "TIME_SYSTEM",
-             "START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "INTERPOLATION",
-             "INTERPOLATION_DEGREE")
 _STATE = ("X", "Y", "Z", "X_DOT", "Y_DOT", "Z_DOT")
-_ACC = ("X_DDOT", "Y_DDOT", "Z_DDOT")
 _OEM_COV = tuple(f"C{a}_{b}" for i, a in enumerate(_STATE) for b in _STATE[: i + 1])
 _HEADER = ("COMMENT", "CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID", "MESSAGE_FOR")
 
 STRUCTURE = {
-    "oem": {
-        "oem": ("header", "body"), "header": _HEADER, "body": ("segment",), "segment": ("metadata", "data"),
-        "metadata": _OEM_META, "data": ("COMMENT", "stateVector", "covarianceMatrix"),
-        "stateVector": ("EPOCH",) + _STATE + _ACC,
-        "covarianceMatrix": ("COMMENT", "EPOCH", "COV_REF_FRAME") + _OEM_COV,
-    },
     "opm": {
         "opm": ("header", "body"), "header": _HEADER, "body": ("segment",), "segment": ("metadata", "data"),
         "metadata": ("COMMENT", "OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH",
@@ -166,79 +153,6 @@ def _flatten(node: Node, out: list[KvnLine]) -> None:
 
 # --- readers ------------------------------------------------------------------------------------------
 
-def read_oem_xml(path):
-    from .oem import _OemReader
-
-    root = _root(path, "oem")
-    lines: list[tuple[int, str]] = [(root.line, f"CCSDS_OEM_VERS = {root.attrs['version']}")]
-    header, body = root.children
-    lines += [(it.line, _kvn_text(it)) for it in _items(header)]
-    for seg in body.children:
-        parts = {c.tag: c for c in seg.children}
-        if list(parts) != ["metadata", "data"]:
-            raise ParseError(path, seg.line, "segment", "a segment needs <metadata> then <data>")
-        lines.append((parts["metadata"].line, "META_START"))
-        lines += [(it.line, _kvn_text(it)) for it in _items(parts["metadata"])]
-        lines.append((parts["metadata"].end_line, "META_STOP"))
-        in_cov = False
-        for child in parts["data"].children:
-            if child.tag == "COMMENT":
-                lines.append((child.line, "COMMENT " + child.text.strip()))
-            elif child.tag == "stateVector":
-                if in_cov:
-                    raise ParseError(path, child.line, "stateVector", "state vectors must come before covariances")
-                for c in child.children:
-                    _check_oem_unit(c, path)
-                values = {c.tag: c.text.strip() for c in child.children}
-                order = ["EPOCH", *_STATE] + ([*_ACC] if any(a in values for a in _ACC) else [])
-                missing = [k for k in order if k not in values]
-                if missing:
-                    raise ParseError(path, child.line, missing[0], "missing from <stateVector>")
-                if any(" " in values[k] or not values[k] for k in order):
-                    raise ParseError(path, child.line, "stateVector", "empty or blank-separated value")
-                lines.append((child.line, " ".join(values[k] for k in order)))
-            else:
-                if not in_cov:
-                    lines.append((child.line, "COVARIANCE_START"))
-                    in_cov = True
-                lines += _covariance_lines(child, path)
-        if in_cov:
-            lines.append((parts["data"].end_line, "COVARIANCE_STOP"))
-    msg = _OemReader(Path(path)).run_lines(lines)
-    return msg
-
-
-def _covariance_lines(node: Node, path) -> list[tuple[int, str]]:
-    out = []
-    values = {}
-    for c in node.children:
-        if c.tag == "COMMENT":
-            out.append((c.line, "COMMENT " + c.text.strip()))
-        elif c.tag in ("EPOCH", "COV_REF_FRAME"):
-            out.append((c.line, f"{c.tag} = {c.text.strip()}"))
-        else:
-            _check_oem_unit(c, path)
-            values[c.tag] = (c.line, c.text.strip())
-    for i, a in enumerate(_STATE):
-        row = [f"C{a}_{b}" for b in _STATE[: i + 1]]
-        for key in row:
-            if key not in values:
-                raise ParseError(path, node.line, key, "missing from <covarianceMatrix>")
-        out.append((values[row[0]][0], " ".join(values[k][1] for k in row)))
-    return out
-
-
-_OEM_UNITS = {**{k: "km" for k in _STATE[:3]}, **{k: "km/s" for k in _STATE[3:]}, **{k: "km/s**2" for k in _ACC},
-              **{k: ("km**2", "km**2/s", "km**2/s**2")[k.count("_DOT")] for k in _OEM_COV}}
-
-
-def _check_oem_unit(node: Node, path) -> None:
-    unit = node.attrs.get("units")
-    want = _OEM_UNITS.get(node.tag)
-    if unit is not None and want is not None and unit.replace(" ", "").lower() != want.lower():
-        raise ParseError(path, node.line, node.tag, f'units="{unit}" where "{want}" is required')
-
-
 def _items(node: Node) -> list[KvnLine]:
     out: list[KvnLine] = []
     _flatten(node, out)
@@ -285,64 +199,6 @@ def _sub(parent, tag, text, unit=None):
 def _to_bytes(root: ET.Element) -> bytes:
     ET.indent(root, "  ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
-
-
-def iter_oem_xml(message):
-    """The OEM as NDM/XML text, in pieces: the data section is formatted a chunk of states at a time, so a
-    million-state OEM converts without building a million-element tree."""
-    from .oem import CHUNK_LINES
-
-    def leaf(tag, text, indent):
-        return f"{' ' * indent}<{tag}>{escape(str(text))}</{tag}>\n"
-
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n',
-           f'<oem xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{_XSD}" '
-           f'id="CCSDS_OEM_VERS" version="{escape(message.version)}">\n', "  <header>\n"]
-    out += [leaf("COMMENT", c, 4) for c in message.comments]
-    out += [leaf(k, message.header[k], 4) for k in ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
-            if k in message.header]
-    out.append("  </header>\n  <body>\n")
-    yield "".join(out)
-    for seg in message.segments:
-        out = ["    <segment>\n      <metadata>\n"]
-        out += [leaf("COMMENT", c, 8) for c in seg.comments]
-        out += [leaf(k, seg.metadata[k], 8) for k in _OEM_META[1:] if k in seg.metadata]
-        out.append("      </metadata>\n      <data>\n")
-        out += [leaf("COMMENT", c, 8) for c in seg.data_comments]
-        yield "".join(out)
-        keys = _STATE + (_ACC if seg.accelerations is not None else ())
-        values = seg.states if seg.accelerations is None else np.hstack([seg.states, seg.accelerations])
-        for start in range(0, len(values), CHUNK_LINES):
-            epochs = seg.epochs.take(slice(start, start + CHUNK_LINES)).format()
-            rows = values[start:start + CHUNK_LINES].tolist()
-            yield "".join(
-                "        <stateVector>\n          <EPOCH>" + e + "</EPOCH>\n"
-                + "".join(f"          <{k}>{format_float(x)}</{k}>\n" for k, x in zip(keys, row))
-                + "        </stateVector>\n" for e, row in zip(epochs, rows))
-        out = []
-        for k, cov in enumerate(seg.covariances):
-            out.append("        <covarianceMatrix>\n")
-            if k == 0:
-                out += [leaf("COMMENT", c, 10) for c in seg.covariance_comments]
-            out.append(leaf("EPOCH", cov.epoch_text, 10))
-            if cov.frame:
-                out.append(leaf("COV_REF_FRAME", cov.frame, 10))
-            out += [leaf(f"C{a}_{b}", format_float(cov.matrix[i, j]), 10)
-                    for i, a in enumerate(_STATE) for j, b in enumerate(_STATE[: i + 1])]
-            out.append("        </covarianceMatrix>\n")
-        out.append("      </data>\n    </segment>\n")
-        yield "".join(out)
-    yield "  </body>\n</oem>\n"
-
-
-def oem_to_xml_bytes(message) -> bytes:
-    return "".join(iter_oem_xml(message)).encode("utf-8")
-
-
-def write_oem_xml(path, message) -> None:
-    with atomic_open(path) as fh:
-        for piece in iter_oem_xml(message):
-            fh.write(piece)
 
 
 def _items_to_tree(kind: str, items: list[KvnLine], structure: dict, placement) -> bytes:

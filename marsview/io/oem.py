@@ -121,7 +121,7 @@ def read_oem(path) -> OemMessage:
         head = fh.read(512).lstrip()
         fh.seek(0)
         if head.startswith(b"<"):
-            from .ccsds_xml import read_oem_xml
+            from .oem_xml import read_oem_xml
 
             return read_oem_xml(path)
         return _OemReader(path).run(fh)
