@@ -67,7 +67,9 @@ def main():
     w.clock.play()
     sample()
     app.exec()
-    w.close()
+    from marsview.gui import shutdown_window
+
+    shutdown_window(w)
     t, mb, frames = (np.array(x) for x in zip(*samples))
     keep = t >= 0.2 * t[-1]
     slope = float(np.polyfit(t[keep] / 60.0, mb[keep], 1)[0]) if keep.sum() >= 3 else float("nan")

@@ -48,16 +48,9 @@ def run(args) -> int:
     try:
         return _render(app, window, args, tdb_s, width, height)
     finally:
-        # the view may have been taken out of the window: close both and let Qt delete them now, not
-        # during interpreter shutdown (PySide6 + a live GL widget at exit can crash the process)
-        window.close()
-        window.globe.widget.close()
-        window.globe.widget.deleteLater()
-        window.deleteLater()
-        from PySide6.QtCore import QCoreApplication, QEvent
+        from marsview.gui import shutdown_window
 
-        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
-        app.processEvents()
+        shutdown_window(window)  # the view may have been taken out of the window: both are closed
 
 
 def _render(app, window, args, tdb_s, width, height) -> int:

@@ -37,4 +37,24 @@ def launch_app(paths=None) -> int:
     app = _ensure_app()
     window = launch(paths or None, show=True)
     window.raise_()
-    return app.exec()
+    rc = app.exec()
+    shutdown_window(window)
+    return rc
+
+
+def shutdown_window(window) -> None:
+    """Close the window and its GL view and delete them while Qt still runs: a GL widget left for the
+    interpreter's final garbage collection can crash the process at exit (seen with PySide6 6.12)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from shiboken6 import isValid
+
+    if not isValid(window):
+        return
+    window.close()
+    widget = window.globe.widget
+    window.globe.close()
+    if isValid(widget) and widget.parent() is None:  # taken out of the window (snapshot)
+        widget.deleteLater()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()

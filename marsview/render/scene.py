@@ -169,7 +169,8 @@ class MarsScene:
         e1, e2 = self.entries[name1], self.entries[name2]
         self.encounter.set_event(e1.obj.ephemeris, e2.obj.ephemeris, tca_tdb_s, miss_km, relative_speed_kms)
         self.camera.center = (0.0, 0.0, 0.0)
-        self.camera.distance = max(6.0 * miss_km, 0.05)
+        body_km = max([max(e.globe.radii_km) for e in (e1, e2) if e.globe is not None], default=0.0)
+        self.camera.distance = max(6.0 * miss_km, 0.05, 4.0 * body_km)  # a moon fits in the view too
         self.set_time(tca_tdb_s)
 
     def clear_encounter(self) -> None:
