@@ -1,4 +1,4 @@
-"""Read time and peak memory of a 1e6-line OEM (KVN), and write time. Prints JSON.
+"""Read time and peak memory of a 1e6-line OEM (KVN), write time, and an XML OEM read. Prints JSON.
 
     .venv/bin/python benchmarks/bench_oem_read.py [--lines 1000000]
 
@@ -83,6 +83,7 @@ def rss_child(path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--xml-states", type=int, default=100_000, help="states in the XML OEM read (0: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.oem"
@@ -105,6 +106,22 @@ def main() -> None:
         write_s, write_cpu_s = time.perf_counter() - t, time.process_time() - c
         del msg
         rss = rss_child(path)
+        xml = {}
+        if args.xml_states:
+            from marsview.io.oem_xml import write_oem_xml
+
+            small = Path(tmp) / "small.oem"
+            make_file(small, args.xml_states)
+            xml_path = Path(tmp) / "small.xml"
+            write_oem_xml(xml_path, read_oem(small))
+            t, c = time.perf_counter(), time.process_time()
+            read_oem(xml_path)
+            xml = {"xml_states": args.xml_states, "xml_mb": round(os.path.getsize(xml_path) / 1e6, 1),
+                   "xml_read_s": round(time.perf_counter() - t, 3), "xml_read_cpu_s": round(time.process_time() - c, 3)}
+            tracemalloc.start()  # separately: tracemalloc slows callback-heavy code several times
+            read_oem(xml_path)
+            xml["xml_peak_traced_mb"] = round(tracemalloc.get_traced_memory()[1] / 1e6, 1)
+            tracemalloc.stop()
     print(json.dumps({
         "benchmark": "oem_read",
         "data_lines": n,
@@ -120,6 +137,7 @@ def main() -> None:
         "read_s_fresh_process": round(rss["read_s_fresh_process"], 3),
         "write_s": round(write_s, 3),
         "write_cpu_s": round(write_cpu_s, 3),
+        **xml,
     }, indent=2))
 
 
