@@ -117,6 +117,10 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--start", default="2024-04-01T00:00:00")
     args = ap.parse_args()
+    import tempfile
+
+    # the plan this benchmark makes must not be autosaved into the user's state folder
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="marsview-bench-")
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["marsview-bench"])

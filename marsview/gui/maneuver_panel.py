@@ -344,6 +344,12 @@ class ManeuverPanel(QDockWidget):
         if self.scenario is None or self.baseline is None:
             return
         req = self.request(exact)
+        if not req.burns and (self.outcome is None or not self.outcome.request.burns):
+            # nothing planned and nothing planned shown: the baseline is already on screen (and no worker
+            # process is started for a window where nobody plans)
+            self.worker.cancel()
+            self._show_baseline(req)
+            return
         if exact and (not req.burns or (self.outcome and self.outcome.mode == "exact"
                                         and self.outcome.request.burns == req.burns)):
             return
@@ -358,6 +364,19 @@ class ManeuverPanel(QDockWidget):
             self.worker.submit((self._context_key, light), _child_plan)
         else:
             self.worker.submit(req, compute_plan)
+
+    def _show_baseline(self, req) -> None:
+        from marsview.core.planning import compare_events, find_event
+
+        changes = tuple(compare_events(self.baseline.events, self.baseline.events, req.spacecraft))
+        before = None if req.targeted is None else find_event(self.baseline.events, req.spacecraft, *req.targeted)
+        after = None if before is None else (before.tca_tdb_s, before.miss_km, before.relative_speed_kms, before)
+        from .maneuver_worker import PlanOutcome
+
+        self.outcome = PlanOutcome(req, None, self.baseline, changes, before, after, "none")
+        self._show(self.outcome)
+        self.status.setText("no burn")
+        self.outcomeShown.emit(self.outcome)
 
     def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
         self.outcome = outcome
