@@ -173,24 +173,19 @@ def format_csv(report: dict) -> str:
 # --- CDMs ---------------------------------------------------------------------------------------------
 
 def _oem_covariance_rtn_m2(eph, tdb_s, state):
-    """The ephemeris' own covariance nearest TCA (same segment, within 1 day), rotated to RTN, in m^2; else None."""
+    """The ephemeris' own covariance nearest TCA (core.uncertainty rule), rotated to RTN, in m^2; else None."""
     import numpy as np
 
     from marsview.core.frames import rtn_matrix
+    from marsview.core.uncertainty import ephemeris_covariance_km2
 
-    for seg in getattr(eph, "segments", ()):
-        cov = getattr(seg, "covariances", None)
-        if not cov or not (seg.useable_start_tdb_s <= tdb_s <= seg.useable_stop_tdb_s):
-            continue
-        epochs, mats = cov
-        k = int(np.argmin(np.abs(np.asarray(epochs) - tdb_s)))
-        if abs(epochs[k] - tdb_s) > 86400.0:
-            continue
-        m = rtn_matrix(state)[0]
-        big = np.zeros((6, 6))
-        big[:3, :3] = big[3:, 3:] = m
-        return big @ np.asarray(mats[k]) @ big.T * 1e6
-    return None
+    cov = ephemeris_covariance_km2(eph, tdb_s)
+    if cov is None:
+        return None
+    m = rtn_matrix(state)[0]
+    big = np.zeros((6, 6))
+    big[:3, :3] = big[3:, 3:] = m
+    return big @ np.asarray(cov) @ big.T * 1e6
 
 
 def write_event_cdms(result, targets, folder) -> list:

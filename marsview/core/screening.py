@@ -45,7 +45,7 @@ from .screening_search import (
     swept_spheres,
 )
 from .screening_refine import crossing_dt_s, eval_pairs, refine_tca, segment_limits
-from .uncertainty import AlongTrackModel, miss_in_sigmas, sigma_along_km
+from .uncertainty import AlongTrackModel, ephemeris_covariance_km2, miss_in_sigmas, sigma_along_km
 
 LEFT_LIMIT_S = 1e-5
 """An object's state 'just before' its own segment boundary is sampled this long before it."""
@@ -127,7 +127,9 @@ class CloseApproach:
     hbr1_km: float = 0.0
     hbr2_km: float = 0.0
     sigma_km: float = float("nan")
-    """Combined 1-sigma position error along the miss vector at TCA [km] (the along-track model)."""
+    """Combined 1-sigma position error along the miss vector at TCA [km]: from each ephemeris' own covariance
+    (OEM covariance blocks) when it carries one near TCA, else from the along-track model; ``pc_method``
+    names which (…/OEM, …/TIMING-MODEL or …/OEM+TIMING-MODEL)."""
 
 
 @dataclass(frozen=True)
@@ -243,17 +245,17 @@ def _pc_hook(settings):
         from .probability_2d import pc_circle
     except ImportError:
         return None
-    return lambda s1, s2, c1, c2, hbr_km: _encounter_plane_pc(pc_circle, s1, s2, c1, c2, hbr_km)
+    return lambda s1, s2, c1, c2, hbr_km, source: _encounter_plane_pc(pc_circle, s1, s2, c1, c2, hbr_km, source)
 
 
-def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km):
+def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km, source="TIMING-MODEL"):
     """Short-encounter Pc: combined position covariance projected on the plane normal to the relative
     velocity, in its principal axes, integrated over the combined hard-body disk (same model as CDMs)."""
     rel = s2 - s1
     v = rel[3:]
     speed = np.linalg.norm(v)
     if hbr_km <= 0.0 or speed == 0.0:
-        return (0.0 if hbr_km <= 0.0 else None), "2D-exact (along-track model)"
+        return (0.0 if hbr_km <= 0.0 else None), f"FOSTER-2D/{source}"
     z = v / speed
     x = rel[:3] - (rel[:3] @ z) * z
     x = x / np.linalg.norm(x) if np.linalg.norm(x) > 0 else np.cross(z, [1.0, 0.0, 0.0])
@@ -263,18 +265,27 @@ def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km):
     w, vec = np.linalg.eigh(c2)
     miss = vec.T @ (basis @ rel[:3])
     sig = np.sqrt(np.maximum(w, 1e-30))
-    return float(pc_circle(miss[0], miss[1], sig[0], sig[1], hbr_km)), "2D-exact (along-track model)"
+    return float(pc_circle(miss[0], miss[1], sig[0], sig[1], hbr_km)), f"FOSTER-2D/{source}"
 
 
 def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
     rel = s2 - s1
     rtn = rtn_matrix(s1)[0] @ rel[:3]
-    cov1 = t1.uncertainty().inertial_covariance_km2(s1[None], tca)[0]
-    cov2 = t2.uncertainty().inertial_covariance_km2(s2[None], tca)[0]
+    covs, sources = [], []
+    for target, state in ((t1, s1), (t2, s2)):
+        given = ephemeris_covariance_km2(target.ephemeris, tca)  # partner's own covariance first
+        if given is not None and np.all(np.isfinite(given[:3, :3])):
+            covs.append(given[:3, :3])
+            sources.append("OEM")
+        else:
+            covs.append(target.uncertainty().inertial_covariance_km2(state[None], tca)[0])
+            sources.append("TIMING-MODEL")
+    cov1, cov2 = covs
     combined = (cov1 + cov2)[None]
     pc = method = None
     if pc_func is not None:
-        pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km)
+        source = sources[0] if sources[0] == sources[1] else "+".join(sources)
+        pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km, source)
     return CloseApproach(
         object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=float(np.linalg.norm(rel[:3])),
         relative_speed_kms=float(np.linalg.norm(rel[3:])), radial_km=float(rtn[0]),

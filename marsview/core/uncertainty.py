@@ -94,3 +94,21 @@ def miss_in_sigmas(relative_position_km, combined_cov_km2) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(sigma > 0, miss / np.where(sigma > 0, sigma, 1.0), np.inf)
     return out
+
+
+def ephemeris_covariance_km2(ephemeris, tdb_s: float, max_offset_s: float = 86400.0):
+    """(6,6) inertial covariance [km^2, km^2/s, km^2/s^2] that an ephemeris carries (e.g. OEM covariance
+    blocks), nearest TDB_S within the segment that holds it and within MAX_OFFSET_S; None when it has none.
+
+    The covariance is taken as is at its own epoch (not propagated to TDB_S): partners deliver covariances
+    at the epochs they matter, and the offset used is bounded by MAX_OFFSET_S.
+    """
+    for seg in getattr(ephemeris, "segments", ()) or ():
+        cov = getattr(seg, "covariances", None)
+        if not cov or not (seg.useable_start_tdb_s <= tdb_s <= seg.useable_stop_tdb_s):
+            continue
+        epochs, mats = np.asarray(cov[0], dtype=np.float64), np.asarray(cov[1], dtype=np.float64)
+        k = int(np.argmin(np.abs(epochs - tdb_s)))
+        if abs(epochs[k] - tdb_s) <= max_offset_s:
+            return mats[k]
+    return None

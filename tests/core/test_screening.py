@@ -293,3 +293,27 @@ def test_invalid_keep_out_values_are_refused():
         ScreeningTarget("A", eph, threshold_km=0.0)
     with pytest.raises(ValueError, match="threshold must be positive"):
         screen([ScreeningTarget("A", eph)], T0 - 60, T0 + 60, ScreeningSettings(threshold_km=-5.0))
+
+
+def test_partner_covariances_replace_the_timing_model_for_sigma_and_pc():
+    """Tabulated ephemerides carrying covariances (as from OEM covariance blocks) drive miss_sigma and Pc."""
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+
+    span = (T0 - 1800.0, T0 + 1800.0)
+    s1, _ = circular(3790.0, 0.0, T0)
+    s2, _ = circular(3790.0, 60.0, T0)
+    epochs = np.arange(span[0], span[1] + 1, 60.0)
+    tables = []
+    for name, state, t_node, sigma_km in (("EQ", s1, T0, 0.3), ("POLAR", s2, T0 + 2.0, 0.4)):
+        states = TwoBodyEphemeris(name, state, t_node, *span).state(epochs)
+        cov = np.diag([sigma_km**2] * 3 + [1e-8] * 3)
+        seg = TabulatedSegment(epochs, states, covariances=(np.array([T0]), cov[None]), source=f"{name}.oem")
+        tables.append(ScreeningTarget(name, TabulatedEphemeris(name, [seg]), hbr_km=0.01))
+    ev = [e for e in screen(tables, *span, ScreeningSettings(threshold_km=10.0)).events if abs(e.tca_tdb_s - T0) < 60]
+    assert len(ev) == 1
+    assert ev[0].sigma_km == pytest.approx(0.5, rel=1e-9)  # isotropic 0.3 and 0.4 km combine to 0.5 km
+    assert ev[0].miss_sigma == pytest.approx(ev[0].miss_km / 0.5, rel=1e-9)
+    assert ev[0].pc_method is not None and "OEM" in ev[0].pc_method and "TIMING" not in ev[0].pc_method
+    # circular combined covariance: Pc ~ (HBR^2 / 2 sigma^2) exp(-miss^2 / 2 sigma^2) for HBR << sigma
+    closed = 0.01**2 / (2 * 0.25) * math.exp(-ev[0].miss_km**2 / (2 * 0.25))
+    assert ev[0].pc == pytest.approx(closed, rel=1e-3)
