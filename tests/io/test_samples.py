@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from marsview.io.formats import detect_format, read_any, write_any
-from conftest import REFERENCE
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"  # as tests/conftest.py
 
 SAMPLES = sorted(p.name for p in (REFERENCE / "ccsds_samples").glob("*") if p.suffix in (".oem", ".opm", ".cdm")) \
     if (REFERENCE / "ccsds_samples").is_dir() else []
