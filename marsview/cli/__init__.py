@@ -14,13 +14,15 @@ import sys
 SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marsview",
         description="Mars fleet flight dynamics: ephemeris exchange, conjunction screening, "
         "collision probability and maneuver planning. With no sub-command, opens the GUI.",
     )
-    parser.add_argument("paths", nargs="*", help="scenario folder or ephemeris files to open in the GUI")
+    if gui_paths:
+        # only when no sub-command follows: a top-level positional would swallow the sub-command's own paths
+        parser.add_argument("paths", nargs="*", help="scenario folder or ephemeris files to open in the GUI")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -40,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         from marsview.gui import launch_app
 
         return launch_app(argv)
-    parser = build_parser()
+    parser = build_parser(gui_paths=argv[0] not in SUBCOMMANDS)
     args = parser.parse_args(argv)
     if args.command is None:
         from marsview.gui import launch_app
 
-        return launch_app(args.paths)
+        return launch_app(getattr(args, "paths", None))
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
