@@ -22,6 +22,8 @@ def detect_format(path) -> tuple[str, str]:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
     if head[:7] == b"DAF/SPK" or head[:8] == b"NAIF/DAF":
         return "SPK", "DAF"
+    if head.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
+        head = head[3:]
     if not head.strip():
         raise ParseError(path, 1 if head else 0, "file", "empty file")
     if b"\x00" in head:

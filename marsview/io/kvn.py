@@ -70,6 +70,8 @@ def read_kvn_lines(path) -> list[KvnLine]:
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark some Windows tools write
+        data = data[3:]
     out = []
     for lineno, raw in enumerate(data.splitlines(), 1):
         text = decode_line(raw, path, lineno).strip()

@@ -252,6 +252,8 @@ class _OemReader:
             if not data:
                 break
             data = rest + data
+            if lineno == 0 and data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
+                data = data[3:]
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 rest = data

@@ -302,3 +302,11 @@ def test_cdm_xml_unknown_element(tmp_path):
     bad = text.replace("<TCA>", "<TCB>x</TCB><TCA>", 1)
     line = next(i for i, t in enumerate(bad.splitlines(), 1) if "<TCB>" in t)
     _fails(tmp_path, "cdm", bad, line, "TCB", "not allowed")
+
+
+@pytest.mark.parametrize("kind", ["oem", "opm", "cdm"])
+def test_utf8_byte_order_mark_is_accepted(tmp_path, kind):
+    path = tmp_path / f"bom.{kind}"
+    path.write_bytes(b"\xef\xbb\xbf" + TEXTS[kind].replace("\n", "\r\n").encode())
+    assert read_any(path) is not None
+    READERS[kind](path)
