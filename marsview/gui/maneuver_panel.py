@@ -133,6 +133,16 @@ class ManeuverPanel(QDockWidget):
         self.isp.setSuffix(" s")
         self.isp.valueChanged.connect(self._update_totals)
         form2.addRow("Isp", self.isp)
+        self.thrust = QDoubleSpinBox(objectName="burnThrust")
+        self.thrust.setRange(0.0, 10000.0)
+        self.thrust.setDecimals(3)
+        self.thrust.setSuffix(" N")
+        self.thrust.setSpecialValueText("impulsive")
+        self.thrust.setToolTip("0 = impulsive burn. Otherwise a finite burn at this thrust, centred on the burn "
+                               "time, long enough to deliver the Δv (rocket equation from the mass and Isp). "
+                               "Use it once the burn lasts more than ~2-3 % of the orbit period.")
+        self.thrust.valueChanged.connect(lambda _v: self._on_dv_edited())
+        form2.addRow("Thrust", self.thrust)
         self.total_dv = QLabel(objectName="totalDv")
         form2.addRow("Total Δv", self.total_dv)
         self.propellant = QLabel(objectName="propellantEstimate")
@@ -226,7 +236,9 @@ class ManeuverPanel(QDockWidget):
         start, stop = self._span()
         self.burn_time.setDateTimeRange(_qdt_from_tdb(start), _qdt_from_tdb(stop))
         b = burns[0] if burns else None
-        self.burn_time.setDateTime(_qdt_from_tdb(b.epoch_tdb_s if b else start + 0.1 * (stop - start)))
+        centre = (b.epoch_tdb_s + b.duration_s / 2.0) if b else start + 0.1 * (stop - start)
+        self.burn_time.setDateTime(_qdt_from_tdb(centre))
+        self.thrust.setValue(b.thrust_n if b is not None and b.is_finite and b.thrust_n else 0.0)
         self.frame.setCurrentText(b.frame if b else "RTN")
         dv = b.dv_mps if b else (0.0, 0.0, 0.0)
         if b is not None and b.frame == "VNB":  # spin boxes show (R, T, N) ~ (B, V, N)
@@ -275,7 +287,21 @@ class ManeuverPanel(QDockWidget):
         return (t, n, r) if self.frame.currentText() == "VNB" else (r, t, n)
 
     def current_burn(self) -> PlannedBurn:
-        return PlannedBurn(_tdb_from_qdt(self.burn_time.dateTime()), self.dv_local_mps(), self.frame.currentText())
+        """The burn the widgets describe: impulsive, or (thrust > 0) a finite burn delivering the same |dv|
+        along the same direction, centred on the burn time."""
+        epoch, dv, frame = _tdb_from_qdt(self.burn_time.dateTime()), self.dv_local_mps(), self.frame.currentText()
+        obj = self._object()
+        thrust = self.thrust.value()
+        total = sum(x * x for x in dv) ** 0.5
+        if thrust <= 0.0 or total == 0.0 or obj is None or not obj.mass_kg:
+            return PlannedBurn(epoch, dv, frame)
+        from marsview.core.maneuvers import G0_MPS2
+
+        # m0 (1 - exp(-dv / (Isp g0))) of propellant at a flow of F / (Isp g0)
+        isp = self.isp.value()
+        duration = propellant_kg(total, obj.mass_kg, isp) * isp * G0_MPS2 / thrust
+        return PlannedBurn(epoch - duration / 2.0, dv, frame, duration_s=duration, thrust_n=thrust, isp_s=isp,
+                           mass_kg=obj.mass_kg)
 
     def _on_dv_edited(self) -> None:
         if self._updating or self.scenario is None or not self.target.currentText():

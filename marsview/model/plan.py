@@ -32,8 +32,9 @@ LOCAL_FRAMES = ("RTN", "VNB")
 
 @dataclass(frozen=True)
 class PlannedBurn:
-    """One burn of a plan. ``dv_mps`` for an impulse; for a finite burn (``duration_s`` > 0) the direction is
-    ``dv_mps`` normalised and the size comes from ``accel_mps2`` or ``thrust_n``/``mass_kg``."""
+    """One burn of a plan. ``dv_mps`` for an impulse; for a finite burn (``duration_s`` > 0, starting at
+    ``epoch_tdb_s``) the thrust direction is ``dv_mps`` normalised and what it delivers comes from
+    ``accel_mps2`` or ``thrust_n``/``isp_s``/``mass_kg`` (by convention ``dv_mps`` is that delivered dv)."""
 
     epoch_tdb_s: float
     dv_mps: tuple[float, float, float]
@@ -65,7 +66,8 @@ class PlannedBurn:
         """From a core.maneuvers ImpulsiveBurn or FiniteBurn (e.g. a scenario's [[maneuvers]])."""
         if isinstance(burn, ImpulsiveBurn):
             return cls(burn.epoch_tdb_s, burn.dv_mps, burn.frame, label=burn.name)
-        return cls(burn.start_tdb_s, burn.direction, burn.frame, duration_s=burn.duration_s,
+        dv = tuple(x * burn.total_dv_mps for x in burn.direction)  # direction scaled to the dv it delivers
+        return cls(burn.start_tdb_s, dv, burn.frame, duration_s=burn.duration_s,
                    thrust_n=burn.thrust_n, isp_s=burn.isp_s, mass_kg=burn.mass_kg, accel_mps2=burn.accel_mps2,
                    label=burn.name)
 

@@ -290,3 +290,20 @@ def test_export_spk_and_opm_from_the_panel(qtbot, setup, tmp_path):
     (man,) = read_opm(tmp_path / "plan.opm").maneuvers
     assert man.epoch_tdb_s == pytest.approx(BURN_AT, abs=1e-3)
     assert np.allclose(man.local_dv_mps()[1], (0.0, 0.25, 0.0), atol=1e-9)
+
+
+def test_finite_burn_option_delivers_the_same_dv(qtbot, setup):
+    _, panel, scenario = setup
+    _select_encounter(panel, "OTHER")
+    panel.set_burn(BURN_AT, (0.0, 0.05, 0.0))
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact")
+    impulsive_miss = panel.outcome.targeted_after[1]
+    panel.thrust.setValue(1.0)  # 1 N on 1000 kg: 0.05 m/s takes ~50 s, ~0.8 % of the orbit
+    _wait_for(qtbot, panel, lambda o: o.mode == "exact" and o.request.burns[0].is_finite)
+    burn = panel.outcome.request.burns[0]
+    assert burn.duration_s == pytest.approx(50.0, rel=0.01)
+    assert burn.epoch_tdb_s + burn.duration_s / 2 == pytest.approx(BURN_AT, abs=1e-3)  # centred on the burn time
+    assert burn.dv_magnitude_mps == pytest.approx(0.05, rel=1e-9)
+    # a short finite burn is nearly the impulse: the targeted miss agrees to ~1 %
+    assert panel.outcome.targeted_after[1] == pytest.approx(impulsive_miss, rel=0.01)
+    assert panel.total_dv.text() == "0.0500 m/s"

@@ -95,7 +95,7 @@ def test_plan_goes_into_and_comes_back_from_the_scenario():
     scenario.subscribe(changes.append)
     plan = ManeuverPlan()
     plan.add_burn("SC", PlannedBurn(EPOCH + 10.0, (0.0, 0.4, 0.0), "VNB", label="avoid"))
-    plan.add_burn("SC", PlannedBurn(EPOCH + 20.0, (1.0, 0.0, 0.0), duration_s=30.0, accel_mps2=0.01))
+    plan.add_burn("SC", PlannedBurn(EPOCH + 20.0, (1.0, 0.0, 0.0), duration_s=2.0, accel_mps2=0.5))  # delivers 1 m/s
     plan.add_burn("GONE", PlannedBurn(EPOCH, (0.0, 1.0, 0.0)))  # not in the scenario: skipped
     apply_to_scenario(plan, scenario)
     assert [type(b).__name__ for b in scenario.maneuvers["SC"]] == ["ImpulsiveBurn", "FiniteBurn"]
