@@ -7,6 +7,7 @@ import datetime
 
 import numpy as np
 
+from ..core.ephemeris import CoverageError
 from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
 from .errors import ParseError
 from ..core import frames as cframes
@@ -141,6 +142,10 @@ def ephemeris_to_oem(ephemerides, start_tdb_s=None, stop_tdb_s=None, step_s: flo
         for k, (p, q) in enumerate(zip(edges[:-1], edges[1:])):
             q_end = q - unit if k < len(edges) - 2 else q
             if q_end <= p:
+                continue
+            try:  # a gap between the ephemeris' own segments: nothing to write there
+                eph.state(np.array([0.5 * (p + q_end)]))
+            except CoverageError:
                 continue
             epochs, t = _exact_epochs(_grid(p, q_end, step_s), p, q_end, time_system, digits)
             states = np.asarray(eph.state(t), dtype=np.float64)

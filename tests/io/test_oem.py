@@ -303,3 +303,22 @@ def test_unknown_covariance_frame_is_refused(tmp_path):
         oem_to_ephemerides(msg)
     assert err.value.keyword == "COV_REF_FRAME"
     assert err.value.line == msg.segments[0].covariances[0].line
+
+
+def test_ephemeris_with_a_gap_is_written_as_two_segments(tmp_path):
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+
+    orbit = _twobody(days=0.25)
+    t0, t1 = orbit.coverage
+    first = np.arange(t0, t0 + 7200.0 + 1, 60.0)
+    second = np.arange(t0 + 3 * 3600.0, t1 + 1e-6, 60.0)
+    tab = TabulatedEphemeris("GAPPY", [TabulatedSegment(first, orbit.state(first)),
+                                       TabulatedSegment(second, orbit.state(second))])
+    msg = ephemeris_to_oem(tab, None, None, 120.0)
+    assert len(msg.segments) == 2
+    assert msg.segments[0].epochs_tdb_s[-1] <= first[-1] and msg.segments[1].epochs_tdb_s[0] >= second[0]
+    write_oem(tmp_path / "gap.oem", msg)
+    (back,) = oem_to_ephemerides(read_oem(tmp_path / "gap.oem"))
+    mid = np.array([t0 + 3600.0, t0 + 4 * 3600.0])
+    np.testing.assert_allclose(back.state(mid), orbit.state(mid), rtol=0, atol=1e-6)
