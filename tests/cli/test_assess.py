@@ -106,3 +106,7 @@ def test_through_the_marsview_command(tmp_path, capsys):
     assert main(["assess", "--format", "json", "--method", "MAX-PC", str(path)]) == 0
     (rec,) = json.loads(capsys.readouterr().out)
     assert rec["method"] == "MAX-PC" and rec["pc"] >= 0.146749549
+    # the contract's order: CDM first, options after
+    assert main(["assess", str(path), "--hbr-m", "15", "--format", "json"]) == 0
+    (rec,) = json.loads(capsys.readouterr().out)
+    assert rec["method"] == "FOSTER-2D" and rec["pc"] == pytest.approx(0.146749549, abs=1e-6)
