@@ -213,12 +213,16 @@ def install_exports(window):
     add("&Screenshot of the 3D view…", lambda: _screenshot_dialog(window, whole=False), "actionScreenshotView",
         "Ctrl+Shift+P")
     add("Screenshot of the &window…", lambda: _screenshot_dialog(window, whole=True), "actionScreenshotWindow")
-    from .movie import open_movie_dialog
-    from .report import open_report_dialog
-
-    add("&Movie…", lambda: open_movie_dialog(window), "actionExportMovie")
-    add("Close-approach &report (HTML, PDF, CSV)…", lambda: open_report_dialog(window), "actionExportReport")
+    add("&Movie…", lambda: _lazy("movie", "open_movie_dialog")(window), "actionExportMovie")
+    add("Close-approach &report (HTML, PDF, CSV)…", lambda: _lazy("report", "open_report_dialog")(window),
+        "actionExportReport")
     return export
+
+
+def _lazy(module, name):
+    import importlib
+
+    return getattr(importlib.import_module(f"marsview.gui.{module}"), name)
 
 
 def _file_menu(window):
