@@ -322,3 +322,24 @@ def test_ephemeris_with_a_gap_is_written_as_two_segments(tmp_path):
     (back,) = oem_to_ephemerides(read_oem(tmp_path / "gap.oem"))
     mid = np.array([t0 + 3600.0, t0 + 4 * 3600.0])
     np.testing.assert_allclose(back.state(mid), orbit.state(mid), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("frame", ["IAU_MARS", "ICRF", "MCI"])
+def test_body_fixed_and_alias_frames_come_back_to_eme2000(tmp_path, frame):
+    """An orbit written in another frame (as a partner might) reads back to the same EME2000 states."""
+    from marsview.core.frames import transform_states
+    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+
+    orbit = _twobody(days=0.1)
+    msg = ephemeris_to_oem(orbit, None, None, 60.0)
+    seg = msg.segments[0]
+    truth = seg.states.copy()
+    seg.states = transform_states(truth, seg.epochs_tdb_s, "EME2000", "MCI" if frame == "MCI" else
+                                  ("EME2000" if frame == "ICRF" else "IAU_MARS"))
+    seg.metadata["REF_FRAME"] = frame
+    write_oem(tmp_path / "f.oem", msg)
+    (tab,) = oem_to_ephemerides(read_oem(tmp_path / "f.oem"))
+    t = seg.epochs_tdb_s[1:-1]
+    np.testing.assert_allclose(tab.state(t), truth[1:-1], rtol=0, atol=1e-8)
+    if frame == "IAU_MARS":  # the body-fixed velocity differs from the inertial one by omega x r (~0.26 km/s here)
+        assert np.abs(seg.states[:, 3:] - truth[:, 3:]).max() > 0.1
