@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from .sun import SunTable
 
 FORCE_MODEL_NAMES = ("two-body", "j2", "zonal", "full")
 CANCEL_CHECK_EVERY = 256  # right-hand-side evaluations between cancel checks (~10 ms of work)
+JIT_STEPS_PER_CHUNK = 256  # compiled DOP853 steps between cancel checks (~256 x 15 x M evaluations)
 
 
 class PropagationCancelled(RuntimeError):
@@ -238,6 +240,15 @@ class Accelerations:
             ax, ay, az = ax + gd * dx - gs * sx, ay + gd * dy - gs * sy, az + gd * dz - gs * sz
         return ax, ay, az
 
+    def jit_args(self):
+        """This force model as ``_jit.accel_into``'s argument tuple (None for a non-exponential atmosphere)."""
+        if type(self.fm.atmosphere) is not ExponentialAtmosphere:
+            return None
+        from . import _jit
+
+        return _jit.force_args(self.mu, self.pole, self.omega, self._radial, self._polar, self.fm, self.ballistic,
+                               self.sun_table)
+
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         self.evaluations += 1
         if self.cancel is not None and self.evaluations % CANCEL_CHECK_EVERY == 0 and _cancelled(self.cancel):
@@ -339,6 +350,12 @@ def integrate_arcs(states0, t0_tdb_s: float, t_end_tdb_s: float, force_model: Fo
         if a == b:
             arcs.append(_Arc(a, b, y.copy()))
             continue
+        fa = acc.jit_args() if acc.finite_burn is None and jit_enabled() else None
+        if fa is not None:
+            sol, y_end = _jit_solve(acc, fa, a, b, y, r_tol, a_tol)
+            arcs.append(_Arc(a, b, y.copy(), sol))
+            y = y_end
+            continue
         res = solve_ivp(acc.rhs, (a, b), y, method="DOP853", rtol=r_tol, atol=a_tol, dense_output=True)
         if not res.success:
             raise RuntimeError(f"propagation failed at TDB {res.t[-1]:.3f} s: {res.message}")
@@ -351,6 +368,29 @@ def integrate_arcs(states0, t0_tdb_s: float, t_end_tdb_s: float, force_model: Fo
             y = apply_impulse(y.reshape(1, 6), m).reshape(-1)
         arcs.append(_Arc(t_end, t_end, y.copy()))
     return arcs
+
+
+def jit_enabled() -> bool:
+    """Whether propagation runs the compiled kernels of core._jit (numba). MARSVIEW_NO_JIT=1 turns them
+    off (the numpy right-hand side under scipy's solve_ivp: the same steps, ~20x slower)."""
+    if os.environ.get("MARSVIEW_NO_JIT", "").strip() not in ("", "0"):
+        return False
+    try:
+        from . import _jit  # noqa: F401  (numba is imported here, on first use, not with marsview.core)
+    except ImportError:
+        return False
+    return True
+
+
+def _jit_solve(acc: Accelerations, fa, t0: float, t1: float, y0, rtol: float, atol):
+    from . import _jit
+
+    def check_cancel(evaluations):
+        acc.evaluations += evaluations
+        if acc.cancel is not None and _cancelled(acc.cancel):
+            raise PropagationCancelled("propagation cancelled")
+
+    return _jit.solve_dop853(fa, t0, t1, y0, rtol, atol, check_cancel, JIT_STEPS_PER_CHUNK)
 
 
 def evaluate_arcs(arcs: list[_Arc], tdb_s: np.ndarray) -> np.ndarray:
