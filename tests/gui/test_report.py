@@ -1,0 +1,81 @@
+"""The close-approach report: every row of the table in the HTML, PDF and CSV, with plots and pictures."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImage
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_scenario import MISS_KM, fake_loader  # noqa: E402
+
+from marsview.gui.report import build_report, export_report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("settings")))
+    from marsview.gui import launch, shutdown_window
+
+    w = launch(show=True, planning=False, loader=fake_loader)
+    done = []
+    w.screeningFinished.connect(lambda: done.append(True))
+    deadline = time.time() + 60
+    while not done and time.time() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert done, "the first screening never finished"
+    yield w
+    shutdown_window(w)
+
+
+def _img(data_uri_b64: str) -> np.ndarray:
+    from marsview.gui.globe_view import qimage_to_rgb
+
+    img = QImage.fromData(base64.b64decode(data_uri_b64), "PNG")
+    assert not img.isNull()
+    return qimage_to_rgb(img)
+
+
+def test_report_html_pdf_csv_list_every_close_approach(window, tmp_path):
+    table = window.table
+    rows = [(table.proxy.index(r, 0).data(), table.proxy.index(r, 1).data(), table.proxy.index(r, 2).data())
+            for r in range(table.proxy.rowCount())]
+    assert len(rows) == 3
+    out = tmp_path / "report.html"
+    content = export_report(window, out, tmp_path / "report.pdf", tmp_path / "report.csv")
+    text = out.read_text(encoding="utf-8")
+    body_rows = re.findall(r"<tr class='ca'.*?</tr>", text)
+    assert len(body_rows) == len(rows)
+    for pair, tca, miss in rows:  # every row of the window's table, as the table shows it
+        assert any(pair in r and tca in r and f">{miss}<" in r for r in body_rows), (pair, tca, miss)
+    red = [r for r in body_rows if f">{MISS_KM:.3f}<" in r]
+    assert len(red) == 1 and "RED" in red[0]
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+    assert len(images) == 1 + 3  # one distance plot for the one pair, one picture per encounter
+    plot = _img(images[0])
+    assert plot.shape[1] == 900 and (plot.min(axis=2) < 100).mean() > 0.003  # curves and axes drawn on white
+    for b64 in images[1:]:
+        pic = _img(b64)
+        assert pic.shape == (400, 640, 3) and pic.max() > 150  # the encounter lines and labels are drawn
+    assert len(content.pictures) == 3
+    pdf = (tmp_path / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000 and b"/Image" in pdf
+    with (tmp_path / "report.csv").open() as f:
+        records = list(csv.DictReader(f))
+    assert len(records) == 3
+    assert sorted(float(r["miss_km"]) for r in records)[0] == pytest.approx(MISS_KM, abs=1e-6)
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_report_without_events_says_so(window):
+    content = build_report(window, events=[], pictures=True)
+    assert content.events == [] and not content.pictures and ("Close approaches", "0") in content.facts
