@@ -14,18 +14,17 @@ emits ``screeningFinished``), and the plan is autosaved when the window closes.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpinBox, QFormLayout,
                                QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from marsview.core.time import format_epoch, tdb_s_to_utc, utc_to_tdb_s
-from marsview.model.plan import (ManeuverPlan, PlannedBurn, apply_to_scenario, autosave_path, load_plan,
-                                 plan_from_scenario, propellant_kg, save_plan)
+from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
 
-from .maneuver_worker import LatestWorker, PlanRequest, ProcessWorker, Throttler, _child_plan, compute_plan
+from .maneuver_files import PlanFilesMixin
+from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, _child_plan, compute_plan
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 600
@@ -44,7 +43,7 @@ def _tdb_from_qdt(dt: QDateTime) -> float:
     return utc_to_tdb_s(dt.toString("yyyy-MM-ddTHH:mm:ss.zzz"))
 
 
-class ManeuverPanel(QDockWidget):
+class ManeuverPanel(PlanFilesMixin, QDockWidget):
     """planChanged: the plan edited; outcomeShown(outcome): a new result is displayed; plannedResult(result):
     the merged screening result to show in the main table; screeningFinished: after each update is shown."""
 
@@ -198,35 +197,6 @@ class ManeuverPanel(QDockWidget):
         self._context_key += 1
         self._fill_encounters()
         self._schedule()
-
-    def _restore_plan(self, scenario) -> ManeuverPlan:
-        """The scenario's saved burns, unless an autosave holds newer, unsaved ones."""
-        plan = plan_from_scenario(scenario)
-        try:
-            auto = autosave_path(self._writable_folder(scenario))
-            if auto.exists():
-                plan = load_plan(auto)
-                plan.dirty = True
-                self.status.setText(f"Restored an unsaved plan from {auto}")
-        except (OSError, ValueError) as exc:
-            self._report(f"Could not read the autosaved plan: {exc}", "")
-        plan.subscribe(lambda _p, _n: self.planChanged.emit())
-        return plan
-
-    @staticmethod
-    def _writable_folder(scenario):
-        """The scenario's own folder, unless it is the shipped default scenario (never written to)."""
-        folder = getattr(scenario, "path", None)
-        if not folder:
-            return None
-        try:
-            from marsview.io.scenario import default_scenario_path
-
-            if Path(folder).resolve() == Path(default_scenario_path()).resolve():
-                return None
-        except (ImportError, OSError):
-            pass
-        return folder
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
@@ -397,7 +367,6 @@ class ManeuverPanel(QDockWidget):
         changes = tuple(compare_events(self.baseline.events, self.baseline.events, req.spacecraft))
         before = None if req.targeted is None else find_event(self.baseline.events, req.spacecraft, *req.targeted)
         after = None if before is None else (before.tca_tdb_s, before.miss_km, before.relative_speed_kms, before)
-        from .maneuver_worker import PlanOutcome
 
         self.outcome = PlanOutcome(req, None, self.baseline, changes, before, after, "none")
         self._show(self.outcome)
@@ -451,76 +420,6 @@ class ManeuverPanel(QDockWidget):
                      _km(c.before), _km(c.after), _pc(c.before), _pc(c.after))
             for j, text in enumerate(cells):
                 self.comparison.setItem(i, j, QTableWidgetItem(text))
-
-    # --- saving and export ---------------------------------------------------------------------------------
-    def save(self, folder=None) -> None:
-        """Put the plan into the scenario and save the scenario (scenario.toml [[maneuvers]], atomic) in its
-        own folder, or FOLDER, or a folder the user picks (the shipped default scenario is never overwritten)."""
-        from marsview.io.scenario import save_scenario
-
-        old_auto = autosave_path(self._writable_folder(self.scenario))
-        folder = folder or self._writable_folder(self.scenario)
-        if not folder:
-            folder = QFileDialog.getExistingDirectory(self, "Save the scenario with its plan in folder")
-            if not folder:
-                return
-        apply_to_scenario(self.plan, self.scenario)
-        save_scenario(self.scenario, folder)
-        self.plan.mark_saved()
-        old_auto.unlink(missing_ok=True)
-        self.status.setText(f"Plan saved in {Path(folder) / 'scenario.toml'}")
-
-    def autosave(self):
-        """Keep an unsaved plan (beside the scenario or in the user's state folder)."""
-        if self.scenario is None or not self.plan.dirty:
-            return None
-        path = autosave_path(self._writable_folder(self.scenario))
-        save_plan(self.plan, path, mark_saved=False)
-        return path
-
-    def _export_dialog(self, kind):
-        def run():
-            suffix = {"oem": "OEM (*.oem)", "spk": "SPK (*.bsp)", "opm": "OPM (*.opm)"}[kind]
-            path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", "", suffix)
-            if path:
-                try:
-                    self.export(kind, path)
-                except (OSError, ValueError, RuntimeError) as exc:
-                    import traceback
-
-                    self._report(f"Export failed: {exc}", traceback.format_exc())
-        return run
-
-    def export(self, kind: str, path) -> str:
-        """Write the shown plan: the planned trajectory over the screening window as OEM or SPK (always the
-        exact trajectory, never the preview), or the maneuver as an OPM. Returns a status line."""
-        from marsview.core.planning import planned_ephemeris
-        from marsview.io import plan_export
-
-        o = self.outcome
-        if o is None or not o.request.burns:
-            raise ValueError("no planned burn to export yet")
-        name, burns, obj = o.request.spacecraft, list(o.request.burns), self.scenario.object(o.request.spacecraft)
-        planned = o.planned
-        if o.mode != "exact" or planned is None:  # a child process sends no trajectory back
-            base = obj.ephemeris
-            planned = planned_ephemeris(base, [b.to_core() for b in burns], o.request.force_model,
-                                        stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]))
-        start, stop = self._span()
-        fm = self.force_model.currentText()
-        if kind == "opm":
-            plan_export.write_maneuver_opm(path, name, planned, burns, mass_kg=obj.mass_kg, isp_s=self.isp.value())
-            note = ""
-        elif kind == "oem":
-            plan_export.write_planned_oem(path, planned, start, stop, burns=burns, force_model=fm)
-            note = ""
-        else:
-            naif = obj.naif_id if obj.naif_id is not None else -999
-            plan_export.write_planned_spk(path, planned, start, stop, naif, burns=burns)
-            note = "" if obj.naif_id is not None else " (no NAIF id in the scenario: written as -999)"
-        message = f"Wrote {path}{note}"
-        self.status.setText(message)
-        return message
 
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
