@@ -1,0 +1,142 @@
+"""The numba kernels of core._jit against the numpy/scipy references they replace.
+
+Force model: the kernel's acceleration equals Accelerations.acceleration (numpy, vectorized) to 1e-15
+relative. Integrator: the compiled DOP853 takes scipy's steps (same step epochs) and gives the same states
+to rounding; its dense output is scipy's interpolant. Kepler: the compiled table loop equals the numpy loop.
+And the kernels still work where numba cannot write its cache (a read-only install), without a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from marsview.core import _jit, twobody
+from marsview.core import orbits as O
+from marsview.core.atmosphere import ExponentialAtmosphere
+from marsview.core.dynamics import Accelerations, ForceModel, _tolerances, integrate_arcs, jit_enabled
+
+T0 = 7.6e8  # TDB s, 2024-01-30
+DAY = 86400.0
+# periapsis/apoapsis altitude [km], inclination [deg]: low (drag), eccentric, high, retrograde
+FLEET = [(255, 320, 92.6), (150, 4500, 75.0), (300, 10300, 86.3), (20000, 43000, 25.0), (420, 76994, 150.0),
+         (400, 400, 74.0), (120, 180, 10.0)]
+
+
+def _states():
+    rng = np.random.default_rng(7)
+    return np.stack([O.state_from_peri_apo(hp, ha, inc, *rng.uniform(0, 360, 3)) for hp, ha, inc in FLEET])
+
+
+MODELS = [ForceModel.two_body(), ForceModel.j2(), ForceModel.zonal(j3=0.0), ForceModel.zonal(),
+          ForceModel.full(area_m2=30.0, mass_kg=900.0),
+          ForceModel.full(atmosphere=ExponentialAtmosphere(ceiling_alt_km=200.0))]
+
+
+def test_jit_is_on_by_default_and_switchable(monkeypatch):
+    assert jit_enabled()
+    monkeypatch.setenv("MARSVIEW_NO_JIT", "1")
+    assert not jit_enabled()
+
+
+@pytest.mark.parametrize("fm", MODELS, ids=lambda m: f"{m.name}-J{m.zonal_degree}")
+def test_kernel_acceleration_equals_numpy_reference(fm):
+    states = _states()
+    ballistic = np.linspace(0.005, 0.05, len(states))
+    acc = Accelerations(fm, T0, ballistic, len(states), (T0, T0 + 3 * DAY))
+    t = T0 + 1.3 * DAY
+    ref = acc.acceleration(t, states)
+    out = np.empty(states.size)
+    _jit.accel_into(t, states.reshape(-1), out, acc.jit_args())
+    got = out.reshape(-1, 6)
+    np.testing.assert_array_equal(got[:, :3], states[:, 3:])
+    scale = np.linalg.norm(ref, axis=1, keepdims=True)
+    assert np.all(np.abs(got[:, 3:] - ref) <= 1e-15 * scale)
+    if fm.drag:  # the 120 x 180 km orbiter really feels drag, so the drag term was compared, not skipped
+        no_drag = Accelerations(fm.replace(drag=False), T0, ballistic, len(states), (T0, T0 + 3 * DAY))
+        assert np.linalg.norm(ref[-1] - no_drag.acceleration(t, states)[-1]) > 1e-9  # km/s^2
+
+
+def test_non_exponential_atmosphere_falls_back_to_numpy():
+    class Denser(ExponentialAtmosphere):
+        def density_kgm3(self, alt_km):
+            return 2.0 * super().density_kgm3(alt_km)
+
+    acc = Accelerations(ForceModel.full(atmosphere=Denser()), T0, count=1)
+    assert acc.jit_args() is None
+
+
+@pytest.mark.parametrize("fm,span_s", [(ForceModel.zonal(), 0.5 * DAY), (ForceModel.full(), -0.3 * DAY)],
+                         ids=["zonal-forward", "full-backward"])
+def test_compiled_dop853_takes_scipys_steps(fm, span_s):
+    states = _states()[:4]
+    acc = Accelerations(fm, T0, None, len(states), (T0, T0 + span_s))
+    rtol, atol = _tolerances(1e-12, 1e-9, len(states))
+    ref = solve_ivp(acc.rhs, (T0, T0 + span_s), states.reshape(-1), method="DOP853", rtol=rtol, atol=atol,
+                    dense_output=True)
+    sol, y_end = _jit.solve_dop853(acc.jit_args(), T0, T0 + span_s, states.reshape(-1), rtol, atol,
+                                   lambda n: None, chunk_steps=100)
+    # same step-size control: the same number of steps (in several chunks). The step epochs agree only
+    # to ~1e-3 relative: the first steps' error estimates are rounding noise, summed in another order.
+    assert abs(len(sol.ts) - len(ref.sol.ts)) <= 0.01 * len(ref.sol.ts) and len(sol.ts) > 150
+    assert sol.ts[0] == T0 and sol.ts[-1] == T0 + span_s
+    assert np.diff(sol.ts)[0] == pytest.approx(np.diff(ref.sol.ts)[0], rel=1e-12)  # the initial step
+    pos = (y_end - ref.y[:, -1]).reshape(-1, 6)[:, :3]
+    assert np.abs(pos).max() < 1e-6  # km: 1 mm, rounding-level differences after ~1000 steps
+    # dense output: inside steps, on step boundaries, at both ends
+    t = np.concatenate([np.linspace(T0, T0 + span_s, 777), ref.sol.ts[::50]])
+    dense = sol(t) - ref.sol(t)
+    assert dense.shape == (states.size, t.size)
+    assert np.abs(dense.reshape(4, 6, -1)[:, :3]).max() < 1e-6
+    np.testing.assert_allclose(sol(T0 + span_s), y_end, rtol=1e-14)
+
+
+def test_cancel_stops_a_compiled_propagation():
+    from marsview.core.dynamics import PropagationCancelled
+
+    calls = []
+    with pytest.raises(PropagationCancelled):
+        integrate_arcs(_states()[0], T0, T0 + 5 * DAY, ForceModel.zonal(), cancel=lambda: calls.append(1) or
+                       len(calls) > 2)
+    assert len(calls) == 3
+
+
+def test_kepler_kernel_equals_numpy_loop(monkeypatch):
+    states = _states()
+    dt = np.linspace(-3 * DAY, 40 * DAY, 5000)
+    fast = np.array([twobody._elliptic_fast(s, dt, twobody.GM_MARS_KM3S2) for s in states[:4]])
+    monkeypatch.setattr(twobody, "_use_jit", lambda: False)
+    ref = np.array([twobody._elliptic_fast(s, dt, twobody.GM_MARS_KM3S2) for s in states[:4]])
+    r = np.linalg.norm(ref[..., :3], axis=-1, keepdims=True)
+    v = np.linalg.norm(ref[..., 3:], axis=-1, keepdims=True)
+    assert np.all(np.abs(fast[..., :3] - ref[..., :3]) <= 1e-14 * r)
+    assert np.all(np.abs(fast[..., 3:] - ref[..., 3:]) <= 1e-14 * v)
+
+
+def test_kernels_run_from_a_read_only_install(tmp_path):
+    """No writable cache location: numba refuses cache=True; the kernels compile uncached, no warning.
+    (Every cache location is made a plain file rather than read-only, so this holds even run as root.)"""
+    pkg = tmp_path / "site" / "marsview"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "marsview", pkg,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (pkg / "core" / "__pycache__").write_text("not a directory")  # numba's in-tree cache
+    (tmp_path / "cache").write_text("not a directory")  # the user-wide cache ($XDG_CACHE_HOME/numba)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTHON"))}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(pkg.parent),
+               PYTHONDONTWRITEBYTECODE="1")
+    code = ("import numpy as np; from marsview.core import _jit, dynamics as d;"
+            "a = d.Accelerations(d.ForceModel.zonal(), 7.6e8); s = np.array([3700., 0, 0, 0, 3.4, 0.5]);"
+            "o = np.empty(6); _jit.accel_into(7.6e8, s, o, a.jit_args());"
+            "assert np.allclose(o[3:], a.acceleration(7.6e8, s[None])[0], rtol=1e-15, atol=0); print('ok')")
+    run = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+    assert not list(tmp_path.rglob("*.nbi"))  # nothing was cached (nor could be)
