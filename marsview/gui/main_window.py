@@ -63,12 +63,31 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_surface_map()
         self.resize(1600, 1000)
+        self._pending_paths = paths or None
         if scenario is not None:
             self.controller.set_scenario(scenario)
         else:
-            self.controller.open(paths or None)
+            # load after the first frame is drawn: the loader thread would otherwise compete for the GIL
+            # with the first paint (the window appears seconds sooner); hidden windows never draw, so a
+            # timer starts the load for them
+            self.globe.scene.set_overlay_line("screening", "loading the scenario…")
+            self.globe.canvas.events.draw.connect(self._on_first_draw)
+            QTimer.singleShot(1500, self._start_loading)
 
     # --- construction --------------------------------------------------------------------------------
+    def _on_first_draw(self, _event=None):
+        QTimer.singleShot(0, self._start_loading)
+
+    def _start_loading(self):
+        if self._pending_paths == "started":
+            return
+        paths, self._pending_paths = self._pending_paths, "started"
+        try:
+            self.globe.canvas.events.draw.disconnect(self._on_first_draw)
+        except (KeyError, ValueError, RuntimeError):
+            pass
+        self.controller.open(paths)
+
     def tabify_planning_docks(self):
         """Docks added after construction (maneuver planning) share the Objects dock's place as tabs."""
         objects_dock = self.findChild(QDockWidget, "objectsDock")
@@ -403,6 +422,7 @@ class MainWindow(QMainWindow):
 
     # --- shutdown ------------------------------------------------------------------------------------
     def closeEvent(self, event):
+        self._pending_paths = "started"  # a load not yet begun never begins
         self.clock.pause()
         ok = self.controller.shutdown()
         if not ok:
