@@ -376,10 +376,16 @@ def read_spk(path, objects=None, start_tdb_s: float | None = None, stop_tdb_s: f
 # --- writing type 13 ----------------------------------------------------------------------------------
 
 def _ephemeris_pieces(eph: Ephemeris) -> list[tuple[float, float]]:
-    start, stop = eph.coverage
-    cuts = [t for t in np.asarray(eph.segment_boundaries(), dtype=float) if start < t < stop]
-    edges = [start, *sorted(set(cuts)), stop]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    """Spans to write as separate segments: each tabulated segment (gaps stay gaps), cut at the
+    ephemeris' boundaries (burns)."""
+    spans = [tuple(seg.coverage) for seg in getattr(eph, "segments", [])] or [tuple(eph.coverage)]
+    bounds = np.asarray(eph.segment_boundaries(), dtype=float)
+    pieces = []
+    for start, stop in spans:
+        cuts = sorted({float(t) for t in bounds if start < t < stop})
+        edges = [start, *cuts, stop]
+        pieces.extend((a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a)
+    return pieces
 
 
 def _segment_id(name: str) -> str:
@@ -392,8 +398,10 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
     """Write ITEMS = [(ephemeris, naif_id), ...] (Mars-centred EME2000) as SPK type 13 segments (Hermite,
     positions and velocities), centre Mars (499), frame J2000. One segment per ephemeris piece (split at
     its segment boundaries and burns). The step per object is verified by reading the file back through
-    SPICE at every mid-point, and halved until the error is below TOL_KM. Atomic: written to a temporary
-    file beside PATH, then renamed. Returns the achieved max position error per NAIF id (km)."""
+    SPICE at every mid-point, and halved until the error is below TOL_KM; an object whose velocities are
+    not the derivative of its positions (Hermite stops converging) is written as type 9 (Lagrange) instead.
+    Atomic: written to a temporary file beside PATH, then renamed. Returns the achieved max position error
+    per NAIF id (km)."""
     target = Path(path)
     items = list(items)
     for eph, naif in items:
@@ -410,15 +418,26 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
         steps[int(naif)] = 0.1 * float(np.min(ratio))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     os.close(fd)
+    types = {n: 13 for n in steps}
+    history: dict[int, list[float]] = {n: [] for n in steps}
     try:
         for _attempt in range(20):
-            errors = _write_and_check(tmp, items, steps, degree, comment, center)
+            errors = _write_and_check(tmp, items, steps, types, degree, comment, center)
             bad = [n for n, e in errors.items() if e > tol_km]
             if not bad:
                 os.replace(tmp, target)
                 return errors
             for n in bad:
-                steps[n] /= 2.0
+                history[n].append(errors[n])
+                h = history[n]
+                # Hermite converges as step^(degree+1); if halving the step twice gained less than 4x, the
+                # velocities are not the derivative of the positions (e.g. JPL's old mar022 satellites
+                # differ by ~1 m/s): write Lagrange type 9, which interpolates them independently.
+                if types[n] == 13 and len(h) >= 3 and h[-3] < 4.0 * h[-1]:
+                    types[n] = 9
+                    history[n] = []
+                else:
+                    steps[n] /= 2.0
         raise ValueError(f"{target}: could not reach {tol_km * 1e6:.2f} mm accuracy for NAIF ids {bad}")
     finally:
         if os.path.exists(tmp):
@@ -436,7 +455,7 @@ def _left_limit(eph: Ephemeris, t: float, dt_s: float = 1e-3) -> np.ndarray:
     return np.concatenate([r + s[3:] * dt_s + 0.5 * acc * dt_s**2, s[3:] + acc * dt_s])
 
 
-def _write_and_check(tmp, items, steps, degree, comment, center) -> dict[int, float]:
+def _write_and_check(tmp, items, steps, types, degree, comment, center) -> dict[int, float]:
     import spiceypy as sp
 
     samples = []
@@ -448,19 +467,21 @@ def _write_and_check(tmp, items, steps, degree, comment, center) -> dict[int, fl
                 raise ValueError(f"{eph.name}: more than {_MAX_NODES} states needed for 1 mm accuracy")
             epochs = np.linspace(a, b, n)
             states = eph.state(epochs)
-            if k < len(pieces) - 1:  # the ephemeris gives the post-burn state on a boundary
-                states[-1] = _left_limit(eph, b)
+            if k < len(pieces) - 1 and pieces[k + 1][0] == b:  # on a shared boundary the ephemeris
+                states[-1] = _left_limit(eph, b)                 # gives the later (post-burn) state
             samples.append((eph, int(naif), epochs, states))
     with spice_session() as sp:
         os.unlink(tmp)  # spkopn refuses to overwrite
         handle = sp.spkopn(tmp, "marsview SPK", 4000)
         try:
             text = ["Written by marsview: Mars-centred (499) J2000/EME2000 states, TDB,",
-                    "SPK type 13 (Hermite, unequal steps)."] + [ln for ln in comment.splitlines() if ln.strip()]
+                    "SPK type 13 (Hermite, unequal steps); type 9 (Lagrange) for objects whose",
+                    "velocities are not the derivative of their positions."] + [ln for ln in comment.splitlines() if ln.strip()]
             sp.dafac(handle, [ln[:1000] for ln in text])
             for eph, naif, epochs, states in samples:
-                sp.spkw13(handle, naif, center, "J2000", float(epochs[0]), float(epochs[-1]),
-                          _segment_id(eph.name), degree, len(epochs), states, epochs)
+                write = sp.spkw13 if types[naif] == 13 else sp.spkw09
+                write(handle, naif, center, "J2000", float(epochs[0]), float(epochs[-1]),
+                      _segment_id(eph.name), degree, len(epochs), states, epochs)
         finally:
             sp.spkcls(handle)
     errors = {int(n): 0.0 for _, n in items}
