@@ -323,8 +323,9 @@ class JitDenseSolution:
     """Dense output of a compiled DOP853 run, called like scipy's OdeSolution: ``sol(t)`` -> (n, len(t)),
     or (n,) for a scalar t; ``sol.ts`` are the step boundaries. Same interpolant, same step choice."""
 
-    def __init__(self, ts, F, y_old):
+    def __init__(self, ts, F, y_old, evaluations: int = 0):
         self.ts, self.F, self.y_old = ts, F, y_old
+        self.evaluations = evaluations  # right-hand-side evaluations it took
 
     def __call__(self, t):
         t = np.asarray(t, dtype=np.float64)
@@ -344,7 +345,7 @@ def solve_dop853(fa, t0: float, t1: float, y0, rtol: float, atol, check_cancel, 
     accel_into(t0, y, f, fa)
     direction = 1.0 if t1 >= t0 else -1.0
     h_abs = initial_step(t0, y, f, t1, direction, rtol, atol, fa)
-    chunks, t, nfev = [], t0, 2
+    chunks, t, nfev, total = [], t0, 2, 2
     while True:
         check_cancel(nfev)
         ts = np.empty(chunk_steps)
@@ -352,6 +353,7 @@ def solve_dop853(fa, t0: float, t1: float, y0, rtol: float, atol, check_cancel, 
         y_old = np.empty((chunk_steps, y.size))
         steps, t, h_abs, status, nfev = dop853_steps(t, y, f, h_abs, t1, direction, rtol, atol, chunk_steps,
                                                      ts, F, y_old, fa, DOP853_TABLEAU)
+        total += nfev
         chunks.append((ts[:steps], F[:steps], y_old[:steps]))
         if status == STATUS_STEP_TOO_SMALL:
             raise RuntimeError(f"propagation failed at TDB {t:.3f} s: Required step size is less than "
@@ -362,4 +364,4 @@ def solve_dop853(fa, t0: float, t1: float, y0, rtol: float, atol, check_cancel, 
     ts = np.concatenate([c[0] for c in chunks] + [np.array([t])])
     F = np.ascontiguousarray(np.concatenate([c[1] for c in chunks]))
     y_old = np.ascontiguousarray(np.concatenate([c[2] for c in chunks]))
-    return JitDenseSolution(ts, F, y_old), y
+    return JitDenseSolution(ts, F, y_old, total), y
