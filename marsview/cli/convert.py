@@ -6,8 +6,9 @@ Extensions: .oem/.txt = OEM KVN, .xml = OEM XML, .bsp = SPK. OEM -> OEM rewrites
 segment, comment and covariance), optionally keeping only --object. SPK -> OEM writes one segment per
 spacecraft or moon (planets and barycentres only when named with --object) and per coverage window (split
 where the SPK has gaps), Mars-centred (CENTER_NAME = MARS), REF_FRAME = EME2000, TIME_SYSTEM = UTC, a state
-every --step (default 60s) from the start of each window, plus its end. OEM -> SPK writes type 13 (Hermite)
-segments, centre Mars, frame J2000, whose states match the OEM's interpolation to < 1 mm; the NAIF id comes
+every --step (default 60s) from the start of each window, plus its end. OEM -> SPK writes the OEM's own
+tables (type 9 for LAGRANGE, 13 for HERMITE; resampled as type 13 if that fails), centre Mars, frame J2000,
+verified to match the OEM's interpolation to < 1 mm at every mid-point; the NAIF id comes
 from OBJECT_ID when it is an integer, else from the known Mars fleet (MRO -74, ...). An OPM holds a single
 state: turn it into an OEM with `marsview propagate OPM -o OUT.oem`.
 """
@@ -112,9 +113,12 @@ def _oem_to_spk(src, dst, objects) -> int:
         items.append((eph, naif))
     if not items:
         raise ValueError(f"{src}: no object {', '.join(objects)} in this OEM")
+    from marsview.io.spk import read_spk_summary
+
     errors = write_spk(dst, items, comment=f"Converted from {Path(src).name} by marsview convert.")
     worst_mm = max(errors.values()) * 1e6
-    print(f"wrote {dst}: {len(items)} object(s), type 13, max read-back error {worst_mm:.3f} mm")
+    types = "/".join(str(t) for t in sorted({s.data_type for s in read_spk_summary(dst).segments}))
+    print(f"wrote {dst}: {len(items)} object(s), SPK type {types}, max read-back error {worst_mm:.4f} mm")
     return 0
 
 

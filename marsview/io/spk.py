@@ -418,7 +418,9 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
         steps[int(naif)] = 0.1 * float(np.min(ratio))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     os.close(fd)
-    types = {n: 13 for n in steps}
+    # a tabulated ephemeris is first written as its own table (type 9 for Lagrange, 13 for Hermite): SPICE
+    # then interpolates exactly what marsview does; the read-back check decides, as for sampled objects
+    types = {int(n): ("native" if _native_ok(eph) else 13) for eph, n in items}
     history: dict[int, list[float]] = {n: [] for n in steps}
     try:
         for _attempt in range(20):
@@ -428,6 +430,9 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
                 os.replace(tmp, target)
                 return errors
             for n in bad:
+                if types[n] == "native":
+                    types[n] = 13
+                    continue
                 history[n].append(errors[n])
                 h = history[n]
                 # Hermite converges as step^(degree+1); if halving the step twice gained less than 4x, the
@@ -442,6 +447,28 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _native_ok(eph) -> bool:
+    segs = getattr(eph, "segments", None)
+    return bool(segs) and all(
+        getattr(g, "interpolation", None) in ("LAGRANGE", "HERMITE") and getattr(g, "accelerations", None) is None
+        and len(g.epochs_tdb_s) > g.degree and (g.degree % 2 == 1 or g.interpolation == "LAGRANGE")
+        and g.degree <= 27 for g in segs)
+
+
+def _native_tables(eph, pieces):
+    """(epochs, states, SPK type, degree) per piece from the ephemeris' own nodes."""
+    out = []
+    for a, b in pieces:
+        seg = next(g for g in eph.segments if g.coverage[0] <= a and b <= g.coverage[1])
+        t = seg.epochs_tdb_s
+        keep = (t > a) & (t < b)
+        epochs = np.concatenate([[a], t[keep], [b]])
+        states = np.vstack([eph.state([a]), seg.states[keep], seg.state([b])])
+        spk_type = 9 if seg.interpolation == "LAGRANGE" else 13
+        out.append((epochs, states, spk_type, seg.degree))
+    return out
 
 
 def _left_limit(eph: Ephemeris, t: float, dt_s: float = 1e-3) -> np.ndarray:
@@ -461,6 +488,9 @@ def _write_and_check(tmp, items, steps, types, degree, comment, center) -> dict[
     samples = []
     for eph, naif in items:
         pieces = _ephemeris_pieces(eph)
+        if types[int(naif)] == "native":
+            samples.extend((eph, int(naif), e, st, ty, dg) for e, st, ty, dg in _native_tables(eph, pieces))
+            continue
         for k, (a, b) in enumerate(pieces):
             n = max(int(math.ceil((b - a) / steps[int(naif)])), (degree + 1) // 2) + 1
             if n > _MAX_NODES:
@@ -469,7 +499,7 @@ def _write_and_check(tmp, items, steps, types, degree, comment, center) -> dict[
             states = eph.state(epochs)
             if k < len(pieces) - 1 and pieces[k + 1][0] == b:  # on a shared boundary the ephemeris
                 states[-1] = _left_limit(eph, b)                 # gives the later (post-burn) state
-            samples.append((eph, int(naif), epochs, states))
+            samples.append((eph, int(naif), epochs, states, types[int(naif)], degree))
     with spice_session() as sp:
         os.unlink(tmp)  # spkopn refuses to overwrite
         handle = sp.spkopn(tmp, "marsview SPK", 4000)
@@ -478,15 +508,15 @@ def _write_and_check(tmp, items, steps, types, degree, comment, center) -> dict[
                     "SPK type 13 (Hermite, unequal steps); type 9 (Lagrange) for objects whose",
                     "velocities are not the derivative of their positions."] + [ln for ln in comment.splitlines() if ln.strip()]
             sp.dafac(handle, [ln[:1000] for ln in text])
-            for eph, naif, epochs, states in samples:
-                write = sp.spkw13 if types[naif] == 13 else sp.spkw09
+            for eph, naif, epochs, states, spk_type, deg in samples:
+                write = sp.spkw13 if spk_type == 13 else sp.spkw09
                 write(handle, naif, center, "J2000", float(epochs[0]), float(epochs[-1]),
-                      _segment_id(eph.name), degree, len(epochs), states, epochs)
+                      _segment_id(eph.name), deg, len(epochs), states, epochs)
         finally:
             sp.spkcls(handle)
     errors = {int(n): 0.0 for _, n in items}
     with spice_session(tmp) as sp:
-        for eph, naif, epochs, states in samples:
+        for eph, naif, epochs, _states_written, _type, _deg in samples:
             mids = 0.5 * (epochs[:-1] + epochs[1:])
             check = np.concatenate([epochs[:-1], mids])  # the end node may be a pre-burn state
             got = _states(sp, naif, center, check)

@@ -91,8 +91,11 @@ def test_kvn_xml_round_trip_and_back_to_spk(spk, tmp_path):
     assert [s.object_name for s in b.segments] == ["PHOBOS"]
     np.testing.assert_array_equal(b.segments[0].states, phobos.states)
     np.testing.assert_array_equal(b.segments[0].epochs_tdb_s, phobos.epochs_tdb_s)
-    # OEM -> SPK type 13: SPICE gives the OEM's states back at its epochs (< 1 mm)
+    # OEM -> SPK: the OEM's own Lagrange table becomes type 9, so SPICE interpolates exactly as marsview
     assert main(["convert", "--step", "2m", str(kvn), str(bsp)]) == 0
+    from marsview.io.spk import read_spk_summary
+
+    assert {s.data_type for s in read_spk_summary(bsp).segments} == {9}
     for seg in a.segments:
         want = _spice(bsp, int(seg.object_id), seg.epochs_tdb_s[:-1])
         assert np.max(np.linalg.norm(seg.states[:-1, :3] - want[:, :3], axis=1)) < 1e-6
