@@ -27,7 +27,7 @@ from .maneuver_files import PlanFilesMixin
 from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, _child_plan, compute_plan
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
-EXACT_DELAY_MS = 600
+EXACT_DELAY_MS = 400
 DV_AXES = (("dvRadial", "Radial (m/s)"), ("dvInTrack", "In-track (m/s)"), ("dvCrossTrack", "Cross-track (m/s)"))
 FORCE_MODELS = ("zonal", "j2", "two-body", "full")
 
@@ -59,6 +59,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.setObjectName("maneuverPanel")
         self._context_key = 0
         self._sent_context = None
+        self.preview = None  # True/False forces the second-order preview while dragging (None: automatic)
         self.scenario = None
         self.baseline = None
         self.plan = ManeuverPlan()
@@ -334,7 +335,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         _, stop = self._span()
         return PlanRequest(name, tuple(self.plan.burns_for(name)), tuple(screening_targets(self.scenario)),
                            self.baseline, ForceModel.from_name(self.force_model.currentText()), stop,
-                           self.encounter.currentData(), exact, self._arc_cache)
+                           self.encounter.currentData(), exact, self._arc_cache, self.preview)
 
     def _submit(self, exact: bool) -> None:
         if self.scenario is None or self.baseline is None:

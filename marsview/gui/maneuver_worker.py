@@ -233,6 +233,7 @@ class PlanRequest:
     targeted: tuple | None = None  # (other name, old TCA TDB s)
     exact: bool = False
     arc_cache: dict | None = None
+    preview: bool | None = None  # None: preview only when the compiled dynamics (core._jit) are unavailable
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,12 @@ def compute_plan(req: PlanRequest, cancel: CancelToken) -> PlanOutcome:
     if not burns:
         planned, result = base, req.baseline
     else:
-        if not req.exact and len(burns) == 1 and not burns[0].is_finite:
+        preview = req.preview
+        if preview is None:  # with numba an exact week of zonal dynamics takes ~0.1 s: no need to approximate
+            from marsview.core.dynamics import jit_enabled
+
+            preview = not jit_enabled()
+        if preview and not req.exact and len(burns) == 1 and not burns[0].is_finite:
             b = burns[0]
             stop = min(req.stop_tdb_s, base.coverage[1])
             key = (req.spacecraft, id(base), b.epoch_tdb_s, b.frame, req.force_model, stop)
