@@ -103,7 +103,8 @@ def callout_text(event, tdb_s: float) -> tuple[str, str]:
     level = severity(event)
     tag = {2: "▲ RED", 1: "◆ AMBER", 0: "●"}[level]
     miss = f"{event.miss_km * 1000:.0f} m" if event.miss_km < 1.0 else f"{event.miss_km:.3f} km"
-    pc = "Pc —" if event.pc is None or not math.isfinite(event.pc) else f"Pc {event.pc:.1e}"
+    pc = ("Pc —" if event.pc is None or not math.isfinite(event.pc)
+          else "Pc < 1e-10" if event.pc < 1e-10 else f"Pc {event.pc:.1e}")
     text = f"{tag}  {event.object1} – {event.object2}   {countdown(event.tca_tdb_s - tdb_s)}   miss {miss}   {pc}"
     return text, {2: "red", 1: "amber", 0: "text"}[level]
 
