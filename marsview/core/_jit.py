@@ -39,13 +39,13 @@ def _njit(func):
         return numba.njit(cache=False, fastmath=False)(func)
 
 
-# DOP853 tableau exactly as scipy uses it (passed as arguments: numba would freeze globals into the code)
-DOP853_TABLEAU = (
-    np.ascontiguousarray(_d.A[:_d.N_STAGES, :_d.N_STAGES]), np.ascontiguousarray(_d.B),
-    np.ascontiguousarray(_d.C[:_d.N_STAGES]), np.ascontiguousarray(_d.E3), np.ascontiguousarray(_d.E5),
-    np.ascontiguousarray(_d.D), np.ascontiguousarray(_d.A[_d.N_STAGES + 1:]),
-    np.ascontiguousarray(_d.C[_d.N_STAGES + 1:]),
-)
+# DOP853 tableau exactly as scipy uses it (passed as arguments: numba would freeze globals into the code).
+# Its 16 rows: stages 1-12, row 12 = the weights B (C = 1: the derivative at the new state), rows 13-15
+# the dense-output stages. One stage loop over all of them keeps one inlined force-model call in the
+# compiled stepper (compile time).
+DOP853_TABLEAU = (np.ascontiguousarray(_d.A), np.ascontiguousarray(_d.C), np.ascontiguousarray(_d.E3),
+                  np.ascontiguousarray(_d.E5), np.ascontiguousarray(_d.D))
+assert np.array_equal(_d.A[_d.N_STAGES, :_d.N_STAGES], _d.B) and _d.C[_d.N_STAGES] == 1.0
 SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0  # scipy.integrate._ivp.rk
 ERROR_EXPONENT = -1.0 / 8.0  # DOP853 error estimator order 7
 STATUS_RUNNING, STATUS_FINISHED, STATUS_STEP_TOO_SMALL = 0, 1, -1
@@ -133,10 +133,11 @@ def initial_step(t0, y0, f0, t_bound, direction, rtol, atol, fa):
 
 @_njit
 def dop853_steps(t, y, f, h_abs, t_bound, direction, rtol, atol, max_steps, ts, F, y_old, fa, tab):
-    """Up to ``max_steps`` accepted DOP853 steps from (t, y, f) toward t_bound. y and f are updated in
-    place; step k's start time, start state and dense-output rows go to ts[k], y_old[k], F[k].
+    """Up to ``max_steps`` accepted DOP853 steps from (t, y, f) toward t_bound, as scipy's DOP853
+    (_step_impl, rk_step, _estimate_error_norm, _dense_output_impl). y and f are updated in place; step
+    k's start time, start state and dense-output rows go to ts[k], y_old[k], F[k].
     Returns (steps, t, h_abs, status, evaluations)."""
-    A, B, C, E3, E5, D, A_X, C_X = tab
+    A, C, E3, E5, D = tab
     n = y.size
     K = np.empty((16, n))
     yt = np.empty(n)
@@ -146,65 +147,53 @@ def dop853_steps(t, y, f, h_abs, t_bound, direction, rtol, atol, max_steps, ts, 
         if direction * (t - t_bound) >= 0.0:
             return step, t, h_abs, STATUS_FINISHED, nfev
         min_step = 10.0 * abs(np.nextafter(t, direction * np.inf) - t)
-        if h_abs < min_step:
-            h_abs = min_step
+        h_abs = max(h_abs, min_step)
         rejected = False
+        s = 16  # 16 = start a new trial step
         while True:
-            if h_abs < min_step:
-                return step, t, h_abs, STATUS_STEP_TOO_SMALL, nfev
-            h = h_abs * direction
-            t_new = t + h
-            if direction * (t_new - t_bound) > 0.0:
-                t_new = t_bound
-            h = t_new - t
-            h_abs = abs(h)
-            K[0] = f
-            for s in range(1, 12):
-                for i in range(n):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += K[j, i] * A[s, j]
-                    yt[i] = y[i] + acc * h
-                accel_into(t + C[s] * h, yt, K[s], fa)
-            for i in range(n):
-                acc = 0.0
-                for j in range(12):
-                    acc += K[j, i] * B[j]
-                y_new[i] = y[i] + h * acc
-            accel_into(t + h, y_new, K[12], fa)
-            nfev += 12
-            e5 = e3 = 0.0
-            for i in range(n):
-                sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol
-                a5 = a3 = 0.0
-                for j in range(13):
-                    a5 += K[j, i] * E5[j]
-                    a3 += K[j, i] * E3[j]
-                e5 += (a5 / sc) ** 2
-                e3 += (a3 / sc) ** 2
-            if e5 == 0.0 and e3 == 0.0:
-                err = 0.0
-            else:
-                err = abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * n)
-            if err < 1.0:
-                factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err ** ERROR_EXPONENT)
-                if rejected:
-                    factor = min(1.0, factor)
-                h_abs *= factor
-                break
-            h_abs *= max(MIN_FACTOR, SAFETY * err ** ERROR_EXPONENT)
-            rejected = True
-        # dense output (Dop853 _dense_output_impl): three extra stages, then the 7 interpolant rows
-        for s in range(13, 16):
-            a = A_X[s - 13]
-            for i in range(n):
+            if s == 16:
+                if h_abs < min_step:
+                    return step, t, h_abs, STATUS_STEP_TOO_SMALL, nfev
+                t_new = t + h_abs * direction
+                if direction * (t_new - t_bound) > 0.0:
+                    t_new = t_bound
+                h = t_new - t
+                h_abs = abs(h)
+                K[0] = f
+                s = 1
+            for i in range(n):  # stage s (12: the new state, 13-15: dense output)
                 acc = 0.0
                 for j in range(s):
-                    acc += K[j, i] * a[j]
+                    acc += K[j, i] * A[s, j]
                 yt[i] = y[i] + acc * h
-            accel_into(t + C_X[s - 13] * h, yt, K[s], fa)
-        nfev += 3
-        for i in range(n):
+            accel_into(t + C[s] * h, yt, K[s], fa)
+            nfev += 1
+            if s == 12:
+                y_new[:] = yt
+                e5 = e3 = 0.0
+                for i in range(n):
+                    sc = atol[i] + max(abs(y[i]), abs(y_new[i])) * rtol
+                    a5 = a3 = 0.0
+                    for j in range(13):
+                        a5 += K[j, i] * E5[j]
+                        a3 += K[j, i] * E3[j]
+                    e5 += (a5 / sc) ** 2
+                    e3 += (a3 / sc) ** 2
+                err = 0.0 if (e5 == 0.0 and e3 == 0.0) else abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * n)
+                if err < 1.0:
+                    factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err ** ERROR_EXPONENT)
+                    if rejected:
+                        factor = min(1.0, factor)
+                    h_abs *= factor
+                else:
+                    h_abs *= max(MIN_FACTOR, SAFETY * err ** ERROR_EXPONENT)
+                    rejected = True
+                    s = 16
+                    continue
+            if s == 15:
+                break
+            s += 1
+        for i in range(n):  # the 7 interpolant rows (Dop853DenseOutput's F)
             dy = y_new[i] - y[i]
             F[step, 0, i] = dy
             F[step, 1, i] = h * K[0, i] - dy
@@ -217,9 +206,8 @@ def dop853_steps(t, y, f, h_abs, t_bound, direction, rtol, atol, max_steps, ts, 
             y_old[step, i] = y[i]
         ts[step] = t
         t = t_new
-        for i in range(n):
-            y[i] = y_new[i]
-            f[i] = K[12, i]
+        y[:] = y_new
+        f[:] = K[12]
     status = STATUS_FINISHED if direction * (t - t_bound) >= 0.0 else STATUS_RUNNING
     return max_steps, t, h_abs, status, nfev
 
