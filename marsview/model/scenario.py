@@ -177,6 +177,8 @@ class Scenario(_Observable):
     warnings: list[str] = field(default_factory=list)
     path: str | None = None
     description: str = ""
+    disclaimer: str = ""  # e.g. "Approximate training scenario ..." for the GUI's about box and reports
+    coverage_s: float | None = None  # span built for element/OPM/moon objects (scenario.toml [window])
 
     def __post_init__(self):
         _Observable.__init__(self)
