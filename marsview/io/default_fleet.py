@@ -129,7 +129,9 @@ def design_default_fleet() -> list[dict]:
         rows.append({"short": short, "long": long, "naif": naif, "hbr": hbr, "kind": kind,
                      "orbit": {"periapsis_alt_km": pa, "apoapsis_alt_km": aa, "inc_deg": inc, "raan_deg": raan,
                                "argp_deg": argp, "true_anomaly_deg": nu},
-                     "note": f"published {pa:g} x {aa:g} km, {inc:g} deg; node, argp, phase chosen"})
+                     "note": (f"published {pa:g} x {aa:g} km, {inc:g} deg; node, argp, phase chosen" if short != "MGS"
+                              else f"dead since 2006; mars_fleet.json gives only a near-polar ~2 h orbit at 93 deg: "
+                                   f"{pa:g} x {aa:g} km, {inc:g} deg and the 6 m hard-body radius are estimates")})
     for short, long, naif, pa, aa, inc, hbr, kind, partner, days, miss in DESIGNED:
         t_e = t0 + days * 86400.0
         if partner == "Phobos":
