@@ -2,6 +2,10 @@
 plus the interpolation rate of a tabulated (OEM-like) ephemeris. Prints JSON; never pass/fail.
 
     .venv/bin/python benchmarks/bench_twobody.py [--repeat 5]
+
+The elliptic fast path runs as a numba kernel (core._jit.kepler_table_states). Also reported: the same
+call through the numpy loop (MARSVIEW_NO_JIT=1) and their largest difference, and the first call in a
+fresh process (numba import + compile on a cold cache, or + loading the cached code).
 """
 
 from __future__ import annotations
@@ -10,7 +14,11 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +46,30 @@ def _timed(func, repeat):
     return min(times), float(np.median(times)), min(cpu)
 
 
+FIRST_CALL = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+import numpy as np
+from marsview.core.twobody import propagate_twobody
+w0, c0 = time.perf_counter(), time.process_time()
+propagate_twobody(np.array([3650.0, 0.0, 0.0, 0.0, 3.45, 0.3]), 0.0, np.linspace(0.0, 86400.0, 1000))
+print(json.dumps([time.perf_counter() - w0, time.process_time() - c0]))
+"""
+
+
+def first_call_costs() -> dict:
+    code = FIRST_CALL.format(root=str(Path(__file__).resolve().parents[1]))
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold_cache", "warm_cache"):
+            run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            wall, cpu = json.loads(run.stdout)
+            out[f"first_call_wall_s_{label}"] = round(wall, 3)
+            out[f"first_call_cpu_s_{label}"] = round(cpu, 3)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=5)
@@ -53,6 +85,14 @@ def main() -> None:
     r = np.linalg.norm(out[..., :3], axis=-1)
     energy = 0.5 * np.sum(out[..., 3:] ** 2, axis=-1) - GM_MARS_KM3S2 / r
     rel_energy = np.abs(energy / energy[:, :1] - 1.0).max()
+    os.environ["MARSVIEW_NO_JIT"] = "1"  # the numpy loop, for comparison
+    try:
+        np_best, np_median, np_cpu = _timed(lambda: propagate_twobody(states, 0.0, t), args.repeat)
+        out_np = propagate_twobody(states, 0.0, t)
+    finally:
+        del os.environ["MARSVIEW_NO_JIT"]
+    jit_vs_numpy_km = float(np.abs(out[..., :3] - out_np[..., :3]).max())
+    start_up = first_call_costs()
 
     # interpolation: one day of 60 s MRO states, Hermite degree 7, 1e5 random epochs
     tab_t = np.arange(0.0, 86400.0 + 1, 60.0)
@@ -70,6 +110,11 @@ def main() -> None:
         "twobody_cpu_s_best": round(cpu, 4),
         "twobody_ns_per_state": round(best / out[..., 0].size * 1e9, 1),
         "twobody_target_s": 0.050,
+        **start_up,
+        "numpy_loop_wall_s_best": round(np_best, 4),
+        "numpy_loop_wall_s_median": round(np_median, 4),
+        "numpy_loop_cpu_s_best": round(np_cpu, 4),
+        "max_position_difference_km_numba_vs_numpy": float(f"{jit_vs_numpy_km:.3e}"),
         "max_relative_energy_error": float(f"{rel_energy:.3e}"),
         "hermite7_interp_1e5_epochs_wall_s_best": round(tab_best, 4),
         "hermite7_interp_1e5_epochs_wall_s_median": round(tab_median, 4),
