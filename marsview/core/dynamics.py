@@ -14,8 +14,13 @@ not none: for MRO, freezing it at the start instead of mid-span moves the orbit 
 7 m after 30 days (the mid-span choice roughly halves that). A pole off by 1 arcmin would be kilometres a week.
 
 The right-hand side is vectorized over objects: ``propagate_many`` integrates M orbits that share epochs in
-one solve_ivp call (the step size is set by the most demanding orbit; scipy's RMS error norm then bounds
+one DOP853 integration (the step size is set by the most demanding orbit; scipy's RMS error norm then bounds
 the mean error of the objects, so the default tolerance is tightened by sqrt(M)).
+
+Engine: compiled numba kernels (core._jit) run the force model and scipy's DOP853 algorithm itself (the same
+steps, error control and dense output as solve_ivp; ~20x faster; compiled once, then cached on disk).
+Finite burns and non-exponential atmospheres use scipy's solve_ivp with the numpy right-hand side below,
+which stays the reference the kernels are tested against; MARSVIEW_NO_JIT=1 forces that path everywhere.
 
 Tolerances: ``rtol`` is relative; ``atol`` applies to positions [km], and ``atol * 1e-3`` to velocities
 [km/s] (a 1000 s time scale), so velocity errors cannot accumulate into along-track drift unchecked.
