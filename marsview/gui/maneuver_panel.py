@@ -424,8 +424,9 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
 
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
-        for t in (self.exact_timer, self.autosave_timer):
-            t.stop()
+        for t in (self.exact_timer, self.autosave_timer, getattr(self, "settle_timer", None)):
+            if t is not None:
+                t.stop()
         self.throttle.stop()
         try:
             self.autosave()
@@ -471,14 +472,24 @@ def install_maneuver_planning(window) -> ManeuverPanel:
     controller.scenarioChanged.connect(lambda sc: panel.set_scenario(sc, None))
     controller.screeningResult.connect(panel.set_baseline)
 
-    def show_planned(result, mode):
-        if mode == "preview" and hasattr(window, "table"):
-            # while dragging only the table follows (the timeline plot, scenario info and 3D overlay are
-            # refreshed by the exact result ~0.6 s after the last change)
-            window.table.set_events(result.events)
-            window.screeningFinished.emit()
-        else:
-            controller.screeningResult.emit(result)  # the window's full refresh, then its screeningFinished
+    settle = QTimer(panel)
+    settle.setSingleShot(True)
+    settle.setInterval(EXACT_DELAY_MS)
+    latest = {}
+
+    def show_planned(result, _mode):
+        if not hasattr(window, "table"):
+            controller.screeningResult.emit(result)
+            return
+        # while the operator drags only the table follows; the timeline plot, scenario info and 3D overlay
+        # are refreshed (controller.screeningResult) once the plan has settled
+        window.table.set_events(result.events)
+        window.screeningFinished.emit()
+        latest["result"] = result
+        settle.start()
+
+    settle.timeout.connect(lambda: controller.screeningResult.emit(latest["result"]))
+    panel.settle_timer = settle
     panel.plannedResult.connect(show_planned)
     # a worker thread running Python code holds the GIL for up to the switch interval (5 ms) every time the
     # GUI thread wants it back, and a GUI slot re-acquires it after every Qt call: 1 ms keeps the GUI fluid
