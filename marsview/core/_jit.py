@@ -353,3 +353,18 @@ def solve_dop853(fa, t0: float, t1: float, y0, rtol: float, atol, check_cancel, 
     F = np.ascontiguousarray(np.concatenate([c[1] for c in chunks]))
     y_old = np.ascontiguousarray(np.concatenate([c[2] for c in chunks]))
     return JitDenseSolution(ts, F, y_old, total), y
+
+
+def precompile() -> None:
+    """Compile (or load from the cache) every kernel now, e.g. after installing or in a packaging step,
+    so the first propagation does not pay numba's ~10-20 s compile on a cold cache."""
+    from .dynamics import ForceModel, propagate_many
+    from .twobody import propagate_twobody
+
+    state = np.array([[3650.0, 0.0, 0.0, 0.0, 3.45, 0.3]])
+    propagate_many(state, 0.0, np.array([0.0, 60.0, 120.0]), ForceModel.full())
+    propagate_twobody(state[0], 0.0, np.linspace(0.0, 6000.0, 300))
+
+
+if __name__ == "__main__":  # python -m marsview.core._jit: fill numba's cache
+    precompile()

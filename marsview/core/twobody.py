@@ -10,8 +10,9 @@ result as precise after 10 000 revolutions as after one).
 
 Ellipses with e <= 0.95 asked at >= 256 epochs take a faster path with the same physics: Kepler's
 equation solved from a cached per-eccentricity table plus a series correction, with no trigonometric
-call per epoch (see ``_elliptic_fast``). Both paths are tested against each other and against an
-independent integrator (tests/core/test_twobody.py).
+call per epoch (see ``_elliptic_fast``; its loop runs compiled by numba, core._jit, unless
+MARSVIEW_NO_JIT=1). Both paths are tested against each other and against an independent integrator
+(tests/core/test_twobody.py); the compiled loop against the numpy one (tests/core/test_jit_kernels.py).
 
 Units: km, km/s, s; states Mars-centred in whatever inertial frame they are given in.
 """
