@@ -31,6 +31,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import os
     import sys
 
     try:
@@ -44,13 +45,27 @@ def run(args) -> int:
     from marsview.gui import _ensure_app, launch
 
     app = _ensure_app()
-    window = launch(args.paths or None, show=False, planning=False, theme=args.theme)
+    try:  # headless command: load on this thread (the window's loader worker is for interactive use)
+        from marsview.io.scenario import load_scenario
+
+        scenario = load_scenario(list(args.paths) or None)
+    except (OSError, ValueError) as exc:
+        print(f"marsview snapshot: could not load the scenario: {exc}", file=sys.stderr)
+        return 1
+    window = launch(args.paths or None, show=False, planning=False, theme=args.theme, scenario=scenario)
+    rc = 1
     try:
-        return _render(app, window, args, tdb_s, width, height)
+        rc = _render(app, window, args, tdb_s, width, height)
     finally:
         from marsview.gui import shutdown_window
 
-        shutdown_window(window)  # the view may have been taken out of the window: both are closed
+        shutdown_window(window)  # closes (closeEvent joins the workers) and deletes the window and view
+        # The PNG is written and closed. PySide6 6.12 can abort during interpreter finalization after a
+        # GL window has lived in the process ("Fatal Python error: none_dealloc"); a one-shot command
+        # must not turn that into a failed exit code, so it leaves without finalization.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
 
 
 def _render(app, window, args, tdb_s, width, height) -> int:
@@ -59,16 +74,12 @@ def _render(app, window, args, tdb_s, width, height) -> int:
 
     from PySide6.QtCore import QEventLoop
 
-    loaded = []
-    window.scenarioLoaded.connect(lambda: loaded.append(True))
-    window.controller.loadFailed.connect(lambda m, d: loaded.append(m))
+    screened = []  # wait for the screening so the overlay shows its count, as the GUI does
+    window.screeningFinished.connect(lambda: screened.append(True))
+    window.controller.screeningFailed.connect(lambda m, d: screened.append(m))
     deadline = time.monotonic() + 120.0
-    while not loaded and time.monotonic() < deadline:
+    while not screened and window.controller.screen_lane.latest_id and time.monotonic() < deadline:
         app.processEvents(QEventLoop.AllEvents, 50)
-    if not loaded or loaded[0] is not True:
-        print(f"marsview snapshot: could not load the scenario: {loaded[0] if loaded else 'timed out'}",
-              file=sys.stderr)
-        return 1
     if args.focus:
         try:
             window.follow(args.focus)

@@ -36,6 +36,27 @@ def screening_span(scenario) -> tuple[float, float]:
     return start, stop
 
 
+# Modules the workers use, imported once on the GUI thread at start-up (MainWindow.__init__), outside any
+# Qt callback: PySide6 (6.12) wraps every import in a hook (shibokensupport feature_imported), and first
+# imports made by a worker thread, or inside a slot while a worker runs, crashed the process with
+# "Fatal Python error: none_dealloc".
+WORKER_MODULES = ("marsview.io.scenario", "marsview.io.formats", "marsview.io.oem", "marsview.io.opm",
+                  "marsview.io.spk", "marsview.core.screening", "marsview.core.dynamics",
+                  "marsview.core.tabulated", "marsview.core.twobody", "marsview.core.moons",
+                  "marsview.core.probability", "scipy.integrate", "scipy.optimize", "scipy.interpolate",
+                  "scipy.special", "scipy.linalg", "scipy.stats", "spiceypy")
+
+
+def warm_worker_imports(extra=()) -> None:
+    import importlib
+
+    for name in WORKER_MODULES + tuple(extra):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 def _load(paths):
     from marsview.io.scenario import load_scenario
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from marsview.render.themes import theme_named
 
 from .conjunction_table import ConjunctionTable
-from .controller import ScenarioController, screening_span
+from .controller import ScenarioController, screening_span, warm_worker_imports
 from .globe_view import GlobeView, read_surface_map
 from .object_panel import ObjectPanel, ScenarioInfo
 from .plots import PlotsPanel, sample_altitude, sample_pair_distance
@@ -33,6 +33,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = QSettings("marsview", "marsview")
         self.theme = theme_named(theme)
+        # first imports of the workers' modules happen here, outside any Qt callback (see controller.py)
+        warm_worker_imports()
         self.controller = ScenarioController(self, **({"loader": loader} if loader else {}))
         self.clock = TimeController(self)
         self.globe = GlobeView(self, theme=self.theme)
@@ -64,6 +66,11 @@ class MainWindow(QMainWindow):
         self._restore_surface_map()
         self.resize(1600, 1000)
         self._pending_paths = paths or None
+        # QTimer objects, not QTimer.singleShot(ms, callable): with PySide6 6.12 the functor form
+        # crashed the process ("none_dealloc") when it fired in a window that was never shown
+        self._load_timer = QTimer(self)
+        self._load_timer.setSingleShot(True)
+        self._load_timer.timeout.connect(self._start_loading)
         if scenario is not None:
             self.controller.set_scenario(scenario)
         else:
@@ -71,19 +78,22 @@ class MainWindow(QMainWindow):
             # with the first paint (the window appears seconds sooner); hidden windows never draw, so a
             # timer starts the load for them
             self.globe.scene.set_overlay_line("screening", "loading the scenario…")
-            self.globe.canvas.events.draw.connect(self._on_first_draw)
-            QTimer.singleShot(1500, self._start_loading)
+            timer = self._load_timer
+
+            def first_draw(_event=None):  # a plain function: vispy holding a bound method of this
+                timer.start(0)  # QMainWindow (weakref) crashed PySide6 6.12 when the event fired
+
+            self._first_draw_cb = first_draw
+            self.globe.canvas.events.draw.connect(first_draw)
+            self._load_timer.start(1500)
 
     # --- construction --------------------------------------------------------------------------------
-    def _on_first_draw(self, _event=None):
-        QTimer.singleShot(0, self._start_loading)
-
     def _start_loading(self):
         if self._pending_paths == "started":
             return
         paths, self._pending_paths = self._pending_paths, "started"
         try:
-            self.globe.canvas.events.draw.disconnect(self._on_first_draw)
+            self.globe.canvas.events.draw.disconnect(self._first_draw_cb)
         except (KeyError, ValueError, RuntimeError):
             pass
         self.controller.open(paths)
@@ -427,5 +437,6 @@ class MainWindow(QMainWindow):
         ok = self.controller.shutdown()
         if not ok:
             self.statusBar().showMessage("waiting for background work to stop…")
+        self._load_timer.stop()
         super().closeEvent(event)
-        QTimer.singleShot(0, self.globe.close)
+        self.globe.close()
