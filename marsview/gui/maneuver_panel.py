@@ -2,13 +2,17 @@
 approach of that spacecraft update, compare before/after, catch new close approaches, export the plan.
 
 Recomputation follows DESIGN.md's loop (``maneuver_worker``): a dv change is throttled (40 ms, leading and
-trailing edge), frozen into a ``PlanRequest`` and run on one worker thread; a newer request cancels the older.
-While dragging, the planned orbit is the second-order preview of ``core.planning.BurnArc`` (the arc is
-integrated once per burn time); 600 ms after the last change the exact trajectory replaces it.
+trailing edge), frozen into a ``PlanRequest`` and run by one worker (a child process in the app, so Python
+numerics never hold the GUI thread's GIL; a thread in bare tests); a newer request cancels the older. Only
+the maneuvered spacecraft's pairs are re-screened (core.screening.rescreen). With the compiled dynamics
+(core._jit) every result is the exact planned trajectory; without them, dv drags show the second-order
+preview of ``core.planning.BurnArc`` (integrated once per burn time) and the exact trajectory replaces it
+400 ms after the last change. The status line says which ("preview" / "exact").
 
-``install_maneuver_planning(window)`` attaches the dock to marsview's main window: the planned screening
-result is shown in the window's close-approach table (through ``controller.screeningResult``, so the window
-emits ``screeningFinished``), and the plan is autosaved when the window closes.
+``install_maneuver_planning(window)`` attaches the dock (and the trade-space dock) to marsview's main window:
+each planned screening result goes into the window's close-approach table, then the window emits
+``screeningFinished``; once the plan settles the window's full refresh runs (controller.screeningResult).
+The plan is autosaved when the window closes.
 """
 
 from __future__ import annotations
