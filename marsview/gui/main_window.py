@@ -66,36 +66,19 @@ class MainWindow(QMainWindow):
         self._restore_surface_map()
         self.resize(1600, 1000)
         self._pending_paths = paths or None
-        # QTimer objects, not QTimer.singleShot(ms, callable): with PySide6 6.12 the functor form
-        # crashed the process ("none_dealloc") when it fired in a window that was never shown
-        self._load_timer = QTimer(self)
-        self._load_timer.setSingleShot(True)
-        self._load_timer.timeout.connect(self._start_loading)
         if scenario is not None:
             self.controller.set_scenario(scenario)
         else:
-            # load after the first frame is drawn: the loader thread would otherwise compete for the GIL
-            # with the first paint (the window appears seconds sooner); hidden windows never draw, so a
-            # timer starts the load for them
+            # started here, not from a timer or a first-frame callback: with PySide6 6.12 a load started
+            # from a Qt callback aborted the process in never-shown windows (snapshot, movie)
             self.globe.scene.set_overlay_line("screening", "loading the scenario…")
-            timer = self._load_timer
-
-            def first_draw(_event=None):  # a plain function: vispy holding a bound method of this
-                timer.start(0)  # QMainWindow (weakref) crashed PySide6 6.12 when the event fired
-
-            self._first_draw_cb = first_draw
-            self.globe.canvas.events.draw.connect(first_draw)
-            self._load_timer.start(1500)
+            self._start_loading()
 
     # --- construction --------------------------------------------------------------------------------
     def _start_loading(self):
         if self._pending_paths == "started":
             return
         paths, self._pending_paths = self._pending_paths, "started"
-        try:
-            self.globe.canvas.events.draw.disconnect(self._first_draw_cb)
-        except (KeyError, ValueError, RuntimeError):
-            pass
         self.controller.open(paths)
 
     def tabify_planning_docks(self):
@@ -437,6 +420,5 @@ class MainWindow(QMainWindow):
         ok = self.controller.shutdown()
         if not ok:
             self.statusBar().showMessage("waiting for background work to stop…")
-        self._load_timer.stop()
         super().closeEvent(event)
         self.globe.close()
