@@ -239,9 +239,10 @@ class MovieDialog(QDialog):
         form = QFormLayout(self)
         c = window.clock
         self.start = QLineEdit(format_epoch(c.tdb_s, "UTC", digits=0))
-        self.duration = QLineEdit(f"{max(c.stop_tdb_s - c.tdb_s, 60.0):.0f}s")
+        span_s = max(c.stop_tdb_s - c.tdb_s, 60.0)
+        self.duration = QLineEdit(f"{span_s:.0f}s")
         self.fps = QLineEdit("30")
-        self.warp = QLineEdit(f"{c.warp:g}")
+        self.warp = QLineEdit(f"{max(round(span_s / 60.0), 1):g}")  # a one-minute movie of the rest of the window
         self.size = QLineEdit("1920x1080")
         self.theme = QComboBox()
         self.theme.addItems(["workstation", "projector"])

@@ -251,8 +251,9 @@ def install_saved_views(window) -> SavedViews:
         act.setShortcutContext(Qt.WindowShortcut)  # text fields take digits first (ShortcutOverride)
         act.triggered.connect(lambda _c=False, k=key: views.recall_key(k))
         menu.addAction(act)
-    for text, step, key, name in (("Next view in sequence", 1, "PgDown", "actionNextView"),
-                                  ("Previous view in sequence", -1, "PgUp", "actionPreviousView")):
+    # plain PageDown/PageUp step the sequence in briefing mode; here they stay with the table and slider
+    for text, step, key, name in (("Next view in sequence", 1, "Ctrl+PgDown", "actionNextView"),
+                                  ("Previous view in sequence", -1, "Ctrl+PgUp", "actionPreviousView")):
         act = QAction(text, window)
         act.setObjectName(name)
         act.setShortcut(key)
