@@ -321,8 +321,8 @@ def planning_rescreen(baseline, targets, name, cancel):
 _CHILD: dict = {}
 
 
-def _child_init(latest) -> None:
-    _CHILD.update(latest=latest, context=None, arcs={})
+def _child_init(latest, queue=None) -> None:
+    _CHILD.update(latest=latest, queue=queue, context=None, arcs={})
 
 
 def _child_context(key, targets, baseline):
@@ -366,6 +366,44 @@ def _child_plan(payload, request_id: int):
     return light, (time.perf_counter() - t0) * 1000.0
 
 
+def encounter_pc_func(t1, t2, tca_tdb_s: float):
+    """pc(r_rel (L,3), v_rel (L,3)) for the trade space/solver: the two targets' covariances at the nominal TCA
+    (core.uncertainty via ScreeningTarget), combined and projected on each encounter plane."""
+    from marsview.core.planning import encounter_pc
+
+    s1, s2 = t1.ephemeris.state(tca_tdb_s)[0], t2.ephemeris.state(tca_tdb_s)[0]
+    cov = (t1.uncertainty().inertial_covariance_km2(s1[None], tca_tdb_s)[0]
+           + t2.uncertainty().inertial_covariance_km2(s2[None], tca_tdb_s)[0])
+    hbr = t1.hbr_km + t2.hbr_km
+    return lambda r_rel, v_rel: encounter_pc(r_rel, v_rel, cov, hbr)
+
+
+def _child_trade(payload, request_id: int):
+    """core.planning.trade_space in the child; columns and progress go to the GUI through the shared queue."""
+    import time
+
+    from marsview.core.dynamics import PropagationCancelled
+    from marsview.core.planning import Encounter, trade_space
+
+    key, spacecraft, other, tca, epochs, dv, direction, force_model, use_pc = payload
+    ctx_key, targets, _baseline = _CHILD["context"]
+    if ctx_key != key:
+        raise RuntimeError("planning context out of date")
+    by_name = {t.name: t for t in targets}
+    t1, t2 = by_name[spacecraft], by_name[other]
+    queue = _CHILD["queue"]
+    t0 = time.perf_counter()
+    try:
+        ts = trade_space(Encounter(t1.ephemeris, t2.ephemeris, tca), epochs, dv, direction, "RTN", force_model,
+                         pc_func=encounter_pc_func(t1, t2, tca) if use_pc else None,
+                         on_column=lambda k, miss, pc: queue.put((request_id, k, miss, pc)),
+                         progress=lambda f: queue.put((request_id, "progress", f, None)),
+                         cancel=_SharedCancel(request_id))
+    except PropagationCancelled as exc:
+        raise Cancelled() from exc
+    return ts, (time.perf_counter() - t0) * 1000.0
+
+
 class ProcessWorker(QObject):
     """``LatestWorker``'s interface (finished/failed, submit, cancel, busy, latest_id, shutdown) over one
     spawned child process. ``set_context(key, targets, baseline)`` before submitting requests of that key;
@@ -384,8 +422,9 @@ class ProcessWorker(QObject):
         fix_emit_refcount()
         ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
         self._latest_shared = ctx.Value("q", 0, lock=False)
+        self.queue = ctx.Queue()  # progressive output of long jobs (trade space): (request_id, ...) items
         self._executor = ProcessPoolExecutor(1, mp_context=ctx, initializer=_child_init,
-                                             initargs=(self._latest_shared,))
+                                             initargs=(self._latest_shared, self.queue))
         self._ids = itertools.count(1)
         self._latest_id = 0
         self._future = None

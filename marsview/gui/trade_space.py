@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from marsview.core.time import format_epoch
 
-from .maneuver_worker import LatestWorker
+from .maneuver_worker import LatestWorker, ProcessWorker, _child_trade, encounter_pc_func
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0
@@ -36,9 +36,17 @@ class TradeSpacePanel(QDockWidget):
         self.result = None
         self.last_error = None
         self._grid = None
-        self.worker = LatestWorker(self)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
+        # the trade space runs where the panel computes (a child process in the app: its compiled kernels
+        # would otherwise hold the GUI's GIL); the quick solver runs on a thread
+        self.worker = ProcessWorker(self) if isinstance(panel.worker, ProcessWorker) else LatestWorker(self)
+        self.solve_worker = LatestWorker(self)
+        self._sent_context = None
+        for w in (self.worker, self.solve_worker):
+            w.finished.connect(self._on_finished)
+            w.failed.connect(self._on_failed)
+        self._poll = QTimer(self)
+        self._poll.setInterval(40)
+        self._poll.timeout.connect(self._drain)
         self.columnReady.connect(self._on_column, Qt.QueuedConnection)
         self._run = None
         self.progressed.connect(self._on_progress, Qt.QueuedConnection)
@@ -105,17 +113,21 @@ class TradeSpacePanel(QDockWidget):
         return Encounter(eph[req.spacecraft].ephemeris, eph[other].ephemeris, tca), eph[req.spacecraft], \
             eph[other], req.force_model, (start, stop)
 
-    def _pc_func(self, t1, t2, tca):
-        s1, s2 = t1.ephemeris.state(tca)[0], t2.ephemeris.state(tca)[0]
-        cov = (t1.uncertainty().inertial_covariance_km2(s1[None], tca)[0]
-               + t2.uncertainty().inertial_covariance_km2(s2[None], tca)[0])
-        hbr = t1.hbr_km + t2.hbr_km
+    def _drain(self) -> None:
+        """Columns and progress from the child process (its queue), newest run only."""
+        import queue as _queue
 
-        def pc(r_rel, v_rel):
-            from marsview.core.planning import encounter_pc
-
-            return encounter_pc(r_rel, v_rel, cov, hbr)
-        return pc
+        while True:
+            try:
+                rid, k, a, b = self.worker.queue.get_nowait()
+            except (_queue.Empty, OSError, ValueError):
+                return
+            if rid != self.worker.latest_id:
+                continue
+            if k == "progress":
+                self._on_progress(a)
+            else:
+                self.columnReady.emit((self._run, k, (a, b)))
 
     # --- trade space ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -131,13 +143,23 @@ class TradeSpacePanel(QDockWidget):
         dv = np.linspace(-self.dv_max.value(), self.dv_max.value(), n)
         direction = DIRECTIONS[self.direction.currentText()]
         use_pc = self.metric_box.currentIndex() == 1
-        pc_func = self._pc_func(t1, t2, enc.tca_tdb_s) if use_pc else None
         self._grid = (epochs, dv, direction, enc.tca_tdb_s, use_pc)
         self._values = np.full((n, n), np.nan)
         self._draw()
         self.progress.setValue(0)
         self.status.setText("computing…")
         run = self._run = object()  # columns of an older run arriving late are ignored
+        if isinstance(self.worker, ProcessWorker):
+            p = self.panel
+            if self._sent_context != p._context_key:
+                req = p.request()
+                self.worker.set_context(p._context_key, req.targets, req.baseline)
+                self._sent_context = p._context_key
+            self.worker.submit((p._context_key, t1.name, t2.name, enc.tca_tdb_s, epochs, dv, direction, fm, use_pc),
+                               _child_trade)
+            self._poll.start()
+            return
+        pc_func = encounter_pc_func(t1, t2, enc.tca_tdb_s) if use_pc else None
 
         def job(_payload, cancel):
             def column(k, miss, pc):
@@ -177,6 +199,9 @@ class TradeSpacePanel(QDockWidget):
 
         if isinstance(result, Solution):
             return self._on_solved(result, elapsed_ms)
+        if self._poll.isActive():
+            self._drain()  # the last columns may still be in the queue
+            self._poll.stop()
         self.result = result
         self.progress.setValue(1000)
         self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
@@ -217,7 +242,7 @@ class TradeSpacePanel(QDockWidget):
         direction = None if self.any_direction.currentIndex() == 1 else DIRECTIONS[self.direction.currentText()]
         target = self.target_miss.value()
         self.status.setText("solving…")
-        self.worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, target_miss_km=target,
+        self.solve_worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, target_miss_km=target,
                                                                  direction=direction, force_model=fm,
                                                                  cancel=cancel))
 
@@ -231,10 +256,12 @@ class TradeSpacePanel(QDockWidget):
 
     def cancel(self) -> None:
         self.worker.cancel()
+        self._poll.stop()
         self._run = None
         self.status.setText("cancelled")
 
     def _on_failed(self, _rid, message, details) -> None:
+        self._poll.stop()
         self._report(message, details)
 
     def _report(self, message, details) -> None:
@@ -243,4 +270,6 @@ class TradeSpacePanel(QDockWidget):
         self.status.setToolTip(details)
 
     def shutdown(self) -> None:
+        self._poll.stop()
         self.worker.shutdown()
+        self.solve_worker.shutdown()

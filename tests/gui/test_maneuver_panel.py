@@ -238,6 +238,7 @@ def test_worker_drops_stale_results_and_reports_errors(qtbot):
     worker.shutdown()
 
 
+@pytest.mark.parametrize("setup", [False, True], ids=["thread", "process"], indirect=True)
 def test_trade_space_progressive_click_and_solve(qtbot, setup):
     from marsview.gui.trade_space import TradeSpacePanel
 
