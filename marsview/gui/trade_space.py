@@ -153,7 +153,7 @@ class TradeSpacePanel(QDockWidget):
             p = self.panel
             if self._sent_context != p._context_key:
                 req = p.request()
-                self.worker.set_context(p._context_key, req.targets, req.baseline)
+                self.worker.set_context(p._context_key, req.targets, None)  # the trade space needs no baseline
                 self._sent_context = p._context_key
             self.worker.submit((p._context_key, t1.name, t2.name, enc.tca_tdb_s, epochs, dv, direction, fm, use_pc),
                                _child_trade)
