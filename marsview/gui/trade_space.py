@@ -67,6 +67,12 @@ class TradeSpacePanel(QDockWidget):
         self.target_miss = QDoubleSpinBox(objectName="solveTargetMiss", value=5.0, minimum=0.0, maximum=1e4)
         self.target_miss.setSuffix(" km")
         form.addRow("Solve: target miss", self.target_miss)
+        self.target_pc = QDoubleSpinBox(objectName="solveTargetLog10Pc", value=-4.0, minimum=-12.0, maximum=0.0)
+        self.target_pc.setPrefix("Pc ≤ 10^")
+        self.target_kind = QComboBox(objectName="solveTargetKind")
+        self.target_kind.addItems(["miss distance", "collision probability"])
+        form.addRow("Solve for", self.target_kind)
+        form.addRow("Solve: target Pc", self.target_pc)
         self.any_direction = QComboBox(objectName="solveDirection")
         self.any_direction.addItems(["chosen direction", "any direction"])
         form.addRow("Solve along", self.any_direction)
@@ -232,7 +238,7 @@ class TradeSpacePanel(QDockWidget):
         from marsview.core.planning import smallest_dv
 
         try:
-            enc, *_rest, fm, _span = self._encounter()
+            enc, t1, t2, fm, _span = self._encounter()
         except ValueError as exc:
             self._report(str(exc), "")
             return
@@ -240,18 +246,22 @@ class TradeSpacePanel(QDockWidget):
 
         epoch = _tdb_from_qdt(self.panel.burn_time.dateTime())
         direction = None if self.any_direction.currentIndex() == 1 else DIRECTIONS[self.direction.currentText()]
-        target = self.target_miss.value()
+        if self.target_kind.currentIndex() == 1:  # Pc <= target with the targets' covariances at TCA
+            target = dict(target_pc=10.0 ** self.target_pc.value(),
+                          pc_func=encounter_pc_func(t1, t2, enc.tca_tdb_s))
+        else:
+            target = dict(target_miss_km=self.target_miss.value())
         self.status.setText("solving…")
-        self.solve_worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, target_miss_km=target,
-                                                                 direction=direction, force_model=fm,
-                                                                 cancel=cancel))
+        self.solve_worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, direction=direction,
+                                                                 force_model=fm, cancel=cancel, **target))
 
     def _on_solved(self, solution, _elapsed_ms) -> None:
         self.solved.emit(solution)
         self.status.setText(f"smallest Δv {solution.total_dv_mps:.4f} m/s RTN ({', '.join(f'{x:.4f}' for x in solution.dv_mps)})"
                             f" at {format_epoch(solution.burn_epoch_tdb_s, digits=0)} UTC: predicted miss "
-                            f"{solution.predicted_miss_km:.3f} km; the panel now checks it exactly against "
-                            "every object")
+                            f"{solution.predicted_miss_km:.3f} km"
+                            + (f", Pc {solution.predicted_pc:.2e}" if solution.predicted_pc is not None else "")
+                            + "; the panel now checks it exactly against every object")
         self.panel.set_burn(solution.burn_epoch_tdb_s, solution.dv_mps, "RTN")
 
     def cancel(self) -> None:

@@ -179,3 +179,23 @@ def test_encounter_pc_matches_the_small_disk_closed_form():
     along_long, along_short = encounter_pc(np.array([[2.0, 0, 0], [0, 2.0, 0]]), np.array([[0, 0, 1.0]] * 2),
                                            cov, hbr)
     assert along_long > 1e3 * along_short
+
+
+def test_solver_reaches_a_target_probability(circular):
+    from marsview.core.planning import encounter_pc
+
+    tca = T0 + 0.8 * DAY
+    other = _crossing_encounter(circular, tca, offset_km=(0, 0, 0.2))
+    enc = Encounter(circular, other, tca)
+    cov = np.diag([0.5, 2.0, 0.3]) ** 2
+    pc_func = lambda r, v: encounter_pc(r, v, cov, 0.02)  # noqa: E731
+    x1, x2 = circular.state(tca)[0], other.state(tca)[0]
+    pc0 = pc_func((x2 - x1)[None, :3], (x2 - x1)[None, 3:])[0]
+    assert pc0 > 1e-4
+    sol = smallest_dv(enc, T0 + 0.3 * DAY, target_pc=1e-6, pc_func=pc_func, direction=(0, 1, 0),
+                      force_model=TWO_BODY)
+    assert sol.predicted_pc <= 1e-6 and sol.predicted_pc > 0.5e-6  # smallest: right at the boundary
+    planned = planned_ephemeris(circular, [ImpulsiveBurn(sol.burn_epoch_tdb_s, sol.dv_mps)], TWO_BODY)
+    t_new, _, _ = refine_encounter(planned, other, tca)
+    s1, s2 = planned.state(t_new)[0], other.state(t_new)[0]
+    assert pc_func((s2 - s1)[None, :3], (s2 - s1)[None, 3:])[0] == pytest.approx(1e-6, rel=0.2)
