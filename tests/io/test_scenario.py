@@ -274,3 +274,23 @@ def test_orbit_cache_reuses_and_invalidates(tmp_path, monkeypatch):
     assert orbit_cache.request_key(other) != orbit_cache.request_key(req)
     with pytest.raises(AssertionError, match="propagated although cached"):
         orbit_cache.propagate_cached([other])
+
+
+def test_opm_source_is_propagated_over_the_scenario_span(tmp_path, monkeypatch):
+    from marsview.core.dynamics import ForceModel, propagate
+    from marsview.io.opm import build_opm, write_opm
+
+    monkeypatch.setenv("MARSVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    s0 = np.asarray(state_from_peri_apo(300.0, 400.0, 80.0, 10.0, 20.0, 30.0))
+    folder = tmp_path / "opm"
+    folder.mkdir()
+    write_opm(folder / "b.opm", build_opm("B", "-99", "2024-04-15T01:00:00", s0, spacecraft={"MASS": 900.0}))
+    body = SMALL + '\n    [[objects]]\n    name = "B"\n    hbr_m = 2.0\n    [objects.orbit]\n' \
+                   '    source = "opm"\n    path = "b.opm"\n    force_model = "two-body"\n'
+    sc = load_scenario([_write_toml(folder, body)])
+    b = sc.object("B")
+    assert b.ephemeris.coverage == (EPOCH, EPOCH + 0.5 * DAY) and b.mass_kg == 900.0
+    t0 = utc_to_tdb_s("2024-04-15T01:00:00")
+    t = np.linspace(EPOCH, EPOCH + 0.5 * DAY, 41)  # before and after the OPM epoch
+    want = propagate(s0, t0, t, ForceModel.two_body())
+    assert np.max(np.linalg.norm(b.ephemeris.state(t)[:, :3] - want[:, :3], axis=1)) < 1e-5
