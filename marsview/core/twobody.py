@@ -180,8 +180,9 @@ def _kepler_table(e: float):
     return sin_g, cos_g
 
 
-def _elliptic_fast(state0, dt, mu):
-    """(N,6) Keplerian states at offsets dt from one elliptic state (e <= _FAST_MAX_ECC)."""
+def _elliptic_fast(state0, dt, mu, out=None):
+    """(N,6) Keplerian states at offsets dt from one elliptic state (e <= _FAST_MAX_ECC), written into
+    ``out`` when given (a C-contiguous (N,6) view: no fresh pages to fault in and no copy)."""
     r0v, v0v = state0[:3], state0[3:]
     r0 = np.linalg.norm(r0v)
     a = 1.0 / (2.0 / r0 - (v0v @ v0v) / mu)
@@ -212,7 +213,7 @@ def _elliptic_fast(state0, dt, mu):
     short = d_max < 8e-3
     ra, vk = a, np.sqrt(mu * a)
     u0 = m0 / (2.0 * np.pi)
-    out = np.empty((dt.size, 6))
+    out = np.empty((dt.size, 6)) if out is None else out
     if _use_jit():  # the same loop compiled (core._jit): ~10x faster than the chunked numpy below
         from . import _jit
 
@@ -297,7 +298,7 @@ def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
         if not np.any(cross3(s0[k, :3], s0[k, 3:])):
             raise ValueError("rectilinear state (r parallel to v): two-body propagation undefined")
         if method == "auto" and t.size >= _FAST_MIN_EPOCHS and _fast_path_applies(s0[k], mu):
-            out[k] = _elliptic_fast(s0[k], t - t0[k], mu)
+            _elliptic_fast(s0[k], t - t0[k], mu, out[k])
             continue
         for start in range(0, t.size, _CHUNK):
             sl = slice(start, min(start + _CHUNK, t.size))
