@@ -14,6 +14,8 @@ compare it with (tests/core/test_jit_kernels.py):
 * ``dense_eval``: scipy's OdeSolution/Dop853DenseOutput evaluation over all steps at once.
 * ``kepler_table_states``: the inner loop of ``twobody._elliptic_fast``.
 
+The kernels release the GIL (nogil): a propagation in a worker thread leaves the GUI thread running.
+
 Caching: ``cache=True`` keeps compiled code next to this file (or in NUMBA_CACHE_DIR / the user cache).
 Where none of those is writable (a read-only install) numba refuses ``cache=True`` outright; the kernels
 are then compiled without a cache on each start (a one-line log message, no warning: it is not an error).
@@ -33,10 +35,10 @@ log = logging.getLogger(__name__)
 
 def _njit(func):
     try:
-        return numba.njit(cache=True, fastmath=False)(func)
+        return numba.njit(cache=True, nogil=True)(func)
     except RuntimeError as exc:  # "cannot cache function ...: no locator available" (read-only install)
         log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
-        return numba.njit(cache=False, fastmath=False)(func)
+        return numba.njit(cache=False, nogil=True)(func)
 
 
 # DOP853 tableau exactly as scipy uses it (passed as arguments: numba would freeze globals into the code).
