@@ -33,12 +33,14 @@ from scipy.integrate._ivp import dop853_coefficients as _d
 log = logging.getLogger(__name__)
 
 
-def _njit(func):
+def _njit(func=None, **options):
+    if func is None:
+        return lambda f: _njit(f, **options)
     try:
-        return numba.njit(cache=True, nogil=True)(func)
+        return numba.njit(cache=True, nogil=True, **options)(func)
     except RuntimeError as exc:  # "cannot cache function ...: no locator available" (read-only install)
         log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
-        return numba.njit(cache=False, nogil=True)(func)
+        return numba.njit(cache=False, nogil=True, **options)(func)
 
 
 # DOP853 tableau exactly as scipy uses it (passed as arguments: numba would freeze globals into the code).
@@ -243,7 +245,7 @@ def dense_eval(ts, F, y_old, tq, out):
             out[q, i] = acc + y_old[seg, i]
 
 
-@_njit
+@_njit(fastmath={"contract"})  # fused multiply-adds (one rounding instead of two): ~20 % faster
 def kepler_table_states(dt, period, u0, table_size, sin_g, cos_g, e, steps, short, ra, vk, sq, phat, qhat,
                         out):
     """The per-epoch loop of twobody._elliptic_fast (same series, same Newton/Halley schedule:
@@ -279,7 +281,7 @@ def kepler_table_states(dt, period, u0, table_size, sin_g, cos_g, e, steps, shor
             out[k, 3 + i] = vp * phat[i] + vq * qhat[i]
 
 
-@_njit
+@_njit(fastmath={"contract"})
 def _sin_1mcos(d, short):
     d2 = d * d
     if short:
