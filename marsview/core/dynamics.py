@@ -18,7 +18,7 @@ one DOP853 integration (the step size is set by the most demanding orbit; scipy'
 the mean error of the objects, so the default tolerance is tightened by sqrt(M)).
 
 Engine: compiled numba kernels (core._jit) run the force model and scipy's DOP853 algorithm itself (the same
-steps, error control and dense output as solve_ivp; ~20x faster; compiled once, then cached on disk).
+steps, error control and dense output as solve_ivp; ~30x faster; compiled once, then cached on disk).
 Finite burns and non-exponential atmospheres use scipy's solve_ivp with the numpy right-hand side below,
 which stays the reference the kernels are tested against; MARSVIEW_NO_JIT=1 forces that path everywhere.
 
@@ -377,7 +377,7 @@ def integrate_arcs(states0, t0_tdb_s: float, t_end_tdb_s: float, force_model: Fo
 
 def jit_enabled() -> bool:
     """Whether propagation runs the compiled kernels of core._jit (numba). MARSVIEW_NO_JIT=1 turns them
-    off (the numpy right-hand side under scipy's solve_ivp: the same steps, ~20x slower)."""
+    off (the numpy right-hand side under scipy's solve_ivp: the same steps, ~30x slower)."""
     if os.environ.get("MARSVIEW_NO_JIT", "").strip() not in ("", "0"):
         return False
     try:
