@@ -41,7 +41,10 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
 def launch_app(paths=None) -> int:
     app = _ensure_app()
-    window = launch(paths or None, show=True)
+    from .briefing import last_scenario_paths, restore_settings
+
+    window = launch(paths or last_scenario_paths() or None, show=True)
+    restore_settings(window)
     window.raise_()
     rc = app.exec()
     shutdown_window(window)

@@ -351,7 +351,11 @@ def _view_menu(window):
 
 def install_briefing(window, exports: bool = True, views: bool = True):
     """Attach briefing mode, saved views, exports and persisted settings to WINDOW; returns the mode.
-    Sets ``window.briefing`` (and ``window.saved_views``)."""
+    Sets ``window.briefing`` (and ``window.saved_views``). Idempotent: the main window installs it itself,
+    and a second install would duplicate every shortcut (Qt then fires none of the ambiguous ones)."""
+    existing = getattr(window, "briefing", None)
+    if isinstance(existing, BriefingMode):
+        return existing
     mode = BriefingMode(window)
     window.briefing = mode
     menu = _view_menu(window)

@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_surface_map()
         self.resize(1600, 1000)
+        from .briefing import install_briefing
+
+        install_briefing(self)
         self._pending_paths = paths or None
         if scenario is not None:
             self.controller.set_scenario(scenario)

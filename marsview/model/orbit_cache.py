@@ -26,7 +26,7 @@ STEP_S = 60.0
 DEGREE = 7
 TOL_KM = 1e-6
 _CORE_SOURCES = ("dynamics.py", "frames.py", "constants.py", "atmosphere.py", "sun.py", "maneuvers.py",
-                 "tabulated.py", "time.py")
+                 "tabulated.py", "time.py", "_jit.py", "twobody.py")
 
 
 @dataclass(frozen=True)
