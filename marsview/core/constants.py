@@ -104,8 +104,9 @@ OBLIQUITY_J2000_DEG = 23.43928
 # --- moons ----------------------------------------------------------------------------------------
 PHOBOS_RADII_KM = (13.0, 11.4, 9.1)
 DEIMOS_RADII_KM = (7.8, 6.0, 5.1)
-PHOBOS_KEEP_OUT_RADIUS_KM = 30.0
-"""Phobos screened as a 30 km sphere, as in practice (MAVEN 2017; mars_facts.md section 5)."""
+PHOBOS_KEEP_OUT_RADIUS_KM = 15.0
+"""Phobos screened as a 30 km (diameter) sphere, i.e. 15 km radius, as JPL did for MAVEN in 2017
+(mars_fleet.json moons[Phobos].conjunction_model; mars_facts.md section 5)."""
 
 # --- uncertainty defaults (mars_facts.md section 5) -------------------------------------------------
 # "a few days ahead is more than 2 km", "weeks ahead ... dozens of km" (JPL 2015); Odyssey 25 s at 60 days.

@@ -74,7 +74,7 @@ BASE_ORBITS = [
 ]
 # (designed, partner, days after epoch, miss km, branch flags) -- the designed object's peri/apo/inc:
 DESIGNED = [
-    ("MEX", "Mars Express", -41, 350.0, 10300.0, 86.3, 6.0, "spacecraft", "Phobos", 1.6, 7.0),
+    ("MEX", "Mars Express", -41, 350.0, 10300.0, 86.3, 6.0, "spacecraft", "Phobos", 1.6, 14.0),
     ("MAVEN", "MAVEN", -202, 150.0, 4500.0, 75.0, 5.7, "spacecraft", "MRO", 3.3, 2.5),
     ("TW1", "Tianwen-1 orbiter", -9901491, 265.0, 10700.0, 86.0, 8.0, "spacecraft", "TGO", 5.2, 4.0),
 ]
@@ -183,7 +183,8 @@ HEADER = '''# marsview built-in scenario: the Mars fleet of April 2024 -- APPROX
 # equator, MCI) are the published values in mars_fleet.json; hard-body radii likewise (their derivations are
 # in marsview/io/default_fleet.py). NODES, ARGUMENTS OF PERIAPSIS AND PHASES ARE NOT PUBLISHED: they were
 # CHOSEN here. Three were chosen so that a 7-day screen at 10 km finds training encounters:
-#   MEX passes ~7 km from Phobos' centre (inside its 15 km keep-out radius) 1.6 days after the epoch,
+#   MEX passes ~14 km from Phobos' centre (inside its 15 km keep-out radius, outside its 13 km body) 1.6 days
+#   after the epoch,
 #   MAVEN passes ~2.5 km from MRO 3.3 days after the epoch (cf. the real 2015 MAVEN-MRO alert),
 #   Tianwen-1 passes ~4 km from TGO about 5.2 days after the epoch.
 # (MAVEN's 2024 orbit, 150 x 4500 km, no longer reaches Phobos' radius; MEX's does, as in reality.)
