@@ -488,6 +488,9 @@ def install_maneuver_planning(window) -> ManeuverPanel:
         # while the operator drags only the table follows; the timeline plot, scenario info and 3D overlay
         # are refreshed (controller.screeningResult) once the plan has settled
         window.table.set_events(result.events)
+        # the status bar still counts the unmaneuvered screening otherwise
+        window.statusBar().showMessage(
+            f"with the planned maneuver: {len(result.events)} close approaches below {result.threshold_km:g} km", 8000)
         window.screeningFinished.emit()
         latest["result"] = result
         settle.start()
