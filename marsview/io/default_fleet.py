@@ -160,13 +160,20 @@ def design_default_fleet() -> list[dict]:
     return sorted(rows, key=lambda r: order.index(r["short"]))
 
 
+# Masses for the propellant estimate (mars_fleet.json): dry mass where published (MRO, ODY, MEX), else the
+# launch/orbiter mass (MAVEN, TGO orbiter wet, EMM, TW1 orbiter). Real 2024 masses lie between the two, so the
+# propellant estimate for a small burn is good to tens of percent: enough to compare options, not to budget.
+MASSES_KG = {"MRO": 1031.0, "ODY": 331.8, "MEX": 666.0, "MAVEN": 2454.0, "TGO": 3732.0, "EMM": 1350.0,
+             "TW1": 3175.0, "MGS": 1030.5}
+
+
 def _toml_text(rows) -> str:
     colors = {"MRO": "#E69F00", "ODY": "#56B4E9", "MAVEN": "#009E73", "MEX": "#F0E442", "TGO": "#0072B2",
               "EMM": "#D55E00", "TW1": "#CC79A7", "MGS": "#999999"}
     out = [HEADER]
     for r in rows:
         out.append(f"\n# {r['long']}: {r['note']}\n[[objects]]\nname = \"{r['short']}\"\nkind = \"{r['kind']}\"\n"
-                   f"naif_id = {r['naif']}\nhbr_m = {r['hbr']!r}\ncolor = \"{colors[r['short']]}\"\n"
+                   f"naif_id = {r['naif']}\nhbr_m = {r['hbr']!r}\nmass_kg = {MASSES_KG[r['short']]!r}\ncolor = \"{colors[r['short']]}\"\n"
                    f"sigma0_km = 0.5\nsigma_growth_km_per_day = 0.7\nradial_sigma_km = 0.1\n"
                    f"cross_track_sigma_km = 0.2\n\n[objects.orbit]\nsource = \"elements\"\n"
                    f"epoch_utc = \"{EPOCH_UTC}\"\nframe = \"MCI\"\nforce_model = \"j2\"\n")
