@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import erfa
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..core import time as mtime
 from .errors import ParseError
@@ -129,17 +127,7 @@ class EpochArray:
         dates = _DATE0 + days.astype("m8[D]")
         y, mo, d = _ymd(dates)
         h, mi = np.divmod(minute_of_day, 60)
-        scale = time_system.upper()
-        if scale not in mtime.TIME_SYSTEMS:
-            raise ValueError(f"unsupported TIME_SYSTEM {time_system!r}")
-        jd1, jd2 = mtime._calendar_to_jd(scale, y, mo, d, h, mi, self.seconds)
-        if scale == "UTC":
-            jd1, jd2 = mtime._with_erfa_warnings_as_errors(erfa.utctai, jd1, jd2)
-        seconds = ((jd1 - mtime.J2000_JD) + jd2) * mtime.SECONDS_PER_DAY
-        if scale == "TDB":
-            return seconds
-        tt_s = seconds + (mtime.TT_MINUS_TAI_S if scale in ("UTC", "TAI") else 0.0)
-        return tt_s + _tdb_minus_tt_s(tt_s)
+        return mtime.calendar_to_tdb_s(y, mo, d, h, mi, self.seconds, time_system)
 
     def format(self) -> list[str]:
         days, minute_of_day = np.divmod(self.minutes, 1440)
@@ -227,23 +215,6 @@ class EpochError(ValueError):
     def __init__(self, index: int, message: str):
         self.index = index
         super().__init__(message)
-
-
-_DTDB_NODE_S = 6 * 3600.0
-
-
-def _tdb_minus_tt_s(tt_s: np.ndarray) -> np.ndarray:
-    """TDB-TT (ERFA's Fairhead-Bretagnon series, as core.time uses) at many epochs. The series costs ~20 us
-    per call, so long arrays evaluate it on a 6-hour grid and interpolate with a cubic spline: the
-    difference from direct evaluation is < 1e-13 s (checked over 40 years in tests/io/test_oem.py)."""
-    t = np.asarray(tt_s, dtype=np.float64)
-    lo = np.floor(t.min() / _DTDB_NODE_S) - 2
-    hi = np.ceil(t.max() / _DTDB_NODE_S) + 2
-    if t.size < 64 or hi - lo + 1 > t.size // 4:
-        return mtime._tdb_minus_tt_s(np.full_like(t, mtime.J2000_JD), t / mtime.SECONDS_PER_DAY)
-    nodes = np.arange(lo, hi + 1) * _DTDB_NODE_S
-    values = mtime._tdb_minus_tt_s(np.full_like(nodes, mtime.J2000_JD), nodes / mtime.SECONDS_PER_DAY)
-    return CubicSpline(nodes, values)(t)
 
 
 def _ymd(dates):

@@ -64,3 +64,9 @@ def test_rtn_and_vnb_are_orthonormal_and_right_handed():
     for m in (frames.rtn_matrix(s)[0], frames.vnb_matrix(s)[0]):
         np.testing.assert_allclose(m @ m.T, np.eye(3), atol=1e-14)
         assert np.linalg.det(m) == pytest.approx(1.0)
+
+
+def test_tdb_minus_tt_grid_matches_direct_evaluation():
+    tt = np.sort(np.random.default_rng(1).uniform(-10 * 3.156e7, 30 * 3.156e7, 5000))
+    direct = time._tdb_minus_tt_s(np.full_like(tt, time.J2000_JD), tt / 86400.0)
+    assert np.max(np.abs(time.tdb_minus_tt_s(tt) - direct)) < 1e-12
