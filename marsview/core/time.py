@@ -299,6 +299,17 @@ def format_epoch(tdb_s: float, time_system: str = "UTC", digits: int = 6, day_of
     return format_epochs([tdb_s], time_system, digits, day_of_year)[0]
 
 
+def format_clock(tdb_s: float, time_system: str = "UTC", digits: int = 0) -> str:
+    """'YYYY-MM-DD HH:MM:SS[.f…]' for an on-screen clock: the epoch rounded to the millisecond once, then cut
+    (not rounded) to DIGITS (0..3) decimals. Clocks showing different precisions of the same instant then
+    never disagree: at 12:00:59.96 a 1-decimal clock shows 12:00:59.9 and a whole-second one 12:00:59 (each
+    rounding on its own gave 12:01:00.0 and 12:01:00, a second ahead of what the time bar said a moment ago)."""
+    if not 0 <= digits <= 3:
+        raise ValueError(f"clock digits must be 0..3, got {digits}")
+    text = format_epoch(tdb_s, time_system, digits=3).replace("T", " ")
+    return text[: len(text) - (3 - digits) - (1 if digits == 0 else 0)]
+
+
 def utc_to_tdb_s(text: str) -> float:
     """Convenience: a UTC string (CCSDS form; a trailing 'Z' is accepted) -> TDB seconds."""
     return epoch_to_tdb_s(text, "UTC")

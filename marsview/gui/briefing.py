@@ -2,14 +2,17 @@
 
 Full screen on the chosen screen, the 3D view alone (docks, tool bars, menus, status bar and time bar
 hidden), the projector render theme, a high-contrast palette whose text/background pairs are checked against
-WCAG 2.x contrast (AA: 4.5:1 for text) by ``palette_contrasts``, type scaled with the screen height, a big UTC
-clock and callouts for the current close approaches (pair, TCA countdown, miss distance, Pc). Severity is
-told by a word and a symbol as well as by colour (Okabe-Ito orange/vermillion, safe for colour-blind viewers).
+WCAG 2.x contrast (AA: 4.5:1 for text) by ``palette_contrasts``, type scaled with the screen (its height, with
+a floor in points at the screen's DPI), a big UTC clock and callouts for the current close approaches (pair, TCA
+countdown, miss distance, Pc). Severity is told by a word and a symbol as well as by colour (Okabe-Ito
+orange/vermillion, safe for colour-blind viewers). Play/pause, direction and warp changes, and saved-view
+feedback, show for a moment in a large indicator at the top centre (the time bar and status bar are hidden).
 
 Keys while briefing (an application event filter, so they win over the window's menu shortcuts):
 space play/pause, Left/Right step, +/- warp, N next close approach, PageDown/PageUp the saved-view sequence,
-1..9 saved views, Esc leaves. Leaving restores the exact previous layout (saveGeometry/saveState + window
-state + theme + palette).
+1..9 saved views, Esc leaves. The window's other shortcuts (Ctrl+Shift+V save view, R reset view, F follow,
+F11, Ctrl+Q...) keep working with the menu bar hidden. Leaving restores the exact previous layout
+(saveGeometry/saveState + window state + theme + palette).
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import json
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QToolBar, QVBoxLayout, QWidget
 
-from marsview.core.time import format_epoch
+from marsview.core.time import format_clock
 
 # the briefing palette: every text colour is checked against every background it is drawn on
 BRIEFING_PALETTE = {
@@ -37,6 +40,11 @@ TEXT_KEYS = ("text", "text_dim", "amber", "red", "accent")
 WCAG_AA_TEXT = 4.5
 CALLOUTS_MAX = 4
 RECENT_S = 600.0  # a close approach stays on the callouts for 10 min after its TCA
+INDICATOR_MS = 2500  # how long the play-state / warp indicator stays up
+# type as fractions of the screen height (1080 px: 76 px clock, 30 px callouts, 19 px key hint), with floors in
+# points so a small high-DPI screen still gets legible type (px = pt * logical DPI / 72)
+CLOCK_FRACTION, TEXT_FRACTION, HINT_FRACTION, INDICATOR_FRACTION = 0.07, 0.028, 0.018, 0.06
+CLOCK_MIN_PT, TEXT_MIN_PT, HINT_MIN_PT, INDICATOR_MIN_PT = 36.0, 16.0, 11.0, 30.0
 
 
 # --- WCAG 2.x contrast ------------------------------------------------------------------------------
@@ -109,6 +117,12 @@ def callout_text(event, tdb_s: float) -> tuple[str, str]:
     return text, {2: "red", 1: "amber", 0: "text"}[level]
 
 
+def play_state_text(playing: bool, direction: int, warp: float) -> str:
+    """'▶ PLAYING ×1,000', '◀ PLAYING BACKWARDS ×100' or '❚❚ PAUSED ×100' (the warp that Space resumes at)."""
+    state = ("▶ PLAYING" if direction >= 0 else "◀ PLAYING BACKWARDS") if playing else "❚❚ PAUSED"
+    return f"{state}  ×{warp:,.0f}"
+
+
 class BriefingOverlay(QWidget):
     """Clock and callouts drawn over the 3D view (opaque black boxes: the contrast does not depend on
     what the globe shows behind them)."""
@@ -124,19 +138,47 @@ class BriefingOverlay(QWidget):
         self._lay = QVBoxLayout(self.callouts)
         self._lay.setContentsMargins(0, 0, 0, 0)
         self.labels: list[QLabel] = []
-        self.hint = QLabel("space play/pause · ←/→ step · +/− warp · N next · PgDn/PgUp views · Esc leave", self)
+        self.hint = QLabel("space play/pause · ←/→ step · +/− warp · N next · PgDn/PgUp views · "
+                           "Ctrl+Shift+V save view · Esc leave", self)
         self.hint.setObjectName("briefingHint")
-        self.clock_px = self.text_px = 24
+        self.indicator = QLabel(self)  # play state and warp, for a moment after they change
+        self.indicator.setObjectName("briefingIndicator")
+        self.indicator.hide()
+        self._indicator_timer = QTimer(self)
+        self._indicator_timer.setSingleShot(True)
+        self._indicator_timer.timeout.connect(self.indicator.hide)
+        self.clock_px = self.text_px = self.hint_px = self.indicator_px = 24
         self.hide()
 
-    def set_scale(self, screen_height_px: int) -> None:
-        """Type sizes from the screen height: 1080 px gives a 76 px clock and 30 px callouts."""
+    def set_scale(self, screen_height_px: int, logical_dpi: float = 96.0) -> None:
+        """Type sizes from the screen: a fraction of its height (logical pixels, so a 4K screen at 200 %
+        and a 1080p one look alike), never under a floor in points at LOGICAL_DPI. 1080 px at 96 dpi gives
+        a 76 px clock and 30 px callouts; 2160 px, 151 px and 60 px."""
         h = max(int(screen_height_px), 480)
-        self.clock_px, self.text_px = round(h * 0.07), round(h * 0.028)
+        px_per_pt = max(float(logical_dpi), 72.0) / 72.0
+
+        def size(fraction, min_pt):
+            return max(round(h * fraction), round(min_pt * px_per_pt))
+
+        self.clock_px, self.text_px = size(CLOCK_FRACTION, CLOCK_MIN_PT), size(TEXT_FRACTION, TEXT_MIN_PT)
+        self.hint_px = size(HINT_FRACTION, HINT_MIN_PT)
+        self.indicator_px = size(INDICATOR_FRACTION, INDICATOR_MIN_PT)
         self.clock.setStyleSheet(self._style("text", self.clock_px, bold=True))
-        self.hint.setStyleSheet(self._style("text_dim", round(h * 0.018)))
+        self.hint.setStyleSheet(self._style("text_dim", self.hint_px))
+        self.indicator.setStyleSheet(self._style("amber", self.indicator_px, bold=True)
+                                     + f"; border: {max(2, self.indicator_px // 12)}px solid "
+                                       f"{BRIEFING_PALETTE['amber']}")
         for lab in self.labels:
             lab.setStyleSheet(self._style(lab.property("paletteKey") or "text", self.text_px))
+        self._layout()
+
+    def flash(self, text: str, ms: int = INDICATOR_MS) -> None:
+        """Show TEXT in the indicator (top centre, large) for MS milliseconds."""
+        self.indicator.setText(text)
+        self.indicator.show()
+        self.indicator.raise_()
+        self._indicator_timer.start(ms)
+        self._layout()
 
     @staticmethod
     def _style(key: str, px: int, bold: bool = False) -> str:
@@ -145,7 +187,7 @@ class BriefingOverlay(QWidget):
                 f"padding: {max(2, px // 6)}px {max(4, px // 3)}px; font-weight: {'bold' if bold else 'normal'}")
 
     def show_state(self, tdb_s: float, events, scale: str = "UTC") -> None:
-        self.clock.setText(format_epoch(tdb_s, scale, digits=0).replace("T", " ") + " " + scale)
+        self.clock.setText(format_clock(tdb_s, scale, digits=0) + " " + scale)
         rows = [callout_text(e, tdb_s) for e in current_events(events, tdb_s)]
         while len(self.labels) < len(rows):
             lab = QLabel(self.callouts)
@@ -173,9 +215,10 @@ class BriefingOverlay(QWidget):
 
     def _layout(self) -> None:
         m = max(8, self.text_px // 2)
-        for w in (self.clock, self.callouts, self.hint):
+        for w in (self.clock, self.callouts, self.hint, self.indicator):
             w.adjustSize()
         self.clock.move(self.width() - self.clock.width() - m, m)
+        self.indicator.move((self.width() - self.indicator.width()) // 2, self.clock.height() + 2 * m)
         self.callouts.move(m, self.height() - self.callouts.height() - self.hint.height() - 2 * m)
         self.hint.move(m, self.height() - self.hint.height() - m)
 
@@ -201,6 +244,9 @@ class BriefingMode(QObject):
         window.addAction(self.action)  # stays reachable while the menu bar is hidden
         window.clock.timeChanged.connect(self._refresh)
         window.screeningFinished.connect(self._refresh)
+        # play state and warp: also when the clock stops by itself at the end of the window
+        window.clock.playingChanged.connect(self._show_play_state)
+        window.timebar.timeWarp.currentIndexChanged.connect(self._show_play_state)
 
     # --- enter / leave -------------------------------------------------------------------------------
     def set_active(self, on: bool) -> None:
@@ -238,8 +284,10 @@ class BriefingMode(QObject):
         if screen is not None:
             w.setGeometry(screen.geometry())
         w.showFullScreen()
-        self.overlay.set_scale(screen.geometry().height() if screen is not None else 1080)
+        self.overlay.set_scale(screen.geometry().height() if screen is not None else 1080,
+                               screen.logicalDotsPerInch() if screen is not None else 96.0)
         self.overlay.setGeometry(w.globe.widget.geometry())
+        self.overlay.indicator.hide()  # a state flashed in an earlier briefing is old news
         self.overlay.show()
         self.overlay.raise_()
         QApplication.instance().installEventFilter(self)
@@ -270,6 +318,17 @@ class BriefingMode(QObject):
         if self._saved is not None:
             return self._saved["geometry"], self._saved["state"]
         return self.window.saveGeometry(), self.window.saveState()
+
+    def _show_play_state(self, *_args) -> None:
+        if self.active:
+            c = self.window.clock
+            self.overlay.flash(play_state_text(c.playing, c.direction, c.warp))
+
+    def flash(self, text: str) -> bool:
+        """Show TEXT in the briefing indicator; False when not briefing (the caller uses the status bar)."""
+        if self.active:
+            self.overlay.flash(text)
+        return self.active
 
     def _sync_action(self) -> None:
         self.action.blockSignals(True)
@@ -379,7 +438,25 @@ def install_briefing(window, exports: bool = True, views: bool = True):
 
         install_exports(window)
     install_settings(window)
+    keep_shortcuts_without_menu_bar(window)
     return mode
+
+
+def keep_shortcuts_without_menu_bar(window) -> None:
+    """Make every menu action with a shortcut an action of the window too: Qt fires a menu action's shortcut
+    only while a widget holding the action is visible, and briefing hides the menu bar (Ctrl+Shift+V, R, F
+    did nothing there). Actions added later (another dock's menu) can call this again; it is idempotent."""
+    held = set(window.actions())
+
+    def walk(menu):
+        for act in menu.actions():
+            if act.menu() is not None:
+                walk(act.menu())
+            elif not act.shortcut().isEmpty() and act not in held:
+                window.addAction(act)
+                held.add(act)
+
+    walk(window.menuBar())
 
 
 def _choose_screen(mode, name):

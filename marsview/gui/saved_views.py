@@ -5,11 +5,18 @@ scenario.toml has no slot for views (its reader rejects unknown keys), so views 
 beside it, written atomically. A scenario with no folder of its own, or the built-in default scenario, keeps
 its views under the user's configuration folder (``views/<scenario name>.toml``)::
 
-    sequence = ["overview", "tgo close-up"]
+    sequence = ["overview", "tgo close-up", "mro-maven"]
     [[views]]
     name = "overview"; key = 1; time_utc = "2024-04-02T10:00:00.000"; frame = "MCI"; focus = ""
     camera_center_km = [0.0, 0.0, 0.0]; camera_distance_km = 42000.0; elevation_deg = 20.0
     azimuth_deg = -60.0; fov_deg = 30.0; visible = ["MRO", "TGO"]
+    [[views]]
+    name = "mro-maven"; ...; encounter = ["MRO", "MAVEN"]; encounter_tca_utc = "2024-04-18T07:12:00.000000"
+
+The camera is relative to the view's focus: Mars, the followed object, or, in an encounter view (``encounter``
+= the pair, ``encounter_tca_utc`` = its TCA), the midpoint of the pair at ``time_utc``. Recalling an encounter
+view re-opens the encounter view on that pair at that TCA (the screening's event of the pair nearest to it
+when there is one within ENCOUNTER_MATCH_S, so the table, plots and exports follow), then sets the camera.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import tomli_w
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QAction
@@ -30,7 +38,8 @@ from marsview.io.errors import ParseError
 
 VIEWS_FILE = "views.toml"
 _KEYS = {"name", "key", "time_utc", "frame", "focus", "camera_center_km", "camera_distance_km", "elevation_deg",
-         "azimuth_deg", "fov_deg", "visible"}
+         "azimuth_deg", "fov_deg", "visible", "encounter", "encounter_tca_utc"}
+ENCOUNTER_MATCH_S = 600.0  # a re-screened TCA of the same pair within 10 min is the same close approach
 
 
 @dataclass
@@ -46,19 +55,61 @@ class SavedView:
     fov_deg: float = 30.0
     visible: list[str] = field(default_factory=list)
     key: int | None = None  # 1..9
+    encounter: tuple[str, str] | None = None  # the pair of an encounter view (object 1, object 2)
+    encounter_tca_tdb_s: float | None = None
+
+
+def shown_encounter(scene) -> tuple[str, str, float] | None:
+    """(object 1, object 2, TCA TDB s) of the encounter SCENE shows, None outside the encounter view."""
+    ev = scene.encounter.event
+    if ev is None:
+        return None
+    names = {id(e.obj.ephemeris): n for n, e in scene.entries.items()}
+    n1, n2 = names.get(id(ev["eph1"])), names.get(id(ev["eph2"]))
+    return None if n1 is None or n2 is None else (n1, n2, float(ev["tca"]))
 
 
 def capture_view(window, name: str, key: int | None = None) -> SavedView:
     scene, cam = window.globe.scene, window.globe.scene.camera
     visible = [o.name for o in window.scenario.objects if o.visible] if window.scenario is not None else []
+    enc = shown_encounter(scene)
     return SavedView(name=name, tdb_s=window.clock.tdb_s, frame=scene.frame, focus=scene.focus_name,
                      camera_center_km=tuple(float(x) for x in cam.center), camera_distance_km=float(cam.distance),
                      elevation_deg=float(cam.elevation), azimuth_deg=float(cam.azimuth), fov_deg=float(cam.fov),
-                     visible=visible, key=key)
+                     visible=visible, key=key, encounter=None if enc is None else enc[:2],
+                     encounter_tca_tdb_s=None if enc is None else enc[2])
+
+
+def _open_encounter(window, view: SavedView) -> bool:
+    """Re-open VIEW's encounter view; False (and a message) when its objects are not in the scenario."""
+    scene = window.globe.scene
+    n1, n2 = view.encounter
+    if n1 not in scene.entries or n2 not in scene.entries:
+        window.report_error(f"Saved view {view.name!r}: no {n1} – {n2} in this scenario; showing it around "
+                            f"{view.focus or 'Mars'} instead")
+        return False
+    result = window.controller.result
+    same_pair = [e for e in (result.events if result is not None else ())
+                 if (e.object1, e.object2) == (n1, n2)
+                 and abs(e.tca_tdb_s - view.encounter_tca_tdb_s) <= ENCOUNTER_MATCH_S]
+    if same_pair:  # the screening's event: the table, plots and pictures follow it
+        window.select_event(min(same_pair, key=lambda e: abs(e.tca_tdb_s - view.encounter_tca_tdb_s)))
+        return True
+    # not (or not yet) screened: the geometry at the saved TCA straight from the ephemerides
+    t = np.array([view.encounter_tca_tdb_s])
+    e1, e2 = scene.entries[n1].obj.ephemeris, scene.entries[n2].obj.ephemeris
+    if not (e1.covers(view.encounter_tca_tdb_s) and e2.covers(view.encounter_tca_tdb_s)):
+        window.report_error(f"Saved view {view.name!r}: {n1} – {n2} not covered at its TCA")
+        return False
+    rel = e2.state(t)[0] - e1.state(t)[0]
+    window.selected_event = None
+    scene.show_encounter(n1, n2, view.encounter_tca_tdb_s, float(np.linalg.norm(rel[:3])),
+                         float(np.linalg.norm(rel[3:6])))
+    return True
 
 
 def apply_view(window, view: SavedView) -> None:
-    """Show VIEW: objects' visibility, frame, focus, camera, then the clock."""
+    """Show VIEW: objects' visibility, frame, focus (or the encounter), camera, then the clock."""
     sc = window.scenario
     if sc is not None:
         for o in sc.objects:
@@ -70,6 +121,8 @@ def apply_view(window, view: SavedView) -> None:
     scene.clear_encounter()
     window.set_display_frame(view.frame)
     scene.set_focus(view.focus if view.focus in scene.entries else None)
+    if view.encounter is not None:
+        _open_encounter(window, view)
     cam = scene.camera
     cam.center, cam.distance = tuple(view.camera_center_km), view.camera_distance_km
     cam.elevation, cam.azimuth, cam.fov = view.elevation_deg, view.azimuth_deg, view.fov_deg
@@ -100,6 +153,9 @@ def write_views(path, views: list[SavedView], sequence: list[str]) -> None:
                "azimuth_deg": v.azimuth_deg, "fov_deg": v.fov_deg, "visible": list(v.visible)}
         if v.key is not None:
             row["key"] = int(v.key)
+        if v.encounter is not None:
+            row["encounter"] = list(v.encounter)
+            row["encounter_tca_utc"] = format_epoch(v.encounter_tca_tdb_s, "UTC", digits=6)
         doc["views"].append(row)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(Path(path), tomli_w.dumps(doc))
@@ -144,9 +200,24 @@ def read_views(path) -> tuple[list[SavedView], list[str]]:
             raise bad("camera_distance_km", f"camera values must be numbers ({exc})") from None
         if len(center) != 3:
             raise bad("camera_center_km", "camera_center_km must have 3 numbers")
+        encounter, tca = row.get("encounter"), None
+        if encounter is not None:
+            if (not isinstance(encounter, list) or len(encounter) != 2
+                    or not all(isinstance(n, str) and n.strip() for n in encounter)):
+                raise bad("encounter", 'encounter must be the two object names, e.g. ["MRO", "MAVEN"]')
+            encounter = (encounter[0].strip(), encounter[1].strip())
+            try:
+                tca = utc_to_tdb_s(str(row["encounter_tca_utc"]))
+            except KeyError:
+                raise bad("encounter", "an encounter view needs encounter_tca_utc (its TCA, UTC)") from None
+            except ValueError as exc:
+                raise bad("encounter_tca_utc", f"not a UTC epoch ({exc})") from None
+        elif "encounter_tca_utc" in row:
+            raise bad("encounter_tca_utc", "encounter_tca_utc without encounter (the pair)")
         views.append(SavedView(name=row["name"].strip(), tdb_s=tdb_s, frame=row.get("frame", "MCI"),
                                focus=row.get("focus") or None, camera_center_km=center,
-                               visible=[str(n) for n in row.get("visible", [])], key=key, **nums))
+                               visible=[str(n) for n in row.get("visible", [])], key=key, encounter=encounter,
+                               encounter_tca_tdb_s=tca, **nums))
     names = [v.name for v in views]
     sequence = [str(n) for n in data.get("sequence", names)]
     for n in sequence:
@@ -221,7 +292,7 @@ class SavedViews:
             if v.key == key:
                 self.recall(v.name)
                 return True
-        self.window.statusBar().showMessage(f"No saved view on key {key}", 4000)
+        _tell(self.window, f"No saved view on key {key}", 4000)
         return False
 
     def step_sequence(self, step: int) -> str | None:
@@ -273,5 +344,17 @@ def _save_dialog(window, views: SavedViews) -> None:
     except OSError as exc:
         window.report_error(f"Could not save the view: {exc}")
         return
-    window.statusBar().showMessage(f"Saved view {name!r}" + (f" on key {key}" if key else "") + f" in {views.path}",
-                                   8000)
+    if not _tell(window, f"Saved view {name!r}" + (f" on key {key}" if key else ""), 8000, short=True):
+        window.statusBar().showMessage(f"Saved view {name!r}" + (f" on key {key}" if key else "")
+                                       + f" in {views.path}", 8000)
+
+
+def _tell(window, text: str, ms: int, short: bool = False) -> bool:
+    """TEXT in the briefing indicator while briefing (the status bar is hidden there), else in the status bar
+    (unless SHORT: then the caller writes a longer status line itself). True when briefing showed it."""
+    briefing = getattr(window, "briefing", None)
+    if briefing is not None and briefing.flash(text):
+        return True
+    if not short:
+        window.statusBar().showMessage(text, ms)
+    return False

@@ -208,6 +208,124 @@ def test_bad_views_file_names_line_and_key(tmp_path):
     assert info.value.line == 3
 
 
+def test_briefing_indicator_shows_play_state_and_warp(window, qtbot):
+    w = window
+    w.clock.set_time(w.clock.start_tdb_s)
+    w.briefing.enter()
+    try:
+        ind = w.briefing.overlay.indicator
+        assert not ind.isVisible()
+        qtbot.keyClick(w, Qt.Key_Space)
+        assert ind.isVisible() and "PLAYING" in ind.text() and f"×{w.clock.warp:,.0f}" in ind.text()
+        qtbot.keyClick(w, Qt.Key_Plus)
+        assert f"×{w.clock.warp:,.0f}" in ind.text() and "PLAYING" in ind.text()
+        qtbot.keyClick(w, Qt.Key_Space)
+        assert "PAUSED" in ind.text()
+        qtbot.keyClick(w, Qt.Key_Minus)
+        assert f"×{w.clock.warp:,.0f}" in ind.text()
+        # projector-legible: as large as the callouts at least, amber on black (checked >= 4.5:1 above)
+        assert ind.fontMetrics().height() >= w.briefing.overlay.text_px
+        assert ind.geometry().intersects(w.briefing.overlay.rect())
+        qtbot.waitUntil(lambda: not ind.isVisible(), timeout=5000)  # transient
+    finally:
+        w.clock.pause()
+        w.briefing.leave()
+
+
+def test_briefing_type_scales_with_the_screen_height_and_dpi():
+    from marsview.gui.briefing import BriefingOverlay
+
+    overlay = BriefingOverlay(None)
+    overlay.set_scale(1080, 96.0)
+    hd = (overlay.clock_px, overlay.text_px)
+    overlay.set_scale(2160, 96.0)  # 4K projector at 100 %: twice the pixels
+    assert overlay.clock_px >= 2 * hd[0] - 1 and overlay.text_px >= 2 * hd[1] - 1 and overlay.text_px >= 56
+    overlay.set_scale(768, 192.0)  # a small high-DPI screen: at least 16 pt of type
+    assert overlay.text_px >= round(16 * 192 / 72) and overlay.clock_px >= round(36 * 192 / 72)
+    overlay.flash("▶ PLAYING  ×100")
+    assert overlay.indicator.fontMetrics().height() >= round(30 * 192 / 72)
+    overlay.deleteLater()
+
+
+def test_view_shortcuts_work_in_briefing_mode(window, qtbot, tmp_path, monkeypatch):
+    import marsview.gui.saved_views as sv
+
+    w, views = window, window.saved_views
+    views.path = tmp_path / "views.toml"
+    views.views, views.sequence = [], []
+    monkeypatch.setattr(sv.QInputDialog, "getText", staticmethod(lambda *a, **k: ("from the projector", True)))
+    w.briefing.enter()
+    try:
+        assert not w.menuBar().isVisible()
+        qtbot.keyClick(w, Qt.Key_V, Qt.ControlModifier | Qt.ShiftModifier)
+        assert [v.name for v in views.views] == ["from the projector"]
+        assert "from the projector" in w.briefing.overlay.indicator.text()  # said where the presenter looks
+        w.globe.scene.camera.distance = 12345.0
+        qtbot.keyClick(w, Qt.Key_R)  # View -> Reset view
+        assert w.globe.scene.camera.distance != pytest.approx(12345.0)
+    finally:
+        w.briefing.leave()
+
+
+def test_saved_encounter_view_reopens_the_encounter(window, qtbot, tmp_path):
+    from marsview.gui.saved_views import read_views
+
+    w, views = window, window.saved_views
+    views.path = tmp_path / "views.toml"
+    views.views, views.sequence = [], []
+    scene = w.globe.scene
+    event = next(e for e in w.controller.result.events if abs(e.tca_tdb_s - TCA_TDB_S) < 1.0)
+    w.select_event(event)
+    w.clock.set_time(TCA_TDB_S - 20.0)
+    scene.camera.distance, scene.camera.azimuth, scene.camera.elevation = 15.0, 33.0, 12.0
+    focus_before = scene.focus_km().copy()
+    views.save_current("the 2 km pass", key=3)
+    saved = read_views(views.path)[0][0]
+    assert saved.encounter == ("ALPHA", "BRAVO")
+    assert saved.encounter_tca_tdb_s == pytest.approx(event.tca_tdb_s, abs=1e-5)
+    assert 'encounter_tca_utc = "2025-05-08T' in views.path.read_text()
+    w.leave_encounter()
+    w.clock.set_time(w.clock.start_tdb_s)
+    assert scene.encounter.event is None
+    background = np.array(w.globe.render()[5, w.globe.widget.width() // 2, :3], dtype=int)
+    qtbot.keyClick(w, Qt.Key_3)
+    assert scene.encounter.event is not None and scene.encounter.event["tca"] == pytest.approx(event.tca_tdb_s)
+    assert w.selected_event is event  # the table's event: plots and exports follow it
+    assert w.clock.tdb_s == pytest.approx(TCA_TDB_S - 20.0, abs=1e-5)
+    assert scene.camera.distance == pytest.approx(15.0) and scene.camera.azimuth == pytest.approx(33.0)
+    # the focus is the pair's midpoint (400 km up), not Mars' centre: the camera is 15 km from it
+    assert np.linalg.norm(scene.focus_km()) > 3000.0
+    assert np.allclose(scene.focus_km(), focus_before, atol=1e-6)
+    rgb = w.globe.render()[..., :3].astype(int)
+    h, wd = rgb.shape[:2]
+    centre = rgb[h // 4: 3 * h // 4, wd // 4: 3 * wd // 4]  # the relative path and miss line cross the centre
+    drawn = np.abs(centre - background).sum(axis=2) > 60
+    assert drawn.mean() > 0.002, "the recalled encounter view shows empty space"
+    # the view still recalls when the screening has no such event (geometry from the ephemerides)
+    views.views[0].encounter_tca_tdb_s = event.tca_tdb_s + 3600.0 * 5
+    w.leave_encounter()
+    views.recall("the 2 km pass")
+    assert scene.encounter.event is not None and w.selected_event is None
+    assert scene.encounter.event["tca"] == pytest.approx(event.tca_tdb_s + 18000.0)
+    w.leave_encounter()
+
+
+def test_bad_encounter_in_views_file_names_line_and_key(tmp_path):
+    from marsview.gui.saved_views import read_views
+
+    p = tmp_path / "views.toml"
+    p.write_text('[[views]]\nname = "a"\ntime_utc = "2025-05-08T00:00:00"\nencounter = ["ALPHA"]\n'
+                 'encounter_tca_utc = "2025-05-08T00:00:00"\n')
+    with pytest.raises(ParseError, match="two object names") as info:
+        read_views(p)
+    assert info.value.line == 4 and info.value.keyword == "encounter"
+    p.write_text('[[views]]\nname = "a"\ntime_utc = "2025-05-08T00:00:00"\nencounter = ["ALPHA", "BRAVO"]\n'
+                 'encounter_tca_utc = "soon"\n')
+    with pytest.raises(ParseError, match="encounter_tca_utc") as info:
+        read_views(p)
+    assert info.value.line == 5
+
+
 # --- settings ----------------------------------------------------------------------------------------
 def test_settings_remember_theme_layout_and_last_scenario(window, tmp_path):
     w = window
