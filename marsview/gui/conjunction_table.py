@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -12,8 +14,6 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
 
-COLUMNS = ("Pair", "TCA (UTC)", "Miss (km)", "Rel. speed (km/s)", "Radial (km)", "In-track (km)",
-           "Cross-track (km)", "Miss / σ", "Pc")
 SORT_ROLE = Qt.UserRole + 1
 EVENT_ROLE = Qt.UserRole + 2
 
@@ -36,6 +36,59 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
+PC_FLOOR = 1e-10  # below this a Pc is numerically zero for any decision; printed as "< 1e-10"
+
+
+def format_pc(pc) -> str:
+    """'—' when not computed, '< 1e-10' below PC_FLOOR (a 1e-268 helps nobody), else 2 significant digits."""
+    if pc is None or not math.isfinite(pc):
+        return "—"
+    return f"< {PC_FLOOR:.0e}" if pc < PC_FLOOR else f"{pc:.2e}"
+
+
+def _finite_or(x, fallback: float) -> float:
+    return x if x is not None and math.isfinite(x) else fallback
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: HEADER (a line break keeps it narrow), the cell TEXT and SORT value of an event,
+    TIP for the header. Columns are added by adding a Column to TABLE_COLUMNS."""
+
+    header: str
+    text: Callable[[object], str]
+    sort: Callable[[object], object]
+    tip: str = ""
+    numeric: bool = True
+
+
+TABLE_COLUMNS: list[Column] = [
+    Column("Pair", lambda e: f"{e.object1} – {e.object2}", lambda e: f"{e.object1}-{e.object2}",
+           "Object 1 – object 2 (R/T/N are in object 1's frame)", numeric=False),
+    Column("TCA (UTC)", lambda e: format_epoch(e.tca_tdb_s, "UTC", digits=3).replace("T", " "),
+           lambda e: e.tca_tdb_s, "Time of closest approach, UTC", numeric=False),
+    Column("Miss\n(km)", lambda e: _fmt(e.miss_km), lambda e: e.miss_km, "Miss distance at TCA, km"),
+    Column("Rel. speed\n(km/s)", lambda e: _fmt(e.relative_speed_kms), lambda e: e.relative_speed_kms,
+           "Relative speed at TCA, km/s"),
+    Column("R\n(km)", lambda e: _fmt(e.radial_km), lambda e: e.radial_km,
+           "Radial miss component in object 1's RTN frame, km"),
+    Column("T\n(km)", lambda e: _fmt(e.in_track_km), lambda e: e.in_track_km,
+           "In-track miss component in object 1's RTN frame, km"),
+    Column("N\n(km)", lambda e: _fmt(e.cross_track_km), lambda e: e.cross_track_km,
+           "Cross-track miss component in object 1's RTN frame, km"),
+    Column("Crossing\nΔt (s)", lambda e: _fmt(getattr(e, "crossing_dt_s", math.nan), 1),
+           lambda e: _finite_or(getattr(e, "crossing_dt_s", math.nan), math.inf),
+           "Orbit-crossing time difference: seconds after object 1 that object 2 passes the point where "
+           "their paths cross"),
+    Column("Miss\n/ σ", lambda e: _fmt(getattr(e, "miss_sigma", math.nan), 2),
+           lambda e: _finite_or(getattr(e, "miss_sigma", math.nan), math.inf),
+           "Miss distance in units of the combined 1σ position uncertainty"),
+    Column("Pc", lambda e: format_pc(e.pc), lambda e: _finite_or(e.pc, -1.0),
+           "Probability of collision (method in the row's tool tip); < 1e-10 is shown as such"),
+]
+COLUMNS = tuple(c.header.replace("\n", " ") for c in TABLE_COLUMNS)  # one-line headers, for text exports
+
+
 class ConjunctionModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,27 +103,14 @@ class ConjunctionModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.events)
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(TABLE_COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
+            return TABLE_COLUMNS[section].header
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return TABLE_COLUMNS[section].tip
         return None
-
-    def _values(self, e):
-        sigma = getattr(e, "miss_sigma", float("nan"))
-        pc = e.pc
-        return (
-            (f"{e.object1} – {e.object2}", f"{e.object1}-{e.object2}"),
-            (format_epoch(e.tca_tdb_s, "UTC", digits=3).replace("T", " "), e.tca_tdb_s),
-            (_fmt(e.miss_km), e.miss_km),
-            (_fmt(e.relative_speed_kms), e.relative_speed_kms),
-            (_fmt(e.radial_km), e.radial_km),
-            (_fmt(e.in_track_km), e.in_track_km),
-            (_fmt(e.cross_track_km), e.cross_track_km),
-            (_fmt(sigma, 2), sigma if math.isfinite(sigma) else math.inf),
-            ("—" if pc is None else f"{pc:.2e}", -1.0 if pc is None else pc),
-        )
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -78,10 +118,12 @@ class ConjunctionModel(QAbstractTableModel):
         e = self.events[index.row()]
         if role == EVENT_ROLE:
             return e
-        if role in (Qt.DisplayRole, SORT_ROLE):
-            text, value = self._values(e)[index.column()]
-            return text if role == Qt.DisplayRole else value
-        if role == Qt.TextAlignmentRole and index.column() >= 2:
+        column = TABLE_COLUMNS[index.column()]
+        if role == Qt.DisplayRole:
+            return column.text(e)
+        if role == SORT_ROLE:
+            return column.sort(e)
+        if role == Qt.TextAlignmentRole and column.numeric:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.BackgroundRole:
             level = severity(e)
@@ -99,11 +141,13 @@ class ConjunctionModel(QAbstractTableModel):
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["object1", "object2", "tca_utc", "tca_tdb_s", "miss_km", "relative_speed_kms", "radial_km",
-                    "in_track_km", "cross_track_km", "miss_sigma", "pc", "pc_method", "source1", "source2"])
+                    "in_track_km", "cross_track_km", "crossing_dt_s", "miss_sigma", "pc", "pc_method", "source1",
+                    "source2"])
         for e in self.events:
             w.writerow([e.object1, e.object2, format_epoch(e.tca_tdb_s, "UTC", digits=6), repr(e.tca_tdb_s),
                         repr(e.miss_km), repr(e.relative_speed_kms), repr(e.radial_km), repr(e.in_track_km),
-                        repr(e.cross_track_km), repr(getattr(e, "miss_sigma", float("nan"))),
+                        repr(e.cross_track_km), repr(getattr(e, "crossing_dt_s", float("nan"))),
+                        repr(getattr(e, "miss_sigma", float("nan"))),
                         "" if e.pc is None else repr(e.pc), e.pc_method or "", e.source1, e.source2])
         return buf.getvalue()
 

@@ -199,8 +199,8 @@ class MainWindow(QMainWindow):
         self.objects.set_scenario(scenario)
         self.info.set_scenario(scenario)
         self.table.set_events([])
-        self.plots.show_timeline([])
         start, stop = screening_span(scenario)
+        self.plots.show_timeline([], window_tdb_s=(start, stop))
         if stop > start:
             self.clock.set_range(start, stop)
             self.clock.set_time(start)
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
 
     def _on_screening(self, result):
         self.table.set_events(result.events)
-        self.plots.show_timeline(result.events)
+        self.plots.show_timeline(result.events, window_tdb_s=(result.start_tdb_s, result.stop_tdb_s))
         self.info.set_scenario(self.scenario, result)
         self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
                                                        f"{result.threshold_km:g} km")

@@ -17,6 +17,10 @@ from marsview.core import constants as C
 from marsview.core.time import tdb_s_to_utc_jd
 
 MAX_SAMPLES = 20000
+# altitudes are heights above this sphere: the one scenario.toml's periapsis_alt_km / apoapsis_alt_km refer to
+# (core.orbits.state_from_peri_apo), so a plotted periapsis reads as the number in the scenario file
+ALTITUDE_REFERENCE_RADIUS_KM = C.RADIUS_EQUATORIAL_KM
+ALTITUDE_REFERENCE_TEXT = f"above the {ALTITUDE_REFERENCE_RADIUS_KM:g} km equatorial-radius sphere"
 
 
 def tdb_to_posix_utc(tdb_s) -> np.ndarray:
@@ -45,16 +49,50 @@ def sample_pair_distance(eph1, eph2, start_tdb_s, stop_tdb_s, tca_tdb_s=()) -> t
 
 
 def sample_altitude(eph, start_tdb_s, stop_tdb_s) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs, altitude km above the mean-radius sphere)."""
+    """(epochs, altitude km above the ALTITUDE_REFERENCE_RADIUS_KM sphere)."""
     lo, hi = max(start_tdb_s, eph.coverage[0]), min(stop_tdb_s, eph.coverage[1])
     if not hi > lo:
         return np.empty(0), np.empty(0)
     t = _grid(lo, hi)
-    return t, np.linalg.norm(eph.state(t)[:, :3], axis=1) - C.RADIUS_MEAN_KM
+    return t, np.linalg.norm(eph.state(t)[:, :3], axis=1) - ALTITUDE_REFERENCE_RADIUS_KM
+
+
+def _utc_zoom_levels():
+    """pyqtgraph's DateAxisItem zoom levels with the month on every date tick: its day ticks read 'Fri 09',
+    which does not say which month a two-week screening window is in."""
+    from pyqtgraph.graphicsItems import DateAxisItem as d
+
+    day = d.TickSpec(d.DAY_SPACING, d.makeSStepper(d.DAY_SPACING), "%d %b")
+    return [
+        (np.inf, d.ZoomLevel([d.TickSpec(d.YEAR_SPACING, d.makeYStepper(1), "%Y", autoSkip=[1, 5, 10, 25]),
+                              d.TickSpec(d.MONTH_SPACING, d.makeMStepper(1), "%b %Y")], "Sep 2024")),
+        (5 * 86400, d.ZoomLevel([d.TickSpec(d.MONTH_SPACING, d.makeMStepper(1), "%b %Y"),
+                                 d.TickSpec(d.DAY_SPACING, d.makeSStepper(d.DAY_SPACING), "%d %b",
+                                            autoSkip=[1, 5])], "30 Sep")),
+        (6 * 3600, d.ZoomLevel([day, d.TickSpec(d.HOUR_SPACING, d.makeSStepper(d.HOUR_SPACING), "%H:%M",
+                                                autoSkip=[1, 6])], "30 Sep")),
+        (15 * 60, d.ZoomLevel([day, d.TickSpec(d.MINUTE_SPACING, d.makeSStepper(d.MINUTE_SPACING), "%H:%M",
+                                               autoSkip=[1, 5, 15])], "30 Sep")),
+        (30, d.ZoomLevel([day, d.TickSpec(d.SECOND_SPACING, d.makeSStepper(d.SECOND_SPACING), "%H:%M:%S",
+                                          autoSkip=[1, 5, 15, 30])], "00:00:00")),
+        (1, d.ZoomLevel([d.TickSpec(d.MINUTE_SPACING, d.makeSStepper(d.MINUTE_SPACING), "%d %b %H:%M"),
+                         d.TickSpec(d.MS_SPACING, d.makeMSStepper(d.MS_SPACING), "%S.%f",
+                                    autoSkip=[1, 5, 10, 25])], "00:00:00.000")),
+    ]
+
+
+class UtcDateAxis(pg.DateAxisItem):
+    """A UTC date axis whose dates always name the month ('09 May', 'May 2025')."""
+
+    def __init__(self, orientation="bottom", **kwargs):
+        super().__init__(orientation, utcOffset=0, **kwargs)
+        from collections import OrderedDict
+
+        self.zoomLevels = OrderedDict(_utc_zoom_levels())
 
 
 def _plot(title, ylabel):
-    w = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+    w = pg.PlotWidget(axisItems={"bottom": UtcDateAxis()})
     w.setTitle(title)
     w.setLabel("left", ylabel)
     w.setLabel("bottom", "UTC")
@@ -70,7 +108,7 @@ class PlotsPanel(QTabWidget):
         self.setObjectName("plotsPanel")
         self.distancePlot = _plot("Distance", "km")
         self.distancePlot.setObjectName("distancePlot")
-        self.altitudePlot = _plot("Altitude", "km")
+        self.altitudePlot = _plot("Altitude", f"altitude {ALTITUDE_REFERENCE_TEXT} (km)")
         self.altitudePlot.setObjectName("altitudePlot")
         self.timelinePlot = _plot("Close approaches in the window", "")
         self.timelinePlot.setObjectName("timelinePlot")
@@ -106,13 +144,19 @@ class PlotsPanel(QTabWidget):
             self._tca_points.setData([], [])
 
     def show_altitude(self, name, epochs_tdb_s, altitude_km) -> None:
-        self.altitudePlot.setTitle(f"Altitude of {name} (above the 3389.5 km mean sphere)")
+        self.altitudePlot.setTitle(f"Altitude of {name} ({ALTITUDE_REFERENCE_TEXT})")
         x = tdb_to_posix_utc(epochs_tdb_s) if len(epochs_tdb_s) else np.empty(0)
         self._alt_curve.setData(x, altitude_km)
 
-    def show_timeline(self, events, pair_order=None) -> None:
+    def show_timeline(self, events, pair_order=None, window_tdb_s=None) -> None:
+        """Every close approach as a dot per pair; the x axis spans WINDOW_TDB_S = (start, stop), the whole
+        screening window, so quiet days show as quiet (not cropped to the first and last TCA)."""
         pairs = pair_order or sorted({(e.object1, e.object2) for e in events})
         index = {p: i for i, p in enumerate(pairs)}
+        if window_tdb_s is not None and window_tdb_s[1] > window_tdb_s[0]:
+            x0, x1 = tdb_to_posix_utc(list(window_tdb_s))
+            self.timelinePlot.setXRange(float(x0), float(x1), padding=0.0)
+            self.timelinePlot.getViewBox().enableAutoRange(x=False)
         if not events:
             self._timeline.setData([], [])
             return

@@ -23,14 +23,15 @@ from PySide6.QtWidgets import QFileDialog
 from marsview.core.time import format_epoch
 from marsview.io.atomic import atomic_write_bytes, atomic_write_text
 
-from .conjunction_table import ConjunctionModel, severity
+from .conjunction_table import ConjunctionModel, format_pc, severity
 from .controller import screening_span
 from .globe_view import rgb_to_qimage
-from .plots import sample_pair_distance, tdb_to_posix_utc
+from .plots import UtcDateAxis, sample_pair_distance, tdb_to_posix_utc
 
 MAX_PICTURES = 200  # encounter pictures beyond this are left out (and the report says so)
 PLOT_SIZE = (900, 320)
 PICTURE_SIZE = (640, 400)
+PDF_LAYOUT_DPI = 96  # CSS pixels per inch
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _png_bytes(image: QImage) -> bytes:
 def distance_plot_image(eph1, eph2, start_tdb_s, stop_tdb_s, events, threshold_km, size=PLOT_SIZE) -> QImage:
     """Distance (log km) vs UTC for one pair with the threshold line and its TCAs marked."""
     t, d = sample_pair_distance(eph1, eph2, start_tdb_s, stop_tdb_s, [e.tca_tdb_s for e in events])
-    w = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)}, background="w")
+    w = pg.PlotWidget(axisItems={"bottom": UtcDateAxis()}, background="w")
     try:
         w.setAttribute(pg.QtCore.Qt.WA_DontShowOnScreen, True)
         w.resize(*size)
@@ -159,20 +160,23 @@ def report_html(content: ReportContent, image_src) -> str:
     out += [f"<tr><th align='left'>{e_(k)}</th><td>{e_(v)}</td></tr>" for k, v in content.facts]
     out.append("</table>")
     out.append("<p>Epochs UTC; distances km in the RTN frame of the first object at TCA (R radial, T in-track, "
-               "N cross-track); Pc as computed by marsview where covariances are known (— = not computed). "
+               "N cross-track); crossing Δt = seconds after the first object that the second "
+               "passes the point where their paths cross; Pc as computed by marsview where covariances are "
+               "known (— = not computed). "
                "Rows: red = miss &lt; 20 % of the threshold or Pc ≥ 1e-4, amber = &lt; 50 % or Pc ≥ 1e-6.</p>")
     out += [f"<p><i>{e_(n)}</i></p>" for n in content.notes]
     out.append("<h2>Close approaches</h2><table class='events'><tr><th>#</th><th>Pair</th><th>TCA (UTC)</th>"
                "<th>Miss (km)</th><th>Rel. speed (km/s)</th><th>R (km)</th><th>T (km)</th><th>N (km)</th>"
-               "<th>Miss / σ</th><th>Pc</th><th>Level</th></tr>")
+               "<th>Crossing Δt (s)</th><th>Miss / σ</th><th>Pc</th><th>Level</th></tr>")
     for i, ev in enumerate(content.events):
         lvl = severity(ev)
-        pc = "—" if ev.pc is None else f"{ev.pc:.2e}" + (f" ({e_(ev.pc_method)})" if ev.pc_method else "")
+        pc = e_(format_pc(ev.pc)) + (f" ({e_(ev.pc_method)})" if ev.pc is not None and ev.pc_method else "")
         out.append(f"<tr class='ca' bgcolor='{ROW_COLOURS[lvl]}'><td class='n'>{i + 1}</td>"
                    f"<td>{e_(ev.object1)} – {e_(ev.object2)}</td><td>{_utc(ev.tca_tdb_s, 3)}</td>"
                    f"<td class='n'>{_num(ev.miss_km)}</td><td class='n'>{_num(ev.relative_speed_kms)}</td>"
                    f"<td class='n'>{_num(ev.radial_km)}</td><td class='n'>{_num(ev.in_track_km)}</td>"
                    f"<td class='n'>{_num(ev.cross_track_km)}</td>"
+                   f"<td class='n'>{_num(getattr(ev, 'crossing_dt_s', float('nan')), 1)}</td>"
                    f"<td class='n'>{_num(getattr(ev, 'miss_sigma', float('nan')), 2)}</td>"
                    f"<td class='n'>{pc}</td><td>{('none', 'AMBER', 'RED')[lvl]}</td></tr>")
     out.append("</table>")
@@ -220,7 +224,12 @@ def write_pdf(content: ReportContent, path) -> None:
                                      QPageLayout.Millimeter))
     writer.setTitle(content.title)
     writer.setCreator("marsview")
-    doc.setPageSize(writer.pageLayout().paintRectPixels(writer.resolution()).size().toSizeF())
+    # Lay the document out in CSS pixels (96 per inch, the unit of the HTML's font sizes and image widths) on
+    # a page as wide as A4's printable area; print_() then scales that page onto the writer's. Laid out in
+    # the writer's own 1200-dpi pixels, everything came out at 96/1200 of its size in the page's corner.
+    writer.setResolution(PDF_LAYOUT_DPI)
+    doc.documentLayout().setPaintDevice(writer)
+    doc.setPageSize(writer.pageLayout().paintRectPixels(PDF_LAYOUT_DPI).size().toSizeF())
     doc.print_(writer)
     del writer  # flushes and closes the file
     data = tmp.read_bytes()

@@ -13,9 +13,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget)
 from PySide6.QtCore import Qt
 
-from marsview.core.time import format_epoch, utc_to_tdb_s
+from marsview.core.time import format_clock, utc_to_tdb_s
 
 WARPS = (1, 10, 60, 100, 600, 1000, 3600, 10000)
+CLOCK_DIGITS = 1  # decimals of the time bar's clock; the 3D and briefing clocks cut the same text to whole seconds
 SLIDER_STEPS = 100_000
 
 
@@ -178,7 +179,7 @@ class TimeBar(QWidget):
         self.timeSlider.setValue(int(round((tdb_s - c.start_tdb_s) / span * SLIDER_STEPS)) if span > 0 else 0)
         self._scrubbing = False
         scale = self.clock_scale
-        self.clockLabel.setText(format_epoch(tdb_s, scale, digits=1).replace("T", " ") + " " + scale)
+        self.clockLabel.setText(format_clock(tdb_s, scale, digits=CLOCK_DIGITS) + " " + scale)
 
 
 def now_tdb_s() -> float:

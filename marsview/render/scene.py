@@ -18,7 +18,7 @@ from vispy.color import Color
 from marsview.core import constants as C
 from marsview.core.frames import eme2000_to_iau_mars_matrix, eme2000_to_mci_matrix
 from marsview.core.sun import sun_position_mars_centred_km
-from marsview.core.time import format_epoch
+from marsview.core.time import format_clock
 
 from . import fonts
 from .encounter import EncounterAdapter
@@ -236,7 +236,7 @@ class MarsScene:
 
     def _update_overlay(self, encounter_caption: str = "") -> None:
         w, _ = self.canvas.size
-        stamp = format_epoch(self.tdb_s, self.clock_scale, digits=0).replace("T", " ")
+        stamp = format_clock(self.tdb_s, self.clock_scale, digits=0)  # cut like the time bar's, never rounded up
         pad = 1.6 * self.theme.clock_font_pt  # vispy text points -> pixels, with margin
         self._clock.text = f"{stamp} {self.clock_scale}"
         self._clock.pos = (w - 14, pad)

@@ -70,3 +70,14 @@ def test_tdb_minus_tt_grid_matches_direct_evaluation():
     tt = np.sort(np.random.default_rng(1).uniform(-10 * 3.156e7, 30 * 3.156e7, 5000))
     direct = time._tdb_minus_tt_s(np.full_like(tt, time.J2000_JD), tt / 86400.0)
     assert np.max(np.abs(time.tdb_minus_tt_s(tt) - direct)) < 1e-12
+
+
+def test_format_clock_cuts_never_rounds_up():
+    t = time.utc_to_tdb_s("2025-05-08T20:00:59.96")
+    assert [time.format_clock(t, "UTC", d) for d in range(4)] == [
+        "2025-05-08 20:00:59", "2025-05-08 20:00:59.9", "2025-05-08 20:00:59.96", "2025-05-08 20:00:59.960"]
+    # a whole-second clock and a 1-decimal clock agree even where the millisecond rounding rolls the day
+    t = time.utc_to_tdb_s("2025-05-08T23:59:59.9996")
+    assert time.format_clock(t, "UTC", 1).startswith(time.format_clock(t, "UTC", 0))
+    with pytest.raises(ValueError):
+        time.format_clock(t, "UTC", 4)

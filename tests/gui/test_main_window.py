@@ -238,3 +238,75 @@ def test_next_close_approach_walks_through_the_table(window):
     assert seen == pytest.approx(tcas, abs=1e-3)
     window.plots.eventClicked.emit(window.controller.result.events[0])  # a click on the timeline
     assert window.clock.tdb_s == pytest.approx(window.controller.result.events[0].tca_tdb_s, abs=1e-3)
+
+
+# --- presentation: table, plots, clocks ----------------------------------------------------------------
+def test_table_shows_crossing_dt_and_small_pc_and_fits_the_default_window(window, qtbot):
+    import dataclasses
+
+    from marsview.gui.conjunction_table import TABLE_COLUMNS
+
+    table = window.table
+    assert window.size().width() == 1600  # the default window
+    headers = [table.model().headerData(c, Qt.Horizontal) for c in range(table.model().columnCount())]
+    dt_col = next(c for c, h in enumerate(headers) if "Δt (s)" in h)
+    real = sorted(window.controller.result.events, key=lambda e: e.tca_tdb_s)
+    for row, e in enumerate(real):  # sorted by TCA
+        assert table.model().index(row, dt_col).data() == f"{e.crossing_dt_s:.1f}"
+    # the widest values a Mars fleet gives, in every column
+    base = real[0]
+    wide = [dataclasses.replace(base, object1=a, object2=b, miss_km=49.999, relative_speed_kms=12.345,
+                                radial_km=-49.999, in_track_km=-49.999, cross_track_km=-49.999,
+                                crossing_dt_s=-12345.6, miss_sigma=123.45, pc=pc)
+            for a, b, pc in (("MAVEN", "Deimos", 3.3e-300), ("TGO", "TW1", 1.23e-4), ("ODY", "Phobos", None))]
+    try:
+        table.set_events(wide)
+        qtbot.wait(50)
+        pcs = {table.model().index(r, len(TABLE_COLUMNS) - 1).data() for r in range(3)}
+        assert pcs == {"< 1e-10", "1.23e-04", "—"}
+        hh = table.horizontalHeader()
+        needed = [max(table.sizeHintForColumn(c), hh.sectionSizeHint(c)) for c in range(len(headers))]
+        assert sum(needed) <= table.viewport().width(), (needed, table.viewport().width())
+        assert table.horizontalScrollBar().maximum() == 0
+    finally:
+        table.set_events(window.controller.result.events)
+
+
+def test_plots_name_the_month_span_the_window_and_state_the_altitude_reference(window, qtbot):
+    from marsview.core.time import utc_to_tdb_s
+    from marsview.gui.plots import ALTITUDE_REFERENCE_RADIUS_KM, sample_altitude, tdb_to_posix_utc
+
+    plots = window.plots
+    start, stop = window.clock.start_tdb_s, window.clock.stop_tdb_s  # the screening window (1 day)
+    x0, x1 = tdb_to_posix_utc([start, stop])
+    lo, hi = plots.timelinePlot.viewRange()[0]
+    assert lo == pytest.approx(x0, abs=60.0) and hi == pytest.approx(x1, abs=60.0)  # not just the 3 TCAs
+    # the date ticks name the month, at a one-day span and at a two-week span
+    axis = plots.timelinePlot.getAxis("bottom")
+    plots.setCurrentWidget(plots.timelinePlot)
+    assert not plots.timelinePlot.grab().isNull()  # painted once: the axis knows its font metrics
+    for days in (1.0, 14.0):
+        a, b = tdb_to_posix_utc([utc_to_tdb_s("2025-05-08T00:00:00"), utc_to_tdb_s("2025-05-08T00:00:00")
+                                 + days * 86400.0])
+        levels = axis.tickValues(a, b, 600)
+        labels = [s for spacing, values in levels for s in axis.tickStrings(values, 1.0, spacing)]
+        assert any("May" in s for s in labels), labels
+    # altitude above the sphere scenario.toml's periapsis_alt_km refers to: ALPHA flies 400 km above it
+    alpha = window.scenario.object("ALPHA").ephemeris
+    _t, alt = sample_altitude(alpha, start, stop)
+    assert ALTITUDE_REFERENCE_RADIUS_KM == pytest.approx(3396.19)
+    assert np.allclose(alt, 400.0, atol=1e-6)
+    assert "3396.19" in plots.altitudePlot.getAxis("left").labelText
+
+
+def test_clocks_never_round_past_the_time_bar(window):
+    from PySide6.QtWidgets import QLabel
+
+    from marsview.core.time import utc_to_tdb_s
+
+    bar = window.findChild(QLabel, "clockLabel")
+    for utc in ("2025-05-08T20:00:59.96", "2025-05-08T20:00:59.5", "2025-05-08T23:59:59.97"):
+        window.clock.set_time(utc_to_tdb_s(utc))
+        shown_3d = window.globe.scene._clock.text  # '2025-05-08 20:00:59 UTC'
+        assert bar.text().startswith(shown_3d.removesuffix(" UTC") + "."), (bar.text(), shown_3d)
+        assert shown_3d.startswith(utc[:19].replace("T", " ")), shown_3d  # cut, not rounded up

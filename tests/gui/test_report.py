@@ -79,3 +79,35 @@ def test_report_html_pdf_csv_list_every_close_approach(window, tmp_path):
 def test_report_without_events_says_so(window):
     content = build_report(window, events=[], pictures=True)
     assert content.events == [] and not content.pictures and ("Close approaches", "0") in content.facts
+
+
+def test_pdf_first_page_is_filled(window, tmp_path):
+    """The PDF's first page, rendered by poppler: the content spans the A4 page, with legible type (it used
+    to sit at 1/12 scale in the top-left corner, text ~1 pt)."""
+    import shutil
+    import subprocess
+
+    from marsview.gui.globe_view import qimage_to_rgb
+
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        pytest.skip("pdftoppm (apt package poppler-utils, installed by ./run) is not on PATH")
+    content = build_report(window, pictures=False)
+    from marsview.gui.report import write_pdf
+
+    write_pdf(content, tmp_path / "r.pdf")
+    dpi = 50
+    subprocess.run([pdftoppm, "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "r.pdf"),
+                    str(tmp_path / "page")], check=True, timeout=60)
+    rgb = qimage_to_rgb(QImage(str(tmp_path / "page.png")))
+    h, w = rgb.shape[:2]
+    assert (w, h) == pytest.approx((297 / 25.4 * dpi, 210 / 25.4 * dpi), abs=2)  # A4 landscape
+    ink = rgb.min(axis=2) < 200
+    rows, cols = np.nonzero(ink.any(axis=1))[0], np.nonzero(ink.any(axis=0))[0]
+    assert (cols[-1] - cols[0]) > 0.8 * w, "the content does not span the page width"
+    assert (rows[-1] - rows[0]) > 0.5 * h, "the content does not fill the page height"
+    # type: the title (h1, ~24 pt) is at least 12 pt tall in ink; a 1-pt title would be under 1 px here
+    title_rows = np.nonzero(ink[: h // 5].any(axis=1))[0]
+    first_line = title_rows[title_rows < title_rows[0] + 40]
+    runs = np.split(first_line, np.nonzero(np.diff(first_line) > 1)[0] + 1)
+    assert len(runs[0]) >= 12 / 72 * dpi, "the title is not legible"
