@@ -18,7 +18,7 @@ from PySide6.QtCore import QEventLoop, QPoint, QRect, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
-from marsview.core.time import format_epoch
+from marsview.core.time import format_clock
 
 from .globe_view import rgb_to_qimage
 
@@ -100,7 +100,7 @@ def default_caption(window, tdb_s: float | None = None, who: str | None = None) 
     what = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
             else f"focus {scene.focus_name or 'Mars'}") + f", {scene.frame} view"
     who = who if who is not None else _user()
-    parts = [sc.name if sc is not None else "no scenario", format_epoch(t, "UTC", digits=0).replace("T", " ") + " UTC",
+    parts = [sc.name if sc is not None else "no scenario", format_clock(t, "UTC", digits=0) + " UTC",
              what, f"{who} · marsview"]
     return "  ·  ".join(parts)
 

@@ -155,7 +155,8 @@ def report_html(content: ReportContent, image_src) -> str:
     out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'>", f"<title>{e_(content.title)}</title>",
            "<style>body{font-family:sans-serif;color:#000;background:#fff;margin:24px}"
            "table{border-collapse:collapse}td,th{border:1px solid #888;padding:3px 6px}"
-           "td.n{text-align:right;font-family:monospace}th{background:#e8e8e8}</style></head><body>",
+           "td.n{text-align:right;font-family:monospace;white-space:nowrap}td.t{white-space:nowrap}"
+           "small{font-size:small}th{background:#e8e8e8}</style></head><body>",
            f"<h1>{e_(content.title)}</h1>", "<table class='facts'>"]
     out += [f"<tr><th align='left'>{e_(k)}</th><td>{e_(v)}</td></tr>" for k, v in content.facts]
     out.append("</table>")
@@ -170,9 +171,11 @@ def report_html(content: ReportContent, image_src) -> str:
                "<th>Crossing Δt (s)</th><th>Miss / σ</th><th>Pc</th><th>Level</th></tr>")
     for i, ev in enumerate(content.events):
         lvl = severity(ev)
-        pc = e_(format_pc(ev.pc)) + (f" ({e_(ev.pc_method)})" if ev.pc is not None and ev.pc_method else "")
+        # the method on its own small line, so the numbers never wrap (a PDF page is narrower than a screen)
+        pc = e_(format_pc(ev.pc)) + (f"<br><small>{e_(ev.pc_method)}</small>" if ev.pc is not None and ev.pc_method
+                                     else "")
         out.append(f"<tr class='ca' bgcolor='{ROW_COLOURS[lvl]}'><td class='n'>{i + 1}</td>"
-                   f"<td>{e_(ev.object1)} – {e_(ev.object2)}</td><td>{_utc(ev.tca_tdb_s, 3)}</td>"
+                   f"<td>{e_(ev.object1)} – {e_(ev.object2)}</td><td class='t'>{_utc(ev.tca_tdb_s, 3)}</td>"
                    f"<td class='n'>{_num(ev.miss_km)}</td><td class='n'>{_num(ev.relative_speed_kms)}</td>"
                    f"<td class='n'>{_num(ev.radial_km)}</td><td class='n'>{_num(ev.in_track_km)}</td>"
                    f"<td class='n'>{_num(ev.cross_track_km)}</td>"
@@ -180,18 +183,21 @@ def report_html(content: ReportContent, image_src) -> str:
                    f"<td class='n'>{_num(getattr(ev, 'miss_sigma', float('nan')), 2)}</td>"
                    f"<td class='n'>{pc}</td><td>{('none', 'AMBER', 'RED')[lvl]}</td></tr>")
     out.append("</table>")
+    # one plot or picture per page (an A4 landscape page holds one 320-px plot or 400-px picture with its
+    # heading, not two): each starts a page, so no heading is left alone at the foot of the previous one
+    new_page = " style='page-break-before:always'"
     if content.plots:
-        out.append("<h2>Distance between the objects of each pair</h2>")
-        for (n1, n2), img in content.plots.items():
-            out.append(f"<h3>{e_(n1)} – {e_(n2)}</h3><p><img width='{img.width()}' "
+        out.append(f"<h2{new_page}>Distance between the objects of each pair</h2>")
+        for k, ((n1, n2), img) in enumerate(content.plots.items()):
+            out.append(f"<h3{new_page if k else ''}>{e_(n1)} – {e_(n2)}</h3><p><img width='{img.width()}' "
                        f"src='{image_src(f'plot-{n1}-{n2}', img)}' alt='distance {e_(n1)} – {e_(n2)}'></p>")
     if content.pictures:
-        out.append("<h2>Encounters</h2><p>Each picture is centred between the two objects at TCA: their relative "
-                   "path and the miss vector at metre scale.</p>")
-        for i, img in content.pictures.items():
+        out.append(f"<h2{new_page}>Encounters</h2><p>Each picture is centred between the two objects at TCA: their "
+                   "relative path and the miss vector at metre scale.</p>")
+        for k, (i, img) in enumerate(content.pictures.items()):
             ev = content.events[i]
-            out.append(f"<h3>#{i + 1} {e_(ev.object1)} – {e_(ev.object2)}, TCA {_utc(ev.tca_tdb_s, 3)} UTC, "
-                       f"miss {_num(ev.miss_km)} km</h3><p><img width='{img.width()}' "
+            out.append(f"<h3{new_page if k else ''}>#{i + 1} {e_(ev.object1)} – {e_(ev.object2)}, TCA "
+                       f"{_utc(ev.tca_tdb_s, 3)} UTC, miss {_num(ev.miss_km)} km</h3><p><img width='{img.width()}' "
                        f"src='{image_src(f'encounter-{i}', img)}' alt='encounter {i + 1}'></p>")
     out.append("</body></html>")
     return "\n".join(out)
