@@ -108,7 +108,7 @@ class PlotsPanel(QTabWidget):
         self.setObjectName("plotsPanel")
         self.distancePlot = _plot("Distance", "km")
         self.distancePlot.setObjectName("distancePlot")
-        self.altitudePlot = _plot("Altitude", f"altitude {ALTITUDE_REFERENCE_TEXT} (km)")
+        self.altitudePlot = _plot("Altitude", f"altitude (km) = r − {ALTITUDE_REFERENCE_RADIUS_KM:g}")
         self.altitudePlot.setObjectName("altitudePlot")
         self.timelinePlot = _plot("Close approaches in the window", "")
         self.timelinePlot.setObjectName("timelinePlot")
