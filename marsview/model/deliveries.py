@@ -70,6 +70,8 @@ def item_signature(path: Path) -> tuple:
 
 
 def item_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (what ``sha256sum`` prints); for a sub-folder, of each file's relative
+    name and bytes in name order."""
     h = hashlib.sha256()
     for f in item_files(path):
         if f != path:
@@ -77,7 +79,8 @@ def item_sha256(path: Path) -> str:
         with open(f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
-        h.update(b"\0")
+        if f != path:
+            h.update(b"\0")
     return h.hexdigest()
 
 
