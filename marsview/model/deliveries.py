@@ -369,7 +369,16 @@ class DeliveryWatcher:
 
             from .trend import common_window
 
-            start, stop = common_window(scenario.objects, scenario.window_start_tdb_s, self.duration_s)
+            try:
+                start, stop = common_window(scenario.objects, scenario.window_start_tdb_s, self.duration_s)
+            except ValueError as exc:  # e.g. a delivery that ends before the others start: set it aside
+                for name, r in applied:
+                    error = f"{self.folder / name}:0: coverage: {exc} with this item"
+                    r.update(status="rejected", error=error)
+                    self.history["items"][name] = r
+                    outcome.rejected.append({"path": name, "sha256": r["sha256"], "error": error})
+                self._save()
+                return outcome
             result = screen(screening_targets(scenario.objects), start, stop,
                             ScreeningSettings(threshold_km=self.threshold_km), progress=progress, cancel=cancel)
             events = event_records(result, self.serialize)

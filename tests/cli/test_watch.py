@@ -154,3 +154,20 @@ def test_change_tolerances():
     assert c.kind == "CHANGED" and not c.worse
     kinds = sorted(c.kind for c in compare_events([ev(2.0, 0.0, None)], [ev(2.0, 3000.0, None)], -1, 4000))
     assert kinds == ["GONE", "NEW"]  # 3000 s apart > a quarter of 7000 s: a different encounter
+
+
+def test_a_delivery_outside_the_others_coverage_is_set_aside(tmp_path, capsys):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    span = (T0, T0 + 8 * 3600.0)
+    age(write_object(folder, circular("ALPHA", 0.0, NODE_EPOCH, *span), *span, "-91"))
+    deliver(folder, "BRAVO", 1.0, *span)
+    assert watch(capsys, folder)[0] == 3
+    late = (T0 + 20 * 3600.0, T0 + 30 * 3600.0)
+    deliver(folder, "BRAVO-LATE", 1.0, *late)
+    rc, lines, err = watch(capsys, folder)
+    assert rc == 0 and len(lines) == 1 and lines[0].startswith("REJECTED bravo-late.oem: ")
+    assert "coverage" in lines[0]
+    assert watch(capsys, folder)[1] == []  # not retried
+    history = json.loads((folder / ".marsview" / "history.json").read_text())
+    assert len(history["deliveries"]) == 1 and history["items"]["bravo-late.oem"]["status"] == "rejected"
