@@ -6,8 +6,8 @@ worker scans, loads and screens (never the GUI thread). Each delivery then
 - is announced in the status bar and by a notification in the window's corner (``deliveryNotification``),
 - is listed in the Deliveries panel (``deliveriesPanel``) with its change lines,
 - marks the close-approach rows that are NEW, WORSE or CHANGED with it.
-Selecting a close approach shows its trend across deliveries (``trendPlot``): miss, Pc and TCA shift
-against delivery. A bad file is reported like any load error (``statusError``) and changes nothing.
+Selecting a close approach shows its trend across deliveries (``trendPlot``, a tab of the plots panel):
+miss, Pc and TCA shift against delivery. A bad file is reported like any load error (``statusError``) and changes nothing.
 """
 
 from __future__ import annotations
@@ -323,6 +323,7 @@ class DeliveryWatch(QObject):
                                    "Watch a delivery folder (File → Watch folder…) to see trends")
             return
         self.trend.show_trend(enc, self.deliveries)
+        self.window.plots.setCurrentWidget(self.trend)
 
     # --- window lifetime -----------------------------------------------------------------------------
     def eventFilter(self, obj, event):
@@ -371,14 +372,9 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
     if scenario_dock is not None:
         window.tabifyDockWidget(scenario_dock, deliveries_dock)
         scenario_dock.raise_()
-    trend_dock = QDockWidget("Trend", window)
-    trend_dock.setObjectName("trendDock")
-    trend_dock.setWidget(watch.trend)
-    window.addDockWidget(Qt.BottomDockWidgetArea, trend_dock)
-    plots_dock = window.findChild(QDockWidget, "plotsDock")
-    if plots_dock is not None:
-        window.tabifyDockWidget(plots_dock, trend_dock)
-        plots_dock.raise_()
+    # a tab of the plots panel rather than a dock tabified with it: Qt (6.7-6.11) left a second, orphan tab
+    # bar on screen when a dock was tabified with the Plots dock, which shares its area with the table
+    window.plots.addTab(watch.trend, "Trend")
     menu = _file_menu(window)
     action = QAction("&Watch folder…", window)
     action.setObjectName("actionWatchFolder")
