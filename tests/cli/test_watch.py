@@ -171,3 +171,27 @@ def test_a_delivery_outside_the_others_coverage_is_set_aside(tmp_path, capsys):
     assert watch(capsys, folder)[1] == []  # not retried
     history = json.loads((folder / ".marsview" / "history.json").read_text())
     assert len(history["deliveries"]) == 1 and history["items"]["bravo-late.oem"]["status"] == "rejected"
+
+
+def test_a_sub_folder_is_one_item_and_history_can_live_elsewhere(tmp_path, capsys):
+    folder, history = tmp_path / "inbox", tmp_path / "hist"
+    folder.mkdir()
+    span = (T0, T0 + 8 * 3600.0)
+    age(write_object(folder, circular("ALPHA", 0.0, NODE_EPOCH, *span), *span, "-91"))
+    age(write_object(folder, circular("BRAVO", 60.0, NODE_EPOCH + 1.0, *span), *span, "-92"))
+    assert watch(capsys, folder, "--history", str(history))[0] == 3
+    assert (history / "history.json").is_file() and not (folder / ".marsview").exists()
+    team = folder / "team-b-cycle-2"  # a team delivers a folder: one item, loaded all-or-nothing
+    team.mkdir()
+    age(write_object(team, circular("BRAVO", 60.0, NODE_EPOCH + 0.6, *span), *span, "-92"))
+    age(write_object(team, circular("ECHO", 30.0, T0, *span, 6000.0), *span, "-95"))
+    age(team)
+    rc, lines, err = watch(capsys, folder, "--history", str(history))
+    assert rc == 3, err
+    assert lines[0].startswith("DELIVERY delivery-002") and "team-b-cycle-2" in lines[0]
+    assert all(ln.startswith("CHANGED") for ln in lines[1:]) and len(lines) > 1
+    data = json.loads((history / "history.json").read_text())
+    item = data["items"]["team-b-cycle-2"]
+    assert item["kind"] == "folder" and item["objects"] == ["BRAVO", "ECHO"]
+    assert [o["name"] for o in data["deliveries"][-1]["objects"]] == ["ALPHA", "BRAVO", "ECHO"]
+    assert watch(capsys, folder, "--history", str(history))[:2] == (0, [])
