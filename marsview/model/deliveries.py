@@ -61,11 +61,20 @@ def item_files(path: Path) -> list[Path]:
 
 
 def item_signature(path: Path) -> tuple:
-    """(relative name, size, mtime_ns) of every file of the item: changes whenever a file is written."""
+    """(relative name, size, mtime_ns) of every file of the item, and of every folder (whose mtime moves when
+    a file is added or renamed into it): changes whenever something in the item is written."""
+    if path.is_file():
+        st = path.stat()
+        return ((path.name, st.st_size, st.st_mtime_ns),)
     sig = []
-    for f in item_files(path):
-        st = f.stat()
-        sig.append((str(f.relative_to(path)) if f != path else f.name, st.st_size, st.st_mtime_ns))
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = Path(root)
+        sig.append((str(base.relative_to(path)) + "/", 0, base.stat().st_mtime_ns))
+        for f in sorted(files):
+            if not f.startswith("."):
+                st = (base / f).stat()
+                sig.append((str((base / f).relative_to(path)), st.st_size, st.st_mtime_ns))
     return tuple(sig)
 
 
@@ -251,7 +260,9 @@ class DeliveryWatcher:
             since = old[1] if old is not None and old[0] == sig else now
             self._observed[path.name] = (sig, since)
             newest_s = max((s[2] for s in sig), default=0) / 1e9
-            if now - since >= self.stable_s or now - newest_s >= self.stable_s:
+            if not any(not s[0].endswith("/") for s in sig):
+                waiting.append(path)  # a folder with no file yet: the delivery is still being copied
+            elif now - since >= self.stable_s or now - newest_s >= self.stable_s:
                 if known is not None:
                     sha = item_sha256(path)
                     if sha == known.get("sha256"):  # touched, same content: remember the new signature only
@@ -284,6 +295,7 @@ class DeliveryWatcher:
                     continue
                 attrs = match[0].as_dict()
                 attrs["name"] = entry["name"]
+                attrs["color"] = entry.get("color", attrs["color"])
                 attrs["_item"], attrs["_object"] = item, entry["object"]
                 objects.append(attrs)
         order = [e["name"] for e in self.history.get("objects", [])]
@@ -398,7 +410,8 @@ class DeliveryWatcher:
             r["delivery"] = record["name"]
             self.history["items"][name] = r
         self.history["deliveries"].append(record)
-        self.history["objects"] = [{"name": a["name"], "item": a["_item"], "object": a["_object"]} for a in objects]
+        self.history["objects"] = [{"name": a["name"], "item": a["_item"], "object": a["_object"], "color": a["color"]}
+                                   for a in objects]
         self._save()
         outcome.record, outcome.changes, outcome.scenario, outcome.result = record, changes, scenario, result
         return outcome

@@ -195,3 +195,14 @@ def test_a_sub_folder_is_one_item_and_history_can_live_elsewhere(tmp_path, capsy
     assert item["kind"] == "folder" and item["objects"] == ["BRAVO", "ECHO"]
     assert [o["name"] for o in data["deliveries"][-1]["objects"]] == ["ALPHA", "BRAVO", "ECHO"]
     assert watch(capsys, folder, "--history", str(history))[:2] == (0, [])
+
+
+def test_an_empty_or_growing_sub_folder_waits(tmp_path):
+    folder = tmp_path / "inbox"
+    (folder / "cycle-3").mkdir(parents=True)
+    age(folder / "cycle-3", 60.0)
+    w = DeliveryWatcher(folder, lambda e: {}, stable_s=2.0)
+    assert w.scan() == ([], [folder / "cycle-3"])  # created, nothing copied into it yet
+    span = (T0, T0 + 8 * 3600.0)
+    write_object(folder / "cycle-3", circular("ALPHA", 0.0, NODE_EPOCH, *span), *span, "-91")
+    assert w.scan() == ([], [folder / "cycle-3"])  # a file just arrived in it
