@@ -102,3 +102,12 @@ def test_watch_folder_in_the_gui(window, qtbot, tmp_path):
         watch.poll()
         qtbot.waitUntil(lambda: not watch.lane.busy, timeout=10000)
     assert rows.rowCount() == 2
+
+    # watching the same folder again (a restart) shows its history and the current scenario, processing nothing
+    watch.stop()
+    assert rows.rowCount() == 2 and not panel.findChild(QWidget, "stopWatchButton").isEnabled()
+    with qtbot.waitSignal(watch.arrived, timeout=60000) as blocker:
+        watch.start(folder)
+    assert blocker.args[0].outcome is None and rows.rowCount() == 2
+    assert window.scenario.names() == ["ALPHA", "BRAVO"]
+    assert "bravo-v2.oem" in window.scenario.files[1]
