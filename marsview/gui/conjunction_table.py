@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
@@ -93,11 +93,19 @@ class ConjunctionModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.events: list = []
+        self.marks: dict = {}  # id(event) -> (label, tooltip): rows that changed with the last delivery
 
     def set_events(self, events) -> None:
         self.beginResetModel()
         self.events = list(events)
+        self.marks = {}
         self.endResetModel()
+
+    def set_marks(self, marks: dict) -> None:
+        """Mark rows (id(event) -> (label such as "NEW" or "WORSE", tooltip)); shown before the pair."""
+        self.marks = dict(marks)
+        if self.events:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.events) - 1, len(COLUMNS) - 1))
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.events)
@@ -119,10 +127,17 @@ class ConjunctionModel(QAbstractTableModel):
         if role == EVENT_ROLE:
             return e
         column = TABLE_COLUMNS[index.column()]
+        mark = self.marks.get(id(e))
         if role == Qt.DisplayRole:
-            return column.text(e)
+            text = column.text(e)
+            # the first column carries the delivery mark (NEW · / WORSE · / CHANGED ·)
+            return f"{mark[0]} · {text}" if mark is not None and index.column() == 0 else text
         if role == SORT_ROLE:
             return column.sort(e)
+        if role == Qt.FontRole and mark is not None:
+            font = QFont()
+            font.setBold(True)
+            return font
         if role == Qt.TextAlignmentRole and column.numeric:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.BackgroundRole:
@@ -131,7 +146,8 @@ class ConjunctionModel(QAbstractTableModel):
         if role == Qt.ForegroundRole and severity(e):
             return QBrush(QColor("white"))
         if role == Qt.ToolTipRole:
-            return (f"{e.object1} ({e.source1}) – {e.object2} ({e.source2})\n"
+            return ((mark[1] + "\n" if mark is not None else "")
+                    + f"{e.object1} ({e.source1}) – {e.object2} ({e.source2})\n"
                     f"threshold {getattr(e, 'threshold_km', float('nan')):.3f} km"
                     + (f"\nPc method {e.pc_method}" if e.pc_method else ""))
         return None

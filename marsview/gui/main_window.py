@@ -68,6 +68,9 @@ class MainWindow(QMainWindow):
         from .briefing import install_briefing
 
         install_briefing(self)
+        from .deliveries import install_deliveries
+
+        install_deliveries(self)
         self._pending_paths = paths or None
         if scenario is not None:
             self.controller.set_scenario(scenario)
