@@ -61,7 +61,7 @@ for _k, (_i, _j) in _COV_INDEX.items():
     if _i < 6:
         UNITS[_k] = ("m**2", "m**2/s", "m**2/s**2")[(_i >= 3) + (_j >= 3)]
 CHOICES = {"COVARIANCE_METHOD": ("CALCULATED", "DEFAULT"), "MANEUVERABLE": ("YES", "NO", "N/A"),
-           "REF_FRAME": ("GCRF", "EME2000", "ITRF"), "SCREEN_VOLUME_FRAME": ("RTN", "TVN"),
+           "REF_FRAME": ("GCRF", "EME2000", "ITRF", "J2000"), "SCREEN_VOLUME_FRAME": ("RTN", "TVN"),
            "SCREEN_VOLUME_SHAPE": ("ELLIPSOID", "BOX"), "OBJECT": ("OBJECT1", "OBJECT2")}
 
 
@@ -75,7 +75,9 @@ class CdmObject:
 
     name = property(lambda self: self.values["OBJECT_NAME"])
     designator = property(lambda self: self.values["OBJECT_DESIGNATOR"])
-    ref_frame = property(lambda self: self.values["REF_FRAME"].upper())
+    # J2000 (SPICE's name, common in partner files) is EME2000
+    ref_frame = property(lambda self: {"J2000": "EME2000"}.get(self.values["REF_FRAME"].upper(),
+                                                               self.values["REF_FRAME"].upper()))
 
     @property
     def covariance_rtn(self) -> np.ndarray:

@@ -241,7 +241,7 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
 
         msg = read_oem(path)
         ids = {seg.object_name: seg.metadata.get("OBJECT_ID") for seg in msg.segments}
-        for eph in oem_to_ephemerides(msg):
+        for eph in oem_to_ephemerides(msg, warnings):
             if select and eph.name.upper() != str(select).upper():
                 continue
             naif = _naif_from_text(ids.get(eph.name))
@@ -265,14 +265,16 @@ def _naif_from_text(text):
 
 def _opm_object(path: Path, span, force_model, use_cache):
     from marsview.core.dynamics import ForceModel
-    from marsview.core.frames import transform_states
     from marsview.io.default_fleet import object_kind_for
+    from marsview.io.frames_io import check_frame, check_mars_centre, to_eme2000
     from marsview.io.opm import read_opm
     from marsview.model.orbit_cache import OrbitRequest, propagate_cached
 
     msg = read_opm(path)
-    state = transform_states(np.asarray(msg.state, dtype=float).reshape(1, 6), msg.epoch_tdb_s,
-                             msg.ref_frame, "EME2000")[0]
+    # the centre first: an Earth/SSB state is never a Mars orbiter, whatever its frame
+    check_mars_centre(msg.center_name, path, _opm_line(msg, "CENTER_NAME"))
+    frame = check_frame(msg.ref_frame, path, _opm_line(msg, "REF_FRAME"))
+    state = to_eme2000(np.asarray(msg.state, dtype=float).reshape(1, 6), msg.epoch_tdb_s, frame)[0]
     lo, hi = span if span else (msg.epoch_tdb_s, msg.epoch_tdb_s + 7 * 86400.0)
     fm = force_model or ForceModel.j2()
     (eph,) = propagate_cached([OrbitRequest(msg.object_name, tuple(state), msg.epoch_tdb_s, min(lo, msg.epoch_tdb_s),
@@ -281,6 +283,11 @@ def _opm_object(path: Path, span, force_model, use_cache):
                                ("drag_coeff", msg.drag_coeff)) if v is not None}
     naif = _naif_from_text(msg.metadata.get("OBJECT_ID"))
     return (msg.object_name, eph, object_kind_for(msg.object_name, naif), naif, (str(path),), extra)
+
+
+def _opm_line(msg, keyword: str) -> int:
+    """Line of KEYWORD in an OPM (KVN line, or the XML element's line)."""
+    return next((it.line for it in msg.items if it.keyword == keyword), 0)
 
 
 def _load_toml(path: Path, use_cache: bool):
