@@ -78,14 +78,14 @@ def load_targets(paths):
 
 def window(targets, start_text, duration_text):
     """(start, stop) TDB s: from --start (default latest coverage start) for DUR, clipped to the common span."""
-    from marsview.core.time import parse_duration_s, utc_to_tdb_s
+    from marsview.core.time import parse_duration_s, utc_span, utc_to_tdb_s
 
     starts = [t.ephemeris.coverage[0] for t in targets]
     stops = [t.ephemeris.coverage[1] for t in targets]
     common_start, common_stop = max(starts), min(stops)
     if common_stop <= common_start:
         raise ValueError("the inputs have no common coverage: " + ", ".join(
-            f"{t.name} [{a:.0f}, {b:.0f}] TDB s" for t, a, b in zip(targets, starts, stops)))
+            f"{t.name} {utc_span(a, b, 0)}" for t, a, b in zip(targets, starts, stops)))
     start = utc_to_tdb_s(start_text) if start_text else common_start
     duration = parse_duration_s(duration_text)
     if duration <= 0:

@@ -320,6 +320,26 @@ def tdb_s_to_utc(tdb_s: float, digits: int = 3) -> str:
     return format_epoch(tdb_s, "UTC", digits)
 
 
+def utc_label(tdb_s, digits: int = 3) -> str:
+    """An epoch for a user message: '2024-04-01T00:00:00.000 UTC' (what users read; never a TDB count).
+    Non-finite or unrepresentable epochs (beyond year 9999) are described rather than raising."""
+    try:
+        t = float(tdb_s)
+        if not np.isfinite(t):
+            return f"{t} (not an epoch)"
+        return format_epoch(t, "UTC", digits) + " UTC"
+    except (ValueError, OverflowError, erfa.ErfaError):
+        return f"TDB {float(tdb_s):.3f} s past J2000 (beyond the calendar range)"
+
+
+def utc_span(start_tdb_s, stop_tdb_s, digits: int = 3) -> str:
+    """'[2024-04-01T00:00:00.000, 2024-04-08T00:00:00.000] UTC' for a user message."""
+    a, b = utc_label(start_tdb_s, digits), utc_label(stop_tdb_s, digits)
+    if a.endswith(" UTC") and b.endswith(" UTC"):
+        return f"[{a[:-4]}, {b[:-4]}] UTC"
+    return f"[{a}, {b}]"
+
+
 # --- durations ---------------------------------------------------------------------------------------
 
 _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*(d|h|m|min|s)?\s*$")

@@ -44,7 +44,9 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnin
         tab = TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
                                seg.useable_stop_tdb_s, acc, None, source)
     except ValueError as exc:
-        raise ParseError(path, seg.start_line, "META_START", str(exc)) from None
+        # the message starts with SOURCE (path, segment, lines); the ParseError names the path already
+        text = str(exc).removeprefix(f"{path} ") if path else str(exc)
+        raise ParseError(path, seg.start_line, "META_START", text) from None
     if seg.covariances:
         tab.covariances = _covariances_eme2000(seg, frame, states, path, warnings)
     return tab
