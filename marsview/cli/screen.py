@@ -78,22 +78,46 @@ def load_targets(paths):
 
 def window(targets, start_text, duration_text):
     """(start, stop) TDB s: from --start (default latest coverage start) for DUR, clipped to the common span."""
+    start, stop, _skipped = screening_window(targets, start_text, duration_text)
+    return start, stop
+
+
+def screening_window(targets, start_text, duration_text):
+    """(start, stop, skipped): the window from --start (default: the latest coverage start) lasting DUR,
+    clipped to the span the screened objects cover together. Objects whose coverage misses the requested
+    window entirely are left out: SKIPPED is [(target, reason)] for a warning each. ValueError when fewer
+    than two objects remain."""
     from marsview.core.time import parse_duration_s, utc_span, utc_to_tdb_s
 
     starts = [t.ephemeris.coverage[0] for t in targets]
     stops = [t.ephemeris.coverage[1] for t in targets]
-    common_start, common_stop = max(starts), min(stops)
-    if common_stop <= common_start:
-        raise ValueError("the inputs have no common coverage: " + ", ".join(
-            f"{t.name} {utc_span(a, b, 0)}" for t, a, b in zip(targets, starts, stops)))
-    start = utc_to_tdb_s(start_text) if start_text else common_start
+    start = utc_to_tdb_s(start_text) if start_text else max(starts)
     duration = parse_duration_s(duration_text)
     if duration <= 0:
         raise ValueError(f"--duration must be positive, got {duration_text!r}")
-    lo, hi = max(start, common_start), min(start + duration, common_stop)
+    want_lo, want_hi = start, start + duration
+    kept, skipped = [], []
+    for t, a, b in zip(targets, starts, stops):
+        if b < want_lo or a > want_hi:
+            where = f" ({t.source})" if t.source else ""
+            skipped.append((t, f"{t.name}{where}: not screened: its coverage {utc_span(a, b, 0)} misses the "
+                               f"screening window {utc_span(want_lo, want_hi, 0)}"))
+        else:
+            kept.append((t, a, b))
+    if len(kept) < 2:
+        raise ValueError("the inputs have no common coverage: " + ", ".join(
+            f"{t.name} {utc_span(a, b, 0)}" for t, a, b in zip(targets, starts, stops)))
+    common_start, common_stop = max(a for _t, a, _b in kept), min(b for _t, _a, b in kept)
+    lo, hi = max(want_lo, common_start), min(want_hi, common_stop)
     if hi <= lo:
-        raise ValueError(f"the window [{start_text}, +{duration_text}] lies outside the inputs' common coverage")
-    return lo, hi
+        raise ValueError(f"the window [{start_text or utc_span(want_lo, want_hi, 0)}, +{duration_text}] lies "
+                         "outside the inputs' common coverage: " + ", ".join(
+                             f"{t.name} {utc_span(a, b, 0)}" for t, a, b in kept))
+    if start_text and (lo > want_lo or hi < want_hi):
+        limit = min(kept, key=lambda k: k[2]) if hi < want_hi else max(kept, key=lambda k: k[1])
+        skipped.append((None, f"the window is shortened to {utc_span(lo, hi, 0)}: {limit[0].name} covers only "
+                              f"{utc_span(limit[1], limit[2], 0)}"))
+    return lo, hi, skipped
 
 
 # --- outputs ------------------------------------------------------------------------------------------
@@ -281,7 +305,11 @@ def run(args) -> int:
         targets, warnings = load_targets(args.paths)
         if len(targets) < 2:
             raise ValueError(f"screening needs at least two objects, got {[t.name for t in targets]}")
-        start, stop = window(targets, args.start, args.duration)
+        start, stop, skipped = screening_window(targets, args.start, args.duration)
+        if skipped:
+            left_out = {id(t) for t, _why in skipped if t is not None}
+            targets = [t for t in targets if id(t) not in left_out]
+            warnings = warnings + [why for _t, why in skipped]
         if not args.threshold_km > 0:
             raise ValueError(f"--threshold-km must be positive, got {args.threshold_km}")
     except (ValueError, OSError) as exc:  # ParseError is a ValueError: file:line: keyword: message

@@ -184,7 +184,8 @@ def _load_files(files, warnings, use_cache, folder):
         if kind == "CDM":
             warnings.append(f"{path}: a CDM holds no trajectory; ignored")
             continue
-        built.extend(_file_objects(path, kind, None, None, None, use_cache, warnings))
+        for entry in _file_objects(path, kind, None, None, None, use_cache, warnings):
+            _add_unique(built, entry, warnings)
     if not built:
         raise ParseError(files[0][0], 0, "file", "no trajectories found in the given files")
     start = max(e.coverage[0] for _n, e, *_ in built)
@@ -200,6 +201,26 @@ def _load_files(files, warnings, use_cache, folder):
                                      "hbr_m": _known_hbr(obj_name, naif, warnings), **extra}, eph, i))
     return _make_scenario(name, objects, window, 10.0, {}, [str(p) for p, _ in files], warnings,
                           str(folder) if folder else None, "", [])
+
+
+def _add_unique(built, entry, warnings) -> None:
+    """Append ENTRY (see _file_objects) unless it is an object already built from an earlier file -- same NAIF
+    id, or the same name up to case/blanks/fleet aliases (Phobos = PHOBOS, MGS = MARS GLOBAL SURVEYOR): then
+    the later file's trajectory replaces the earlier one (its position in the list is kept), with a warning."""
+    from marsview.io.default_fleet import fleet_naif_id, same_object_key
+
+    def naif_of(e):
+        return e[3] if e[3] is not None else fleet_naif_id(e[0])
+
+    name, naif, key = entry[0], naif_of(entry), same_object_key(entry[0])
+    for i, old in enumerate(built):
+        if (naif is not None and naif_of(old) == naif) or same_object_key(old[0]) == key:
+            why = f"NAIF {naif}" if naif is not None and naif_of(old) == naif else "same name"
+            warnings.append(f"{name} from {', '.join(entry[4])} replaces {old[0]} from {', '.join(old[4])} "
+                            f"(the same object: {why}); the later file is kept")
+            built[i] = entry
+            return
+    built.append(entry)
 
 
 def _detect_lenient(path, warnings):

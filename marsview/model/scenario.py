@@ -20,6 +20,7 @@ from marsview.core.constants import (
 from marsview.core.ephemeris import Ephemeris
 
 KINDS = ("spacecraft", "moon", "inactive")
+
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # Okabe & Ito (2008) colour-blind-safe palette, black dropped (invisible on a dark globe view)
@@ -273,6 +274,45 @@ class Scenario(_Observable):
 
     def screened_objects(self) -> list[ScenarioObject]:
         return list(self.objects)
+
+    def coverage_notes(self, start_tdb_s: float, stop_tdb_s: float) -> dict[str, str]:
+        """{object name: why it is not (fully) screened over [start, stop]} for objects whose ephemeris does not
+        cover the window: "not screened" when it misses it entirely, "screened only over ..." when partly.
+        Epochs in the notes are UTC; the note names the object's source file."""
+        from marsview.core.time import utc_span
+
+        notes = {}
+        for o in self.objects:
+            a, b = o.ephemeris.coverage
+            source = f" ({', '.join(map(str, o.source_files))})" if getattr(o, "source_files", None) else ""
+            if b < start_tdb_s or a > stop_tdb_s:
+                notes[o.name] = (f"not screened: its coverage {utc_span(a, b, 0)} misses the screening window "
+                                 f"{utc_span(start_tdb_s, stop_tdb_s, 0)}{source}")
+            elif a > start_tdb_s or b < stop_tdb_s:
+                notes[o.name] = (f"screened only over {utc_span(max(a, start_tdb_s), min(b, stop_tdb_s), 0)}: its "
+                                 f"coverage {utc_span(a, b, 0)} does not span the window{source}")
+        return notes
+
+    def find_same_object(self, obj: ScenarioObject) -> ScenarioObject | None:
+        """The object of this scenario that is the same spacecraft/moon as OBJ, matched by NAIF ID, then by
+        name (case, blanks and punctuation ignored: 'Phobos' = 'PHOBOS'), then through the known aliases of the
+        default fleet (MGS = MARS GLOBAL SURVEYOR, MRO = MARS RECONNAISSANCE ORBITER ...); None if none."""
+        from marsview.io.default_fleet import fleet_naif_id, same_object_key
+
+        def naif_of(o):
+            naif = getattr(o, "naif_id", None)
+            return int(naif) if naif is not None else fleet_naif_id(o.name)
+
+        naif = naif_of(obj)
+        if naif is not None:
+            for o in self.objects:
+                if naif_of(o) == naif:
+                    return o
+        key = same_object_key(obj.name)
+        for o in self.objects:
+            if same_object_key(o.name) == key:
+                return o
+        return None
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, {len(self.objects)} objects)"
