@@ -63,6 +63,7 @@ def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None)
     from marsview.core.probability_2d import pc_max_geometry
     from marsview.core.time import tdb_s_to_utc
     from marsview.io.cdm import hbr_m_from_comment, read_cdm
+    from marsview.io.cdm_conjunction import miss_is_consistent
     from marsview.io.errors import ParseError
 
     msg = read_cdm(path)
@@ -122,14 +123,6 @@ def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None)
 # The file's COLLISION_PROBABILITY is given to ~4 digits, and FOSTER-1992 implementations differ in where the
 # miss vector is taken (CDM TCA vs true TCA): 2 % covers both (CARA's operational CDM agrees to 1e-4).
 PC_MATCH_REL = 0.02
-
-
-def miss_is_consistent(state_separation_km, miss_km, cdm_miss_km) -> bool:
-    """True when the states' closest approach agrees with MISS_DISTANCE: within 10 m or 5 %. CDMs round the
-    miss to the metre and their states to ~1e-6 km; a disagreement beyond that means the two states are not
-    the ones the conjunction was computed from (e.g. CCSDS's CDMExample3: 55,000 km vs 105 m)."""
-    tol_km = max(0.010, 0.05 * cdm_miss_km)
-    return abs(miss_km - cdm_miss_km) <= tol_km or abs(state_separation_km - cdm_miss_km) <= tol_km
 
 
 def _hbr_m_matching(state1, cov1_km2, state2, cov2_km2, hbr_km, target_pc):

@@ -19,7 +19,7 @@ from .object_panel import ObjectPanel, ScenarioInfo
 from .plots import PlotsPanel, sample_altitude, sample_pair_distance
 from .time_control import TimeBar, TimeController, now_tdb_s
 
-EPHEMERIS_FILTER = "Ephemerides (*.oem *.opm *.xml *.bsp *.txt *.kvn);;All files (*)"
+EPHEMERIS_FILTER = "Ephemerides and CDMs (*.oem *.opm *.cdm *.xml *.bsp *.txt *.kvn);;All files (*)"
 
 
 class MainWindow(QMainWindow):

@@ -35,7 +35,7 @@ from marsview.core.time import parse_duration_s, utc_to_tdb_s
 from marsview.io.errors import ParseError
 
 SCENARIO_FILE = "scenario.toml"
-FILE_EXTENSIONS = (".oem", ".opm", ".bsp", ".xml", ".txt", ".kvn")
+FILE_EXTENSIONS = (".oem", ".opm", ".bsp", ".xml", ".txt", ".kvn", ".cdm")
 DEFAULT_HBR_M = 5.0
 _OBJECT_KEYS = {"name", "kind", "hbr_m", "color", "threshold_km", "sigma0_km", "sigma_growth_km_per_day",
                 "radial_sigma_km", "cross_track_sigma_km", "mass_kg", "drag_area_m2", "drag_coeff", "naif_id",
@@ -163,7 +163,7 @@ def load_scenario(paths=None, use_cache: bool = True):
                     if f.suffix.lower() in FILE_EXTENSIONS:
                         files.append((f, False))
                     else:
-                        warnings.append(f"{f}: ignored (not an .oem/.opm/.bsp/.xml/.txt/.kvn file)")
+                        warnings.append(f"{f}: ignored (not an .oem/.opm/.cdm/.bsp/.xml/.txt/.kvn file)")
         elif p.exists():
             files.append((p, True))
         else:
@@ -176,31 +176,57 @@ def load_scenario(paths=None, use_cache: bool = True):
 def _load_files(files, warnings, use_cache, folder):
     from marsview.io.formats import detect_format
 
-    built = []
+    built, conjunctions, cdm_objects = [], [], []
     for path, explicit in files:
         kind, _enc = detect_format(path) if explicit else _detect_lenient(path, warnings)
         if kind is None:
             continue
         if kind == "CDM":
-            warnings.append(f"{path}: a CDM holds no trajectory; ignored")
+            conjunctions.append(_cdm_conjunction(path, cdm_objects, warnings))
             continue
         for entry in _file_objects(path, kind, None, None, None, use_cache, warnings):
             _add_unique(built, entry, warnings)
-    if not built:
+    built += cdm_objects   # CDM arcs are markers of the CDM's states: never merged with a trajectory
+    if not built and not conjunctions:
         raise ParseError(files[0][0], 0, "file", "no trajectories found in the given files")
-    start = max(e.coverage[0] for _n, e, *_ in built)
-    stop = min(e.coverage[1] for _n, e, *_ in built)
-    if stop <= start:
-        start, stop = min(e.coverage[0] for _n, e, *_ in built), max(e.coverage[1] for _n, e, *_ in built)
-        warnings.append("the files share no common time span; the window spans all of them")
+    if built:
+        start = max(e.coverage[0] for _n, e, *_ in built)
+        stop = min(e.coverage[1] for _n, e, *_ in built)
+        if stop <= start:
+            start, stop = min(e.coverage[0] for _n, e, *_ in built), max(e.coverage[1] for _n, e, *_ in built)
+            warnings.append("the files share no common time span; the window spans all of them")
+    else:   # CDMs only: a day either side of the first TCA
+        start, stop = conjunctions[0].tca_tdb_s - 86400.0, conjunctions[0].tca_tdb_s + 86400.0
     window = (start, min(stop - start, 7 * 86400.0))
     name = folder.name if folder is not None else ", ".join(sorted({str(p.name) for p, _ in files}))
     objects = []
     for i, (obj_name, eph, kind, naif, srcs, extra) in enumerate(built):
+        extra = dict(extra)
+        hbr = extra.pop("hbr_m", None)
         objects.append(_make_object({"name": obj_name, "kind": kind, "naif_id": naif, "source_files": srcs,
-                                     "hbr_m": _known_hbr(obj_name, naif, warnings), **extra}, eph, i))
+                                     "hbr_m": hbr if hbr is not None else _known_hbr(obj_name, naif, warnings),
+                                     **extra}, eph, i))
     return _make_scenario(name, objects, window, 10.0, {}, [str(p) for p, _ in files], warnings,
-                          str(folder) if folder else None, "", [])
+                          str(folder) if folder else None, "", [("cdm_conjunctions", conjunctions)])
+
+
+def _cdm_conjunction(path, cdm_objects, warnings):
+    """A CDM file -> its CdmConjunction (a close-approach row); a Mars-centred one also appends its two
+    objects' two-body arcs through TCA to CDM_OBJECTS (see marsview.io.cdm_conjunction)."""
+    from marsview.io.cdm_conjunction import conjunction_arcs, read_cdm_conjunction
+    from marsview.io.default_fleet import known_hbr_m, object_kind_for
+
+    conj = read_cdm_conjunction(path)
+    warnings.extend(f"{path}: {note}" for note in conj.notes)
+    arcs = conjunction_arcs(conj)
+    if not arcs:
+        warnings.append(f"{path}: CDM {conj.object1} vs {conj.object2} is {conj.centre}-centred: shown as a "
+                        "close approach only (its objects are not drawn around Mars)")
+    for (label, eph, naif), name in zip(arcs, (conj.object1, conj.object2)):
+        hbr = known_hbr_m(name, naif)
+        cdm_objects.append((label, eph, object_kind_for(name, naif), naif, (str(path),),
+                            {"hbr_m": hbr if hbr is not None else conj.hbr_m / 2.0}))
+    return conj
 
 
 def _add_unique(built, entry, warnings) -> None:

@@ -180,6 +180,8 @@ class Scenario(_Observable):
     description: str = ""
     disclaimer: str = ""  # e.g. "Approximate training scenario ..." for the GUI's about box and reports
     coverage_s: float | None = None  # span built for element/OPM/moon objects (scenario.toml [window])
+    # close approaches received as CDM files (marsview.io.cdm_conjunction.CdmConjunction): table rows
+    cdm_conjunctions: list = field(default_factory=list)
 
     def __post_init__(self):
         _Observable.__init__(self)
