@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 from marsview.core.time import format_epoch
 
 COLUMNS = ("Pair", "TCA (UTC)", "Miss (km)", "Rel. speed (km/s)", "Radial (km)", "In-track (km)",
-           "Cross-track (km)", "Miss / σ", "Pc")
+           "Cross-track (km)", "Miss / σ", "Pc", "Source")
 SORT_ROLE = Qt.UserRole + 1
 EVENT_ROLE = Qt.UserRole + 2
 
@@ -34,6 +34,21 @@ def severity(event) -> int:
 
 def _fmt(x: float, digits: int = 3) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _pc_text(e) -> str:
+    """Pc; for a CDM row the recomputed value with the file's own beside it."""
+    text = "—" if e.pc is None else f"{e.pc:.2e}"
+    if getattr(e, "source", None) == "CDM":
+        text += " (file " + ("—" if e.cdm_pc is None else f"{e.cdm_pc:.2e}") + ")"
+    return text
+
+
+def _source(e) -> tuple[str, str]:
+    if getattr(e, "source", None) == "CDM":
+        flags = f" {','.join(e.flags)}" if getattr(e, "flags", ()) else ""
+        return f"CDM{flags}", "CDM"
+    return "screening", "screening"
 
 
 class ConjunctionModel(QAbstractTableModel):
@@ -61,7 +76,8 @@ class ConjunctionModel(QAbstractTableModel):
         sigma = getattr(e, "miss_sigma", float("nan"))
         pc = e.pc
         return (
-            (f"{e.object1} – {e.object2}", f"{e.object1}-{e.object2}"),
+            (f"{e.object1} – {e.object2}" + (" (CDM)" if getattr(e, "source", None) == "CDM" else ""),
+             f"{e.object1}-{e.object2}"),
             (format_epoch(e.tca_tdb_s, "UTC", digits=3).replace("T", " "), e.tca_tdb_s),
             (_fmt(e.miss_km), e.miss_km),
             (_fmt(e.relative_speed_kms), e.relative_speed_kms),
@@ -69,7 +85,8 @@ class ConjunctionModel(QAbstractTableModel):
             (_fmt(e.in_track_km), e.in_track_km),
             (_fmt(e.cross_track_km), e.cross_track_km),
             (_fmt(sigma, 2), sigma if math.isfinite(sigma) else math.inf),
-            ("—" if pc is None else f"{pc:.2e}", -1.0 if pc is None else pc),
+            (_pc_text(e), -1.0 if pc is None else pc),
+            _source(e),
         )
 
     def data(self, index, role=Qt.DisplayRole):
@@ -88,6 +105,10 @@ class ConjunctionModel(QAbstractTableModel):
             return QBrush(RED if level == 2 else AMBER) if level else None
         if role == Qt.ForegroundRole and severity(e):
             return QBrush(QColor("white"))
+        if role == Qt.ToolTipRole and getattr(e, "source", None) == "CDM":
+            return (f"{e.object1} – {e.object2} from {e.path}\nPc {e.pc_method} with HBR {e.hbr_m:g} m "
+                    f"({e.hbr_source}); the file says {e.cdm_pc} ({e.cdm_pc_method or 'method not given'})"
+                    + "".join(f"\n{n}" for n in e.notes))
         if role == Qt.ToolTipRole:
             return (f"{e.object1} ({e.source1}) – {e.object2} ({e.source2})\n"
                     f"threshold {getattr(e, 'threshold_km', float('nan')):.3f} km"

@@ -18,7 +18,7 @@ def screening_targets(scenario):
     from marsview.core.screening import ScreeningTarget
 
     targets = []
-    for o in scenario.objects:
+    for o in scenario.screened_objects():
         targets.append(ScreeningTarget(
             name=o.name, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
             sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
@@ -138,6 +138,7 @@ class ScenarioController(QObject):
             else:
                 loaded.remove_object(obj.name)
                 current.add_object(obj)
+        current.cdm_conjunctions.extend(loaded.cdm_conjunctions)
         current.files.extend(f for f in loaded.files if f not in current.files)
         current.warnings.extend(loaded.warnings)
         self.status.emit(f"Added {len(loaded.objects) or 'the'} object(s) from {len(loaded.files)} file(s)")
@@ -169,7 +170,7 @@ class ScenarioController(QObject):
     # --- screening -----------------------------------------------------------------------------------
     def request_screening(self) -> int | None:
         sc = self.scenario
-        if sc is None or len(sc.objects) < 2:
+        if sc is None or len(sc.screened_objects()) < 2:
             return None
         from marsview.core.screening import ScreeningSettings, screen
 

@@ -88,6 +88,15 @@ class CdmConjunction:
     def mars_centred(self) -> bool:
         return self.centre in MARS_CENTRES
 
+    @property
+    def object_labels(self) -> tuple:
+        """Names of the two scenario objects drawn for this CDM (Mars-centred CDMs; see conjunction_arcs)."""
+        return (arc_label(self.object1), arc_label(self.object2))
+
+
+def arc_label(name: str) -> str:
+    return f"{name} [CDM]"
+
 
 def _hbr_m(msg, names, naifs):
     from .cdm import hbr_m_from_comment
@@ -186,7 +195,9 @@ def conjunction_arcs(conj: CdmConjunction):
         half = ARC_HALF_SPAN_S
         if energy < 0:
             half = min(half, math.pi * math.sqrt((-GM_MARS_KM3S2 / (2 * energy)) ** 3 / GM_MARS_KM3S2))
-        label = f"{name} [CDM]"
-        out.append((label, TwoBodyEphemeris(label, state, conj.tca_tdb_s, conj.tca_tdb_s - half,
-                                            conj.tca_tdb_s + half, source=f"CDM {Path(conj.path).name}"), naif))
+        label = arc_label(name)
+        eph = TwoBodyEphemeris(label, state, conj.tca_tdb_s, conj.tca_tdb_s - half, conj.tca_tdb_s + half,
+                               source=f"CDM {Path(conj.path).name}")
+        eph.cdm_marker = True   # model.scenario.is_cdm_marker: drawn, not screened
+        out.append((label, eph, naif))
     return out

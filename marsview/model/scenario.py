@@ -21,6 +21,11 @@ from marsview.core.ephemeris import Ephemeris
 
 KINDS = ("spacecraft", "moon", "inactive")
 
+
+def is_cdm_marker(obj) -> bool:
+    """True for an object drawn from a CDM's state at TCA (marsview.io.cdm_conjunction.conjunction_arcs)."""
+    return bool(getattr(obj.ephemeris, "cdm_marker", False))
+
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # Okabe & Ito (2008) colour-blind-safe palette, black dropped (invisible on a dark globe view)
@@ -260,10 +265,12 @@ class Scenario(_Observable):
         return self.window_start_tdb_s + self.window_duration_s
 
     def coverage(self) -> tuple[float, float]:
-        """The span every object covers (TDB s): max of starts, min of stops. ValueError if they don't overlap."""
-        if not self.objects:
+        """The span every screened object covers (TDB s): max of starts, min of stops (CDM markers, a few hours
+        around their TCA, do not narrow it). ValueError if they don't overlap."""
+        objects = self.screened_objects()
+        if not objects:
             raise ValueError(f"scenario {self.name!r} has no objects")
-        starts, stops = zip(*(o.ephemeris.coverage for o in self.objects))
+        starts, stops = zip(*(o.ephemeris.coverage for o in objects))
         start, stop = max(starts), min(stops)
         if stop < start:
             raise ValueError(f"the objects of {self.name!r} have no common coverage")
@@ -275,7 +282,9 @@ class Scenario(_Observable):
         return float(min(starts)), float(max(stops))
 
     def screened_objects(self) -> list[ScenarioObject]:
-        return list(self.objects)
+        """The objects screening takes: all but the markers of CDM states (a CDM's close approach is its own
+        table row; screening its two-body arcs against the fleet would list the same encounter again)."""
+        return [o for o in self.objects if not is_cdm_marker(o)]
 
     def coverage_notes(self, start_tdb_s: float, stop_tdb_s: float) -> dict[str, str]:
         """{object name: why it is not (fully) screened over [start, stop]} for objects whose ephemeris does not
@@ -284,7 +293,7 @@ class Scenario(_Observable):
         from marsview.core.time import utc_span
 
         notes = {}
-        for o in self.objects:
+        for o in self.screened_objects():
             a, b = o.ephemeris.coverage
             source = f" ({', '.join(map(str, o.source_files))})" if getattr(o, "source_files", None) else ""
             if b < start_tdb_s or a > stop_tdb_s:
