@@ -299,7 +299,7 @@ class Scenario(_Observable):
             if b < start_tdb_s or a > stop_tdb_s:
                 notes[o.name] = (f"not screened: its coverage {utc_span(a, b, 0)} misses the screening window "
                                  f"{utc_span(start_tdb_s, stop_tdb_s, 0)}{source}")
-            elif a > start_tdb_s or b < stop_tdb_s:
+            elif a > start_tdb_s + 1e-3 or b < stop_tdb_s - 1e-3:   # epochs written to the microsecond
                 notes[o.name] = (f"screened only over {utc_span(max(a, start_tdb_s), min(b, stop_tdb_s), 0)}: its "
                                  f"coverage {utc_span(a, b, 0)} does not span the window{source}")
         return notes
