@@ -477,7 +477,7 @@ class PropagatedEphemeris(Ephemeris):
         self.force_model = force_model
         self.t0_tdb_s, self.stop_tdb_s = float(t0_tdb_s), float(stop_tdb_s)
         if not self.stop_tdb_s >= self.t0_tdb_s:
-            raise ValueError(f"{name}: stop epoch {stop_tdb_s} is before the start {t0_tdb_s}")
+            raise ValueError(f"{name}: stop epoch {utc_label(stop_tdb_s)} is before the start {utc_label(t0_tdb_s)}")
         self.maneuvers = tuple(sort_maneuvers(maneuvers))
         burns = _active_maneuvers(self.maneuvers)
         for m in burns:
