@@ -239,9 +239,12 @@ def _add_unique(built, entry, warnings) -> None:
         return e[3] if e[3] is not None else fleet_naif_id(e[0])
 
     name, naif, key = entry[0], naif_of(entry), same_object_key(entry[0])
+    cospar = entry[5].get("cospar_id")
     for i, old in enumerate(built):
-        if (naif is not None and naif_of(old) == naif) or same_object_key(old[0]) == key:
-            why = f"NAIF {naif}" if naif is not None and naif_of(old) == naif else "same name"
+        same_naif = naif is not None and naif_of(old) == naif
+        same_cospar = cospar is not None and old[5].get("cospar_id") == cospar
+        if same_naif or same_cospar or same_object_key(old[0]) == key:
+            why = f"NAIF {naif}" if same_naif else f"COSPAR {cospar}" if same_cospar else "same name"
             warnings.append(f"{name} from {', '.join(entry[4])} replaces {old[0]} from {', '.join(old[4])} "
                             f"(the same object: {why}); the later file is kept")
             built[i] = entry
@@ -292,7 +295,8 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
             if select and eph.name.upper() != str(select).upper():
                 continue
             naif = _naif_from_text(ids.get(eph.name))
-            out.append((eph.name, eph, object_kind_for(eph.name, naif), naif, (str(path),), {}))
+            out.append((eph.name, eph, object_kind_for(eph.name, naif), naif, (str(path),),
+                        _cospar_extra(ids.get(eph.name))))
         if select and not out:
             raise ParseError(path, 0, "OBJECT_NAME", f"no object {select!r} in this OEM (it holds: "
                              f"{', '.join(ids)})")
@@ -301,6 +305,15 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
     else:
         raise ParseError(path, 0, "file", f"a {kind} file holds no trajectory")
     return out
+
+
+_COSPAR = re.compile(r"^\d{4}-\d{3}[A-Z]{1,3}$")
+
+
+def _cospar_extra(text) -> dict:
+    """{"cospar_id": "1996-062A"} when an OBJECT_ID is an international designator, else {}."""
+    value = str(text or "").strip().upper()
+    return {"cospar_id": value} if _COSPAR.match(value) else {}
 
 
 def _naif_from_text(text):
@@ -329,6 +342,7 @@ def _opm_object(path: Path, span, force_model, use_cache):
     extra = {k: v for k, v in (("mass_kg", msg.mass_kg), ("drag_area_m2", msg.drag_area_m2),
                                ("drag_coeff", msg.drag_coeff)) if v is not None}
     naif = _naif_from_text(msg.metadata.get("OBJECT_ID"))
+    extra.update(_cospar_extra(msg.metadata.get("OBJECT_ID")))
     return (msg.object_name, eph, object_kind_for(msg.object_name, naif), naif, (str(path),), extra)
 
 
@@ -366,8 +380,10 @@ def _make_object(attrs: dict, eph, index: int):
     attrs = dict(attrs)
     attrs.setdefault("color", palette_color(index))
     spec = attrs.pop("spec", None)
+    cospar = attrs.pop("cospar_id", None)
     obj = ScenarioObject(ephemeris=eph, **attrs)
     obj.spec = spec
+    obj.cospar_id = cospar   # international designator from the file's OBJECT_ID (matching duplicates)
     return obj
 
 

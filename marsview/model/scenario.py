@@ -306,6 +306,7 @@ class Scenario(_Observable):
 
     def find_same_object(self, obj: ScenarioObject) -> ScenarioObject | None:
         """The object of this scenario that is the same spacecraft/moon as OBJ, matched by NAIF ID, then by
+        COSPAR ID (OBJECT_ID such as 1996-062A, when both files give one), then by
         name (case, blanks and punctuation ignored: 'Phobos' = 'PHOBOS'), then through the known aliases of the
         default fleet (MGS = MARS GLOBAL SURVEYOR, MRO = MARS RECONNAISSANCE ORBITER ...); None if none."""
         from marsview.io.default_fleet import fleet_naif_id, same_object_key
@@ -318,6 +319,11 @@ class Scenario(_Observable):
         if naif is not None:
             for o in self.objects:
                 if naif_of(o) == naif:
+                    return o
+        cospar = getattr(obj, "cospar_id", None)
+        if cospar:
+            for o in self.objects:
+                if getattr(o, "cospar_id", None) == cospar:
                     return o
         key = same_object_key(obj.name)
         for o in self.objects:

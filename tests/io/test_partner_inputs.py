@@ -175,6 +175,17 @@ def test_same_object_from_two_files_is_kept_once_from_the_later_file(tmp_path):
     assert any("NAIF -94" in w for w in sc.warnings)
 
 
+def test_same_cospar_id_under_two_names_is_one_object(tmp_path):
+    paths = []
+    for i, name in enumerate(("MRO-NAV", "RECON ORB")):
+        eph = TwoBodyEphemeris(name, state_from_peri_apo(255, 320, 93, 10.0 * i, 0, 0), T0, T0, T0 + 7200.0)
+        paths.append(tmp_path / f"{i}.oem")
+        write_oem(paths[-1], ephemeris_to_oem([eph], step_s=120.0, object_ids={name: "2005-029A"}))
+    sc = load_scenario(paths, use_cache=False)
+    assert sc.names() == ["RECON ORB"] and sc.objects[0].cospar_id == "2005-029A"
+    assert any("COSPAR 2005-029A" in w for w in sc.warnings)
+
+
 def test_coverage_outside_the_window_is_named(tmp_path):
     a = _oem(tmp_path / "a.oem", "ALPHA")
     b = _oem(tmp_path / "b.oem", "BRAVO", raan=5.0)
