@@ -9,8 +9,12 @@ perpendicular to relative position), CHAN (series; flagged CHAN-POOR where known
 (largest value over the covariance's scale, Alfano 2005), MONTE-CARLO (two-body sampling with a 95%
 Clopper-Pearson interval; --samples, --seed). Each object's 6x6 RTN covariance (m^2) is rotated into the
 CDM's inertial REF_FRAME. Flags: EXTENDED-ENCOUNTER / OFFSET-FROM-TCA (CARA's 2D usage violations: use
-MONTE-CARLO), NPD-COVARIANCE, NPD-REPAIRED (eigenvalues clipped), CHAN-POOR. JSON also gives
-pc_max_geometry: the largest probability any covariance could give for the miss distance and HBR.
+MONTE-CARLO), NPD-COVARIANCE, NPD-REPAIRED (eigenvalues clipped), CHAN-POOR, INCONSISTENT-CDM (the two
+states' closest approach differs from MISS_DISTANCE by more than 10 m and 5 %: the file's states are not
+those of its conjunction; a warning on stderr says by how much), PC-DIFFERS-FROM-CDM (FOSTER-2D differs from
+the file's COLLISION_PROBABILITY by more than 2 %; JSON hbr_m_matching_cdm_pc gives the combined HBR that
+would reproduce it). JSON also gives pc_max_geometry: the largest probability any covariance could give for
+the miss distance and HBR, and state_separation_km (|r2 - r1| of the file's states).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import json
 import math
 import sys
+
+import numpy as np
 
 METHOD_CHOICES = ("FOSTER-2D", "CHAN", "MAX-PC", "MONTE-CARLO")
 # GM of the centre a CDM's states refer to (ORBIT_CENTER, EARTH when absent as CCSDS 508.0 says).
@@ -57,6 +63,7 @@ def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None)
     from marsview.core.probability_2d import pc_max_geometry
     from marsview.core.time import tdb_s_to_utc
     from marsview.io.cdm import hbr_m_from_comment, read_cdm
+    from marsview.io.cdm_conjunction import miss_is_consistent
     from marsview.io.errors import ParseError
 
     msg = read_cdm(path)
@@ -93,11 +100,50 @@ def assess_cdm(path, hbr_m=None, method="FOSTER-2D", samples=100_000, seed=None)
     }
     if res.ci_low is not None:
         rec.update(ci_low=res.ci_low, ci_high=res.ci_high, samples=res.samples, hits=res.hits)
+    state_miss_km = float(np.linalg.norm(np.asarray(o2.state[:3]) - np.asarray(o1.state[:3])))
+    rec["state_separation_km"] = state_miss_km
+    if not miss_is_consistent(state_miss_km, rec["miss_km"], rec["cdm_miss_km"]):
+        # the states and MISS_DISTANCE describe different encounters: the Pc above is of the states
+        rec["flags"].append("INCONSISTENT-CDM")
+        rec["inconsistency"] = (f"the two states are {rec['miss_km']:.6g} km apart at closest approach but "
+                                f"MISS_DISTANCE = {msg.miss_distance_m:g} m")
     if msg.collision_probability is not None:
         rec["cdm_pc"] = msg.collision_probability
         if msg.collision_probability_method:
             rec["cdm_pc_method"] = msg.collision_probability_method
+        if (method == "FOSTER-2D" and msg.collision_probability > 0 and rec["pc"] is not None
+                and not math.isclose(rec["pc"], msg.collision_probability, rel_tol=PC_MATCH_REL)):
+            rec["flags"].append("PC-DIFFERS-FROM-CDM")
+            # the combined HBR for which the recomputed Pc equals the file's (a CDM rarely states its HBR)
+            rec["hbr_m_matching_cdm_pc"] = _hbr_m_matching(o1.state, c1, o2.state, c2, hbr_m / 1000.0,
+                                                           msg.collision_probability)
     return rec
+
+
+# The file's COLLISION_PROBABILITY is given to ~4 digits, and FOSTER-1992 implementations differ in where the
+# miss vector is taken (CDM TCA vs true TCA): 2 % covers both (CARA's operational CDM agrees to 1e-4).
+PC_MATCH_REL = 0.02
+
+
+def _hbr_m_matching(state1, cov1_km2, state2, cov2_km2, hbr_km, target_pc):
+    """Combined hard-body radius [m] at which the exact 2D Pc of this encounter equals target_pc (None when
+    no radius up to 100 km reaches it). Pc grows monotonically with the radius."""
+    from scipy.optimize import brentq
+
+    from marsview.core.probability import encounter_plane
+    from marsview.core.probability_2d import log_pc_circle
+
+    enc = encounter_plane(np.asarray(state1, float), np.asarray(state2, float), cov1_km2, cov2_km2, hbr_km)
+    (mx, my), (sx, sy) = enc.miss_xy_km, enc.sigma_xy_km
+    log_target = math.log(target_pc)
+
+    def f(log_r_km):
+        return float(np.ravel(log_pc_circle(mx, my, sx, sy, math.exp(log_r_km))[0])[0]) - log_target
+
+    lo, hi = math.log(1e-9), math.log(100.0)
+    if not (f(lo) < 0 < f(hi)):
+        return None
+    return 1000.0 * math.exp(brentq(f, lo, hi, xtol=1e-10))
 
 
 def _fmt_pc(p):
@@ -120,6 +166,9 @@ def run(args) -> int:
     for path in args.cdms:
         try:
             records.append(assess_cdm(path, args.hbr_m, args.method, args.samples, args.seed))
+            if "inconsistency" in records[-1]:
+                print(f"marsview assess: warning: {path}: INCONSISTENT-CDM: {records[-1]['inconsistency']}",
+                      file=sys.stderr)
         except (ValueError, OSError) as exc:   # ParseError is a ValueError and names file, line, keyword
             text = str(exc)
             print(f"marsview assess: {text if str(path) in text else f'{path}: {text}'}", file=sys.stderr)

@@ -3,7 +3,13 @@
 For each file: its format, objects, frames, centres, time systems, coverage (UTC), segment count, and any
 warnings (gaps, non-Mars centres, what marsview will do about them). SPK files are summarised from their
 segment directory (no states are sampled); OEM/OPM/CDM files are parsed fully, so a bad file reports
-``file:line: keyword: what is wrong``. Exit status 2 if any file could not be read.
+``file:line: keyword: what is wrong``.
+
+Usability: a state about Earth, the Moon, the Earth-Moon barycentre, the Sun or the solar-system barycentre
+is described with a warning that it cannot join a Mars scenario. A file marsview cannot use at all -- a
+centre it does not know (PLUTO, a typo), or Mars-centred states in a frame it cannot convert (BANANA,
+EME2OOO) -- gets a ``file:line: KEYWORD: marsview cannot use this file: ...`` line on stderr.
+Exit status: 0 all files readable and usable, 1 some file readable but unusable, 2 some file unreadable.
 """
 
 from __future__ import annotations
@@ -32,28 +38,68 @@ def run(args) -> int:
         if i:
             print()
         try:
-            for line in describe(path):
-                print(line)
+            lines, unusable = describe_usability(path)
         except (ValueError, OSError) as exc:
-            print(f"{path}: error: {exc}", file=sys.stderr)
+            text = str(exc)   # a ParseError already starts with the path: never print it twice
+            print(f"marsview info: error: {text if text.startswith(str(path)) else f'{path}: {text}'}",
+                  file=sys.stderr)
             status = 2
+            continue
+        for line in lines:
+            print(line)
+        for problem in unusable:
+            print(f"marsview info: warning: {problem}", file=sys.stderr)
+        if unusable:
+            status = max(status, 1)
     return status
 
 
 def describe(path) -> list[str]:
+    """The description lines of one file (see the module doc)."""
+    return describe_usability(path)[0]
+
+
+def describe_usability(path) -> tuple[list[str], list[str]]:
+    """(description lines, reasons marsview cannot use the file as 'file:line: KEYWORD: ...'; empty if usable)."""
     from marsview.io.formats import detect_format
 
     kind, encoding = detect_format(path)
     lines = [f"{path}: {kind} ({encoding})"]
+    unusable: list[str] = []
     if kind == "SPK":
         lines += _spk(path)
     elif kind == "OEM":
-        lines += _oem(path)
+        lines += _oem(path, unusable)
     elif kind == "OPM":
-        lines += _opm(path)
+        lines += _opm(path, unusable)
     else:
-        lines += _cdm(path)
-    return lines
+        lines += _cdm(path, unusable)
+    return lines, unusable
+
+
+# Centres marsview recognises but cannot put in a Mars scenario: partner files about the Earth side
+# (Orekit's Earth, Moon and barycentre states). Any other non-Mars centre is unknown to marsview.
+KNOWN_OTHER_CENTRES = ("EARTH", "MOON", "EARTH BARYCENTER", "EARTH-MOON BARYCENTER", "EARTH MOON BARYCENTER",
+                       "EMB", "SUN", "SSB", "SOLAR SYSTEM BARYCENTER")
+
+
+def _usability(path, line_of, centre: str, frame: str, unusable: list, what: str) -> list[str]:
+    """Warnings for one object's CENTER_NAME/REF_FRAME; appends blocking problems to UNUSABLE."""
+    from marsview.io.frames_io import FRAME_ALIASES, INPUT_FRAMES, MARS_CENTRES, normalize, normalize_frame
+
+    c = normalize(centre)
+    if c not in MARS_CENTRES:
+        if c in KNOWN_OTHER_CENTRES:
+            return [f"{what}: CENTER_NAME = {centre}: not Mars-centred; marsview describes it but cannot load it "
+                    "into a Mars scenario (line {})".format(line_of("CENTER_NAME"))]
+        unusable.append(f"{path}:{line_of('CENTER_NAME')}: CENTER_NAME: marsview cannot use this file: centre "
+                        f"{centre!r} is unknown to marsview (it needs MARS or MARS BARYCENTER)")
+        return []
+    if normalize_frame(frame) not in INPUT_FRAMES:
+        known = ", ".join(INPUT_FRAMES + tuple(FRAME_ALIASES))
+        unusable.append(f"{path}:{line_of('REF_FRAME')}: REF_FRAME: marsview cannot use this file: frame "
+                        f"{frame!r} cannot be converted for Mars-centred states (marsview reads {known})")
+    return []
 
 
 def _spk(path) -> list[str]:
@@ -82,7 +128,7 @@ def _spk(path) -> list[str]:
     return out
 
 
-def _oem(path) -> list[str]:
+def _oem(path, unusable) -> list[str]:
     from marsview.io.oem import read_oem
 
     msg = read_oem(path)
@@ -110,23 +156,44 @@ def _oem(path) -> list[str]:
                                 f"after {_utc(prev.epochs_tdb_s[-1])}")
         if "MARS BARYCENTER" in {c.upper() for c in centres}:
             warnings.append(f"{name}: centre MARS BARYCENTER is treated as Mars (they differ by < 0.25 m)")
+        for s in segs:
+            lines = s.metadata_lines
+            found = _usability(path, lambda k, lines=lines, s=s: lines.get(k, s.start_line), s.center_name,
+                               s.ref_frame, unusable, name)
+            warnings += [w for w in found if w not in warnings]
     out += [f"  warning: {w}" for w in warnings]
     return out
 
 
-def _opm(path) -> list[str]:
+def _opm(path, unusable) -> list[str]:
     from marsview.io.opm import read_opm
 
     msg = read_opm(path)
+
+    def line_of(keyword):
+        return next((it.line for it in msg.items if it.keyword == keyword), 0)
+
+    warnings = _usability(path, line_of, msg.center_name, msg.ref_frame, unusable, msg.object_name)
     return [f"  {msg.object_name} ({msg.metadata.get('OBJECT_ID', '?')}): state at {_utc(msg.epoch_tdb_s)}, "
             f"frame {msg.ref_frame}, centre {msg.center_name}, time system {msg.time_system}, "
             f"{len(msg.maneuvers)} maneuver(s)",
-            "  note: an OPM is one state; `marsview propagate` turns it into an OEM"]
+            "  note: an OPM is one state; `marsview propagate` turns it into an OEM"] + [
+        f"  warning: {w}" for w in warnings]
 
 
-def _cdm(path) -> list[str]:
+def _cdm(path, unusable) -> list[str]:
     from marsview.io.cdm import read_cdm
+    from marsview.io.frames_io import MARS_CENTRES, normalize
 
     msg = read_cdm(path)
     names = " vs ".join(o.values.get("OBJECT_NAME", "?") for o in msg.objects) if msg.objects else "?"
-    return [f"  {names}: TCA {_utc(msg.tca_tdb_s)}, miss {msg.miss_distance_m:.1f} m"]
+    out = [f"  {names}: TCA {_utc(msg.tca_tdb_s)}, miss {msg.miss_distance_m:.1f} m"]
+    for o in msg.objects:
+        centre = normalize(o.values.get("ORBIT_CENTER") or "EARTH")   # CCSDS 508.0: EARTH when absent
+        if centre not in MARS_CENTRES + ("EARTH",):
+            unusable.append(f"{path}:{o.lines.get('ORBIT_CENTER', o.lines['OBJECT'])}: ORBIT_CENTER: marsview "
+                            f"cannot use this file: centre {centre!r} (assess handles MARS and EARTH)")
+        if o.ref_frame == "ITRF":
+            out.append(f"  warning: {o.values['OBJECT']}: REF_FRAME = ITRF (Earth-fixed, line "
+                       f"{o.lines['REF_FRAME']}): `marsview assess` needs inertial states")
+    return out

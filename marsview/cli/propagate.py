@@ -86,7 +86,7 @@ def _maneuvers(msg, path, state0_eme, t0, fm):
     from marsview.core.frames import inertial_to_local
     from marsview.core.maneuvers import FiniteBurn, ImpulsiveBurn
     from marsview.io.errors import ParseError
-    from marsview.io.frames_io import normalize, to_eme2000
+    from marsview.io.frames_io import normalize_frame, to_eme2000
 
     burns, notes = [], []
     mass_kg = msg.mass_kg
@@ -95,7 +95,7 @@ def _maneuvers(msg, path, state0_eme, t0, fm):
             raise ParseError(path, man.line, "MAN_EPOCH_IGNITION", "maneuver before the OPM EPOCH")
         frame, dv = man.local_dv_mps()
         if frame not in ("RTN", "VNB"):
-            if normalize(frame) not in ("EME2000", "ICRF", "MCI"):
+            if normalize_frame(frame) not in ("EME2000", "ICRF", "MCI"):
                 raise ParseError(path, man.line, "MAN_REF_FRAME",
                                  f"maneuver frame {man.ref_frame!r} is not RTN/RSW/RIC, TNW, VNB or inertial")
             at = propagate(state0_eme, t0, np.array([man.epoch_tdb_s]), fm, burns)[0]

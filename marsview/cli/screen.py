@@ -40,6 +40,25 @@ def register(subparsers) -> None:
 
 # --- inputs -------------------------------------------------------------------------------------------
 
+def load_inputs(paths):
+    """(targets, warnings, CDM conjunctions): load_targets plus the close approaches of CDM inputs."""
+    from marsview.io.scenario import load_scenario
+
+    scenario = load_scenario(list(paths) or None)
+    return (_targets_of(scenario), list(scenario.warnings or []), list(getattr(scenario, "cdm_conjunctions", [])))
+
+
+def _targets_of(scenario):
+    from marsview.core.screening import ScreeningTarget
+
+    objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
+    return [ScreeningTarget(
+        name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
+        sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
+        radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
+        source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
+
+
 def load_targets(paths):
     """ScreeningTargets from a scenario (folder/files/default) via io.scenario, else from OEM files."""
     from marsview.core.screening import ScreeningTarget
@@ -78,22 +97,46 @@ def load_targets(paths):
 
 def window(targets, start_text, duration_text):
     """(start, stop) TDB s: from --start (default latest coverage start) for DUR, clipped to the common span."""
-    from marsview.core.time import parse_duration_s, utc_to_tdb_s
+    start, stop, _skipped = screening_window(targets, start_text, duration_text)
+    return start, stop
+
+
+def screening_window(targets, start_text, duration_text):
+    """(start, stop, skipped): the window from --start (default: the latest coverage start) lasting DUR,
+    clipped to the span the screened objects cover together. Objects whose coverage misses the requested
+    window entirely are left out: SKIPPED is [(target, reason)] for a warning each. ValueError when fewer
+    than two objects remain."""
+    from marsview.core.time import parse_duration_s, utc_span, utc_to_tdb_s
 
     starts = [t.ephemeris.coverage[0] for t in targets]
     stops = [t.ephemeris.coverage[1] for t in targets]
-    common_start, common_stop = max(starts), min(stops)
-    if common_stop <= common_start:
-        raise ValueError("the inputs have no common coverage: " + ", ".join(
-            f"{t.name} [{a:.0f}, {b:.0f}] TDB s" for t, a, b in zip(targets, starts, stops)))
-    start = utc_to_tdb_s(start_text) if start_text else common_start
+    start = utc_to_tdb_s(start_text) if start_text else max(starts)
     duration = parse_duration_s(duration_text)
     if duration <= 0:
         raise ValueError(f"--duration must be positive, got {duration_text!r}")
-    lo, hi = max(start, common_start), min(start + duration, common_stop)
+    want_lo, want_hi = start, start + duration
+    kept, skipped = [], []
+    for t, a, b in zip(targets, starts, stops):
+        if b < want_lo or a > want_hi:
+            where = f" ({t.source})" if t.source else ""
+            skipped.append((t, f"{t.name}{where}: not screened: its coverage {utc_span(a, b, 0)} misses the "
+                               f"screening window {utc_span(want_lo, want_hi, 0)}"))
+        else:
+            kept.append((t, a, b))
+    if len(kept) < 2:
+        raise ValueError("the inputs have no common coverage: " + ", ".join(
+            f"{t.name} {utc_span(a, b, 0)}" for t, a, b in zip(targets, starts, stops)))
+    common_start, common_stop = max(a for _t, a, _b in kept), min(b for _t, _a, b in kept)
+    lo, hi = max(want_lo, common_start), min(want_hi, common_stop)
     if hi <= lo:
-        raise ValueError(f"the window [{start_text}, +{duration_text}] lies outside the inputs' common coverage")
-    return lo, hi
+        raise ValueError(f"the window [{start_text or utc_span(want_lo, want_hi, 0)}, +{duration_text}] lies "
+                         "outside the inputs' common coverage: " + ", ".join(
+                             f"{t.name} {utc_span(a, b, 0)}" for t, a, b in kept))
+    if start_text and (lo > want_lo or hi < want_hi):
+        limit = min(kept, key=lambda k: k[2]) if hi < want_hi else max(kept, key=lambda k: k[1])
+        skipped.append((None, f"the window is shortened to {utc_span(lo, hi, 0)}: {limit[0].name} covers only "
+                              f"{utc_span(limit[1], limit[2], 0)}"))
+    return lo, hi, skipped
 
 
 # --- outputs ------------------------------------------------------------------------------------------
@@ -118,14 +161,26 @@ def event_dict(e) -> dict:
     }
 
 
-def report_dict(result) -> dict:
+def cdm_event_dict(c) -> dict:
+    """A CDM's close approach (marsview.io.cdm_conjunction) as a report event: "source" "CDM", the Pc
+    recomputed from the CDM (pc) and the file's own (cdm_pc)."""
+    d = event_dict(c)
+    d.update(source="CDM", cdm_file=c.path, cdm_pc=c.cdm_pc, cdm_pc_method=c.cdm_pc_method,
+             cdm_miss_km=c.cdm_miss_km, flags=list(c.flags), hbr_source=c.hbr_source)
+    return d
+
+
+def report_dict(result, conjunctions=()) -> dict:
     from marsview.core.time import format_epoch
 
+    events = [dict(event_dict(e), source="screening") for e in result.events]
+    events += [cdm_event_dict(c) for c in conjunctions]
+    events.sort(key=lambda ev: ev["tca_tdb_s"])
     return {
         "start_utc": format_epoch(result.start_tdb_s, "UTC", 6), "stop_utc": format_epoch(result.stop_tdb_s, "UTC", 6),
         "threshold_km": result.threshold_km, "objects": list(result.objects),
         "pairs_screened": result.pairs_screened, "step_s": result.step_s,
-        "events": [event_dict(e) for e in result.events],
+        "events": events,
     }
 
 
@@ -134,6 +189,7 @@ COLUMNS = (  # (header, key, format)
     ("Miss [km]", "miss_km", "{:.3f}"), ("Speed [km/s]", "relative_speed_kms", "{:.3f}"),
     ("R [km]", "radial_km", "{:.3f}"), ("T [km]", "in_track_km", "{:.3f}"), ("N [km]", "cross_track_km", "{:.3f}"),
     ("Cross dt [s]", "crossing_dt_s", "{:.1f}"), ("Miss [sigma]", "miss_sigma", "{:.2f}"), ("Pc", "pc", "{:.2e}"),
+    ("Source", "source", "{}"), ("CDM Pc", "cdm_pc", "{:.2e}"),
 )
 
 
@@ -142,7 +198,7 @@ def format_table(report: dict) -> str:
             f"{report['threshold_km']:g} km, {len(report['objects'])} objects, {len(report['events'])} events")
     rows = [[h for h, _, _ in COLUMNS]]
     for ev in report["events"]:
-        rows.append(["-" if ev[k] is None else f.format(ev[k]) for _, k, f in COLUMNS])
+        rows.append(["-" if ev.get(k) is None else f.format(ev[k]) for _, k, f in COLUMNS])
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
     lines = [head]
     for n, r in enumerate(rows):
@@ -157,7 +213,7 @@ def format_table(report: dict) -> str:
 
 CSV_KEYS = ("object1", "object2", "tca_utc", "tca_tdb_s", "miss_km", "relative_speed_kms", "radial_km",
             "in_track_km", "cross_track_km", "crossing_dt_s", "miss_sigma", "sigma_km", "threshold_km", "hbr_m",
-            "hbr1_m", "hbr2_m", "sources", "pc", "pc_method")
+            "hbr1_m", "hbr2_m", "sources", "pc", "pc_method", "source", "cdm_pc")
 
 
 def format_csv(report: dict) -> str:
@@ -165,7 +221,7 @@ def format_csv(report: dict) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_KEYS)
     for ev in report["events"]:
-        w.writerow(["" if ev[k] is None else (";".join(ev[k]) if isinstance(ev[k], list) else ev[k])
+        w.writerow(["" if ev.get(k) is None else (";".join(ev[k]) if isinstance(ev[k], list) else ev[k])
                     for k in CSV_KEYS])
     return buf.getvalue()
 
@@ -278,10 +334,16 @@ def run(args) -> int:
     from marsview.core.screening import ScreeningSettings, screen
 
     try:
-        targets, warnings = load_targets(args.paths)
+        targets, warnings, conjunctions = load_inputs(args.paths)
+        if len(targets) < 2 and conjunctions:   # CDMs only (or one trajectory): report the CDMs' rows
+            return _report_cdms_only(args, conjunctions, warnings)
         if len(targets) < 2:
             raise ValueError(f"screening needs at least two objects, got {[t.name for t in targets]}")
-        start, stop = window(targets, args.start, args.duration)
+        start, stop, skipped = screening_window(targets, args.start, args.duration)
+        if skipped:
+            left_out = {id(t) for t, _why in skipped if t is not None}
+            targets = [t for t in targets if id(t) not in left_out]
+            warnings = warnings + [why for _t, why in skipped]
         if not args.threshold_km > 0:
             raise ValueError(f"--threshold-km must be positive, got {args.threshold_km}")
     except (ValueError, OSError) as exc:  # ParseError is a ValueError: file:line: keyword: message
@@ -294,7 +356,23 @@ def run(args) -> int:
         result = screen(targets, start, stop, ScreeningSettings(threshold_km=args.threshold_km), progress=bar)
     finally:
         bar.close()
-    report = report_dict(result)
+    report = report_dict(result, conjunctions)
+    return _write_report(args, report, result, targets)
+
+
+def _report_cdms_only(args, conjunctions, warnings) -> int:
+    """`marsview screen FILE.cdm ...` with nothing to screen: the CDMs' close approaches as the report."""
+    from types import SimpleNamespace
+
+    for w in warnings:
+        print(f"marsview screen: warning: {w}", file=sys.stderr)
+    tcas = [c.tca_tdb_s for c in conjunctions]
+    empty = SimpleNamespace(events=(), start_tdb_s=min(tcas), stop_tdb_s=max(tcas), threshold_km=args.threshold_km,
+                            objects=(), pairs_screened=0, step_s=0.0)
+    return _write_report(args, report_dict(empty, conjunctions), None, [])
+
+
+def _write_report(args, report, result, targets) -> int:
     text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": format_csv, "table": format_table}[args.format](report)
     if args.output:
         from marsview.io.atomic import atomic_write_text
@@ -302,7 +380,7 @@ def run(args) -> int:
         atomic_write_text(args.output, text)
     else:
         sys.stdout.write(text)
-    if args.cdm_dir:
+    if args.cdm_dir and result is not None:
         paths = write_event_cdms(result, targets, args.cdm_dir)
         print(f"marsview screen: wrote {len(paths)} CDM(s) to {args.cdm_dir}", file=sys.stderr)
     return 0

@@ -42,6 +42,7 @@ from .ephemeris import CoverageError, Ephemeris
 from .frames import mars_pole_eme2000, transform_states
 from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse, sort_maneuvers
 from .sun import SunTable
+from .time import utc_label, utc_span
 
 FORCE_MODEL_NAMES = ("two-body", "j2", "zonal", "full")
 CANCEL_CHECK_EVERY = 256  # right-hand-side evaluations between cancel checks (~10 ms of work)
@@ -476,13 +477,13 @@ class PropagatedEphemeris(Ephemeris):
         self.force_model = force_model
         self.t0_tdb_s, self.stop_tdb_s = float(t0_tdb_s), float(stop_tdb_s)
         if not self.stop_tdb_s >= self.t0_tdb_s:
-            raise ValueError(f"{name}: stop epoch {stop_tdb_s} is before the start {t0_tdb_s}")
+            raise ValueError(f"{name}: stop epoch {utc_label(stop_tdb_s)} is before the start {utc_label(t0_tdb_s)}")
         self.maneuvers = tuple(sort_maneuvers(maneuvers))
         burns = _active_maneuvers(self.maneuvers)
         for m in burns:
             if not self.t0_tdb_s <= m.start_tdb_s <= self.stop_tdb_s:
-                raise ValueError(f"{name}: maneuver at TDB {m.start_tdb_s:.3f} s is outside "
-                                 f"[{self.t0_tdb_s:.3f}, {self.stop_tdb_s:.3f}]")
+                raise ValueError(f"{name}: maneuver at {utc_label(m.start_tdb_s)} is outside the propagation "
+                                 f"span {utc_span(self.t0_tdb_s, self.stop_tdb_s)}")
         self._boundaries = np.array(sorted({b for m in burns for b in m.boundaries_tdb_s
                                             if self.t0_tdb_s <= b <= self.stop_tdb_s}))
         self.initial_ephemeris = initial_ephemeris
@@ -495,7 +496,7 @@ class PropagatedEphemeris(Ephemeris):
             needed_hi = self.stop_tdb_s if (self.delta or not burns) else self.switch_tdb_s
             if self.t0_tdb_s < lo or needed_hi > hi:
                 raise CoverageError(f"{name}: initial ephemeris {initial_ephemeris.name} covers "
-                                    f"[{lo:.3f}, {hi:.3f}] TDB s, not [{self.t0_tdb_s:.3f}, {needed_hi:.3f}]")
+                                    f"{utc_span(lo, hi)}, not {utc_span(self.t0_tdb_s, needed_hi)}")
             if burns:
                 start = self._initial_state(self.switch_tdb_s)
                 kw = dict(rtol=rtol, atol=atol, cancel=cancel, pole_epoch_tdb_s=0.5 * (

@@ -35,9 +35,9 @@ class Ephemeris(ABC):
         outside = (t < start) | (t > stop) | ~np.isfinite(t)
         if np.any(outside):
             bad = t[outside][0]
-            raise CoverageError(
-                f"{self.name}: epoch {bad:.6f} TDB s is outside coverage [{start:.6f}, {stop:.6f}]"
-            )
+            from .time import utc_label, utc_span
+
+            raise CoverageError(f"{self.name}: epoch {utc_label(bad)} is outside coverage {utc_span(start, stop)}")
         return self._state(t)
 
     def segment_boundaries(self) -> np.ndarray:

@@ -185,7 +185,10 @@ def sort_maneuvers(maneuvers) -> list:
     finite = [m for m in items if isinstance(m, FiniteBurn)]
     for a, b in zip(finite, finite[1:]):
         if b.start_tdb_s < a.stop_tdb_s:
-            raise ValueError(f"finite burns overlap: {a.start_tdb_s} + {a.duration_s} s and {b.start_tdb_s}")
+            from .time import utc_label
+
+            raise ValueError(f"finite burns overlap: {utc_label(a.start_tdb_s)} + {a.duration_s} s and "
+                             f"{utc_label(b.start_tdb_s)}")
     for m in items:
         if not isinstance(m, (ImpulsiveBurn, FiniteBurn)):
             raise TypeError(f"not a maneuver: {m!r}")

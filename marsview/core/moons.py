@@ -159,7 +159,9 @@ class MeanElementsEphemeris(Ephemeris):
 
     def __init__(self, elements: MeanElements, start_tdb_s: float, stop_tdb_s: float, name: str | None = None):
         if not stop_tdb_s >= start_tdb_s:
-            raise ValueError(f"{elements.name}: stop {stop_tdb_s} is before start {start_tdb_s}")
+            from .time import utc_label
+
+            raise ValueError(f"{elements.name}: stop {utc_label(stop_tdb_s)} is before start {utc_label(start_tdb_s)}")
         self.elements = elements
         self.name = name or elements.name
         self.frame = "EME2000"

@@ -55,6 +55,9 @@ _LOG_TINY = math.log(1e-300)
 def _log_normal_mass(a, b):
     """log(Phi(b) - Phi(a)) for a <= b, accurate in both tails and for narrow intervals."""
     a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+    shape = a.shape
+    # work on 1-D copies: masked assignment below needs arrays, and 0-d inputs would give numpy scalars
+    a, b = a.reshape(-1), b.reshape(-1)
     # reflect so the interval lies mostly in the lower half: Phi differences there have no cancellation
     flip = (a + b) > 0
     lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
@@ -75,7 +78,7 @@ def _log_normal_mass(a, b):
             thin = (np.log(2.0 * h) - 0.5 * cc * cc - _LOG_SQRT_2PI
                     + np.log1p((cc * cc - 1.0) * h * h / 6.0 + ((cc * cc - 6.0) * cc * cc + 3.0) * h**4 / 120.0))
             out[deep] = np.where(narrow[deep], thin, wide)
-    return out
+    return out.reshape(shape)
 
 
 def _log_integrand(x, xm, ym, sx, sy, r):
@@ -224,14 +227,18 @@ def chan_is_poor(sigma_x, sigma_y, hbr, aspect_limit: float = 10.0):
 def pc_max_geometry(miss, hbr):
     """Largest probability any Gaussian covariance can give for a miss distance and hard-body radius
     (Alfano 2005; Frisbee): the covariance collapsed onto the miss line with
-    sigma^2 = 2 d R / ln((d+R)/(d-R)). Returns (pc_max, sigma_at_max); pc_max = 1 when d <= R."""
+    sigma^2 = 2 d R / ln((d+R)/(d-R)). Returns (pc_max, sigma_at_max); pc_max = 1 when 0 < d <= R and
+    0 when R = 0 (a point cannot be hit). Scalars or arrays (broadcast)."""
     d, r = np.broadcast_arrays(np.abs(np.asarray(miss, float)), np.asarray(hbr, float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sig2 = 2.0 * d * r / np.log((d + r) / (d - r))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # log1p keeps ln((d+R)/(d-R)) = ln(1 + 2R/(d-R)) accurate when d >> R (sigma -> d there)
+        sig2 = 2.0 * d * r / np.log1p(2.0 * r / (d - r))
         sig = np.sqrt(sig2)
         p = np.exp(_log_normal_mass((d - r) / sig, (d + r) / sig))
     inside = d <= r
-    return np.where(inside, 1.0, p), np.where(inside, 0.0, sig)
+    point = r <= 0
+    return (np.where(point, 0.0, np.where(inside, 1.0, p)),
+            np.where(point | inside, 0.0, sig))
 
 
 def pc_max_scaled(miss_x, miss_y, sigma_x, sigma_y, hbr):

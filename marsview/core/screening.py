@@ -324,7 +324,9 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     if not settings.threshold_km > 0.0:
         raise ValueError(f"the screening threshold must be positive, got {settings.threshold_km!r} km")
     if not stop_tdb_s > start_tdb_s:
-        raise ValueError(f"empty screening window [{start_tdb_s}, {stop_tdb_s}] TDB s")
+        from .time import utc_span
+
+        raise ValueError(f"empty screening window {utc_span(start_tdb_s, stop_tdb_s)}")
     only_idx = None
     if only is not None:
         if only not in names:

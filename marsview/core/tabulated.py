@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ephemeris import CoverageError, Ephemeris
+from .time import utc_label, utc_span
 
 INTERPOLATIONS = ("LAGRANGE", "HERMITE")
 _CHUNK = 1 << 14  # epochs per vectorized block: bounds the (N, window, 3) temporaries
@@ -52,8 +53,8 @@ class TabulatedSegment:
         start = t[0] if useable_start_tdb_s is None else float(useable_start_tdb_s)
         stop = t[-1] if useable_stop_tdb_s is None else float(useable_stop_tdb_s)
         if start < t[0] or stop > t[-1] or stop < start:
-            raise ValueError(f"{where}useable span [{start}, {stop}] TDB s must lie within the states "
-                             f"[{t[0]}, {t[-1]}] (no extrapolation)")
+            raise ValueError(f"{where}useable span {utc_span(start, stop)} must lie within the states "
+                             f"{utc_span(t[0], t[-1])} (no extrapolation)")
         acc = None
         if accelerations is not None:
             acc = np.asarray(accelerations, dtype=np.float64)
@@ -186,7 +187,7 @@ class TabulatedEphemeris(Ephemeris):
         k = self._segment_index(tdb_s)
         if np.any(k < 0):
             bad = tdb_s[k < 0][0]
-            raise CoverageError(f"{self.name}: epoch {bad:.6f} TDB s falls in a gap between segments")
+            raise CoverageError(f"{self.name}: epoch {utc_label(bad)} falls in a gap between segments")
         out = np.empty((tdb_s.size, 6))
         for j in np.unique(k):
             sel = k == j

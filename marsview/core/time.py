@@ -18,7 +18,11 @@ import numpy as np
 J2000_JD = 2451545.0
 SECONDS_PER_DAY = 86400.0
 TT_MINUS_TAI_S = 32.184
-TIME_SYSTEMS = ("UTC", "TAI", "TT", "TDB")
+TIME_SYSTEMS = ("UTC", "TAI", "TT", "TDB", "GPS", "TCB")
+TAI_MINUS_GPS_S = 19.0   # GPS time = TAI - 19 s exactly (no leap seconds since 1980-01-06)
+# TDB = TCB - L_B (JD_TCB - T0) 86400 + TDB0 (IAU 2006 Resolution B3; ERFA's tcbtdb): L_B, TDB0 from ERFA,
+# T0 = 1977-01-01T00:00:32.184 TAI as JD. Written in seconds past J2000 so float64 keeps ~0.1 us near 2030.
+_TCB_T0_S = ((erfa.DJM0 + erfa.DJM77 - 2451545.0) * 86400.0 + erfa.TTMTAI)
 
 _leap_table_loaded = False
 
@@ -162,6 +166,10 @@ def to_tdb_s(t_s, scale: str):
         return tt_s_to_tdb_s(t)
     if scale == "TAI":
         return tt_s_to_tdb_s(t + TT_MINUS_TAI_S)
+    if scale == "GPS":
+        return tt_s_to_tdb_s(t + TAI_MINUS_GPS_S + TT_MINUS_TAI_S)
+    if scale == "TCB":
+        return t - erfa.ELB * (t - _TCB_T0_S) + erfa.TDB0
     raise ValueError(f"unsupported time scale {scale!r} for a continuous count")
 
 
@@ -174,6 +182,10 @@ def from_tdb_s(tdb_s, scale: str):
         return tdb_s_to_tt_s(t)
     if scale == "TAI":
         return tdb_s_to_tai_s(t)
+    if scale == "GPS":
+        return tdb_s_to_tai_s(t) - TAI_MINUS_GPS_S
+    if scale == "TCB":
+        return (t - erfa.TDB0 - erfa.ELB * _TCB_T0_S) / (1.0 - erfa.ELB)
     raise ValueError(f"unsupported time scale {scale!r} for a continuous count")
 
 
@@ -317,6 +329,26 @@ def utc_to_tdb_s(text: str) -> float:
 
 def tdb_s_to_utc(tdb_s: float, digits: int = 3) -> str:
     return format_epoch(tdb_s, "UTC", digits)
+
+
+def utc_label(tdb_s, digits: int = 3) -> str:
+    """An epoch for a user message: '2024-04-01T00:00:00.000 UTC' (what users read; never a TDB count).
+    Non-finite or unrepresentable epochs (beyond year 9999) are described rather than raising."""
+    try:
+        t = float(tdb_s)
+        if not np.isfinite(t):
+            return f"{t} (not an epoch)"
+        return format_epoch(t, "UTC", digits) + " UTC"
+    except (ValueError, OverflowError, erfa.ErfaError):
+        return f"TDB {float(tdb_s):.3f} s past J2000 (beyond the calendar range)"
+
+
+def utc_span(start_tdb_s, stop_tdb_s, digits: int = 3) -> str:
+    """'[2024-04-01T00:00:00.000, 2024-04-08T00:00:00.000] UTC' for a user message."""
+    a, b = utc_label(start_tdb_s, digits), utc_label(stop_tdb_s, digits)
+    if a.endswith(" UTC") and b.endswith(" UTC"):
+        return f"[{a[:-4]}, {b[:-4]}] UTC"
+    return f"[{a}, {b}]"
 
 
 # --- durations ---------------------------------------------------------------------------------------

@@ -315,7 +315,9 @@ class TwoBodyEphemeris(Ephemeris):
         if s.shape != (6,):
             raise ValueError(f"{name}: state0 must have 6 components, got shape {s.shape}")
         if not stop_tdb_s >= start_tdb_s:
-            raise ValueError(f"{name}: stop {stop_tdb_s} is before start {start_tdb_s}")
+            from .time import utc_label
+
+            raise ValueError(f"{name}: stop {utc_label(stop_tdb_s)} is before start {utc_label(start_tdb_s)}")
         self.name = name
         self.frame = frame
         self.state0 = s.copy()

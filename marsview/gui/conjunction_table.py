@@ -50,6 +50,23 @@ def _finite_or(x, fallback: float) -> float:
     return x if x is not None and math.isfinite(x) else fallback
 
 
+def _is_cdm(e) -> bool:
+    return getattr(e, "source", None) == "CDM"
+
+
+def _pc_text(e) -> str:
+    """Pc; for a CDM row the recomputed value with the file's own beside it."""
+    text = format_pc(e.pc)
+    return text + f" (file {format_pc(e.cdm_pc)})" if _is_cdm(e) else text
+
+
+def _cdm_tag(e) -> str:
+    """' (CDM)' after the pair of a received CDM's row, ' (CDM ⚑)' when it has flags (listed in the tool tip)."""
+    if not _is_cdm(e):
+        return ""
+    return " (CDM ⚑)" if getattr(e, "flags", ()) else " (CDM)"
+
+
 @dataclass(frozen=True)
 class Column:
     """One table column: HEADER (a line break keeps it narrow), the cell TEXT and SORT value of an event,
@@ -63,12 +80,13 @@ class Column:
 
 
 TABLE_COLUMNS: list[Column] = [
-    Column("Pair", lambda e: f"{e.object1} – {e.object2}", lambda e: f"{e.object1}-{e.object2}",
+    Column("Pair", lambda e: f"{e.object1} – {e.object2}{_cdm_tag(e)}",
+           lambda e: f"{e.object1}-{e.object2}",
            "Object 1 – object 2 (R/T/N are in object 1's frame)", numeric=False),
     Column("TCA (UTC)", lambda e: format_epoch(e.tca_tdb_s, "UTC", digits=3).replace("T", " "),
            lambda e: e.tca_tdb_s, "Time of closest approach, UTC", numeric=False),
     Column("Miss\n(km)", lambda e: _fmt(e.miss_km), lambda e: e.miss_km, "Miss distance at TCA, km"),
-    Column("Rel. speed\n(km/s)", lambda e: _fmt(e.relative_speed_kms), lambda e: e.relative_speed_kms,
+    Column("Rel. v\n(km/s)", lambda e: _fmt(e.relative_speed_kms), lambda e: e.relative_speed_kms,
            "Relative speed at TCA, km/s"),
     Column("R\n(km)", lambda e: _fmt(e.radial_km), lambda e: e.radial_km,
            "Radial miss component in object 1's RTN frame, km"),
@@ -83,8 +101,9 @@ TABLE_COLUMNS: list[Column] = [
     Column("Miss\n/ σ", lambda e: _fmt(getattr(e, "miss_sigma", math.nan), 2),
            lambda e: _finite_or(getattr(e, "miss_sigma", math.nan), math.inf),
            "Miss distance in units of the combined 1σ position uncertainty"),
-    Column("Pc", lambda e: format_pc(e.pc), lambda e: _finite_or(e.pc, -1.0),
-           "Probability of collision (method in the row's tool tip); < 1e-10 is shown as such"),
+    Column("Pc", _pc_text, lambda e: _finite_or(e.pc, -1.0),
+           "Probability of collision (method in the row's tool tip); < 1e-10 is shown as such; for a CDM row "
+           "the recomputed value with the file's own beside it"),
 ]
 COLUMNS = tuple(c.header.replace("\n", " ") for c in TABLE_COLUMNS)  # one-line headers, for text exports
 
@@ -145,6 +164,11 @@ class ConjunctionModel(QAbstractTableModel):
             return QBrush(RED if level == 2 else AMBER) if level else None
         if role == Qt.ForegroundRole and severity(e):
             return QBrush(QColor("white"))
+        if role == Qt.ToolTipRole and getattr(e, "source", None) == "CDM":
+            return (f"{e.object1} – {e.object2} from {e.path}\nPc {e.pc_method} with HBR {e.hbr_m:g} m "
+                    f"({e.hbr_source}); the file says {e.cdm_pc} ({e.cdm_pc_method or 'method not given'})"
+                    + (f"\nflags: {', '.join(e.flags)}" if getattr(e, "flags", ()) else "")
+                    + "".join(f"\n{n}" for n in e.notes))
         if role == Qt.ToolTipRole:
             return ((mark[1] + "\n" if mark is not None else "")
                     + f"{e.object1} ({e.source1}) – {e.object2} ({e.source2})\n"

@@ -7,6 +7,8 @@ changes; a newer request cancels the running one, and only the latest result is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from .workers import TaskLane
@@ -16,7 +18,7 @@ def screening_targets(scenario):
     from marsview.core.screening import ScreeningTarget
 
     targets = []
-    for o in scenario.objects:
+    for o in scenario.screened_objects():
         targets.append(ScreeningTarget(
             name=o.name, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
             sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
@@ -83,6 +85,8 @@ class ScenarioController(QObject):
         self.plot_lane = TaskLane("plot", self)
         self._unsubscribe = None
         self._pending_merge = False
+        # (new object, existing object) -> "replace" | "keep"; the main window asks the user
+        self.ask_duplicate = None
         self.load_lane.finished.connect(self._on_loaded)
         self.load_lane.failed.connect(self._on_load_failed)
         self.screen_lane.finished.connect(self._on_screened)
@@ -106,14 +110,35 @@ class ScenarioController(QObject):
         self.set_scenario(scenario)
 
     def _merge(self, loaded) -> None:
-        """Objects from dropped files join the shown scenario (same name: the new ephemeris replaces it)."""
+        """Objects from dropped files join the shown scenario. One that is already there (same NAIF id, or the
+        same name up to case and fleet aliases: Phobos = PHOBOS, MGS = MARS GLOBAL SURVEYOR) is not added twice:
+        ``ask_duplicate(new, existing)`` decides "replace" (the new trajectory replaces the existing one's) or
+        "keep" (both stay; the new one renamed when the names clash)."""
         current = self.scenario
         for obj in list(loaded.objects):
-            if obj.name in current.names():
-                current.replace_ephemeris(obj.name, obj.ephemeris)
+            same = current.find_same_object(obj)
+            if same is not None:
+                choice = self.ask_duplicate(obj, same) if self.ask_duplicate else "replace"
+                if choice == "replace":
+                    current.replace_ephemeris(same.name, obj.ephemeris)
+                    current.warnings.append(f"{same.name}: trajectory replaced by {obj.name} from "
+                                            f"{', '.join(map(str, obj.source_files or ())) or 'a loaded file'}")
+                    continue
+                if obj.name in current.names():
+                    stem = Path(str((obj.source_files or ["file"])[0])).stem
+                    new_name = f"{obj.name} ({stem})"
+                    k = 2
+                    while new_name in current.names():
+                        new_name, k = f"{obj.name} ({stem} {k})", k + 1
+                    loaded.remove_object(obj.name)
+                    obj.name = new_name
+                else:
+                    loaded.remove_object(obj.name)
+                current.add_object(obj)
             else:
                 loaded.remove_object(obj.name)
                 current.add_object(obj)
+        current.cdm_conjunctions.extend(loaded.cdm_conjunctions)
         current.files.extend(f for f in loaded.files if f not in current.files)
         current.warnings.extend(loaded.warnings)
         self.status.emit(f"Added {len(loaded.objects) or 'the'} object(s) from {len(loaded.files)} file(s)")
@@ -122,6 +147,7 @@ class ScenarioController(QObject):
 
     @Slot(int, str, str)
     def _on_load_failed(self, _rid, message, details):
+        self.status.emit("")   # the "Loading …" message must not outlive the load
         self.loadFailed.emit(message, details)
 
     def set_scenario(self, scenario) -> None:
@@ -144,7 +170,7 @@ class ScenarioController(QObject):
     # --- screening -----------------------------------------------------------------------------------
     def request_screening(self) -> int | None:
         sc = self.scenario
-        if sc is None or len(sc.objects) < 2:
+        if sc is None or len(sc.screened_objects()) < 2:
             return None
         from marsview.core.screening import ScreeningSettings, screen
 
@@ -161,8 +187,11 @@ class ScenarioController(QObject):
     @Slot(int, object)
     def _on_screened(self, _rid, result):
         self.result = result
+        notes = self.scenario.coverage_notes(result.start_tdb_s, result.stop_tdb_s) if self.scenario else {}
+        missed = [n for n, why in notes.items() if why.startswith("not screened")]
+        tail = (f"; not screened (no coverage in the window): {', '.join(missed)}" if missed else "")
         self.status.emit(f"{len(result.events)} close approaches below {result.threshold_km:g} km "
-                         f"({result.pairs_screened} pairs, {result.elapsed_s:.1f} s)")
+                         f"({result.pairs_screened} pairs, {result.elapsed_s:.1f} s){tail}")
         self.screeningResult.emit(result)
 
     def shutdown(self) -> bool:

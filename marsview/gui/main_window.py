@@ -19,7 +19,7 @@ from .object_panel import ObjectPanel, ScenarioInfo
 from .plots import PlotsPanel, sample_altitude, sample_pair_distance
 from .time_control import TimeBar, TimeController, now_tdb_s
 
-EPHEMERIS_FILTER = "Ephemerides (*.oem *.opm *.xml *.bsp *.txt *.kvn);;All files (*)"
+EPHEMERIS_FILTER = "Ephemerides and CDMs (*.oem *.opm *.cdm *.xml *.bsp *.txt *.kvn);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -36,6 +36,7 @@ class MainWindow(QMainWindow):
         # first imports of the workers' modules happen here, outside any Qt callback (see controller.py)
         warm_worker_imports()
         self.controller = ScenarioController(self, **({"loader": loader} if loader else {}))
+        self.controller.ask_duplicate = self.ask_duplicate
         self.clock = TimeController(self)
         self.globe = GlobeView(self, theme=self.theme)
         self.timebar = TimeBar(self.clock, self)
@@ -201,7 +202,7 @@ class MainWindow(QMainWindow):
         self.globe.scene.set_overlay_line("title", scenario.name)
         self.objects.set_scenario(scenario)
         self.info.set_scenario(scenario)
-        self.table.set_events([])
+        self.table.set_events(list(scenario.cdm_conjunctions))
         start, stop = screening_span(scenario)
         self.plots.show_timeline([], window_tdb_s=(start, stop))
         if stop > start:
@@ -220,7 +221,9 @@ class MainWindow(QMainWindow):
             self.info.set_scenario(self.scenario, self.controller.result)
 
     def _on_screening(self, result):
-        self.table.set_events(result.events)
+        if self.last_error and self.last_error[0].startswith("Screening failed"):
+            self.clear_error()   # a later success replaces the failure
+        self.table.set_events(list(result.events) + list(self.scenario.cdm_conjunctions))
         self.plots.show_timeline(result.events, window_tdb_s=(result.start_tdb_s, result.stop_tdb_s))
         self.info.set_scenario(self.scenario, result)
         self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
@@ -245,15 +248,18 @@ class MainWindow(QMainWindow):
         self.selected_event = event
         self.clock.pause()
         scene = self.globe.scene
-        if event.object1 in scene.entries and event.object2 in scene.entries:
-            scene.show_encounter(event.object1, event.object2, event.tca_tdb_s, event.miss_km,
-                                 event.relative_speed_kms)
+        # a CDM row's objects are drawn as "<name> [CDM]" arcs (Mars-centred CDMs only)
+        name1, name2 = getattr(event, "object_labels", (event.object1, event.object2))
+        if name1 in scene.entries and name2 in scene.entries:
+            scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km, event.relative_speed_kms)
         self.clock.set_time(event.tca_tdb_s)
-        self._request_distance_plot(event)
+        if self.scenario is not None and {name1, name2} <= set(self.scenario.names()):
+            self._request_distance_plot(event, (name1, name2))
 
-    def _request_distance_plot(self, event):
+    def _request_distance_plot(self, event, names=None):
         sc = self.scenario
-        e1, e2 = sc.object(event.object1).ephemeris, sc.object(event.object2).ephemeris
+        name1, name2 = names or (event.object1, event.object2)
+        e1, e2 = sc.object(name1).ephemeris, sc.object(name2).ephemeris
         start, stop = screening_span(sc)
         events = [e for e in (self.controller.result.events if self.controller.result else [])
                   if (e.object1, e.object2) == (event.object1, event.object2)]
@@ -344,6 +350,22 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.open_dropped(paths)
+
+    def ask_duplicate(self, new, existing) -> str:
+        """"replace" or "keep": a loaded object is the same as one already shown (NAIF id or name)."""
+        box = QMessageBox(QMessageBox.Question, "marsview — same object twice",
+                          f"{new.name} from {', '.join(map(str, new.source_files or ())) or 'the loaded file'} "
+                          f"looks like {existing.name}, already in the scenario"
+                          f" ({', '.join(map(str, existing.source_files or ())) or 'scenario'}).\n\n"
+                          "Replace its trajectory, or keep both?", parent=self)
+        box.setObjectName("duplicateObjectDialog")
+        replace = box.addButton("Replace", QMessageBox.AcceptRole)
+        replace.setObjectName("duplicateReplaceButton")
+        keep = box.addButton("Keep both", QMessageBox.RejectRole)
+        keep.setObjectName("duplicateKeepButton")
+        box.setDefaultButton(replace)
+        box.exec()
+        return "keep" if box.clickedButton() is keep else "replace"
 
     def open_dropped(self, paths):
         """Dropped files join the current scenario; a dropped folder replaces it."""

@@ -124,6 +124,15 @@ class ScenarioInfo(QTextBrowser):
         if result is not None:
             rows.append(f"<p><b>Last screening</b> {len(result.events)} close approaches among "
                         f"{result.pairs_screened} pairs, step {result.step_s:.1f} s, {result.elapsed_s:.2f} s</p>")
+        if result is not None:
+            notes = scenario.coverage_notes(result.start_tdb_s, result.stop_tdb_s)
+        else:
+            from .controller import screening_span
+
+            notes = scenario.coverage_notes(*screening_span(scenario))
+        if notes:
+            rows.append('<p><b>Not screened</b> (coverage outside the screening window)</p><ul>'
+                        + "".join(f"<li><b>{e(n)}</b>: {e(why)}</li>" for n, why in notes.items()) + "</ul>")
         rows.append("<p><b>Objects</b></p><ul>")
         for o in scenario.objects:
             c0, c1 = o.ephemeris.coverage

@@ -43,7 +43,9 @@ class TimeController(QObject):
 
     def set_range(self, start_tdb_s: float, stop_tdb_s: float) -> None:
         if not stop_tdb_s > start_tdb_s:
-            raise ValueError(f"empty time range [{start_tdb_s}, {stop_tdb_s}]")
+            from marsview.core.time import utc_span
+
+            raise ValueError(f"empty time range {utc_span(start_tdb_s, stop_tdb_s)}")
         self.start_tdb_s, self.stop_tdb_s = float(start_tdb_s), float(stop_tdb_s)
         self.rangeChanged.emit(self.start_tdb_s, self.stop_tdb_s)
         self.set_time(min(max(self.tdb_s, self.start_tdb_s), self.stop_tdb_s))

@@ -34,10 +34,18 @@ class _Job(QRunnable):
             result = self.fn(self.cancel_event.is_set, lambda f: self.relay.progress.emit(self.request_id, f))
         except Exception as exc:  # reported to the user by the lane's owner
             if not self.cancel_event.is_set():
-                self.relay.error.emit(self.request_id, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                # a ParseError is a user message already (file:line: keyword: why): no class name in front
+                text = str(exc) if _is_user_message(exc) else f"{type(exc).__name__}: {exc}"
+                self.relay.error.emit(self.request_id, text, traceback.format_exc())
             return
         if not self.cancel_event.is_set():
             self.relay.done.emit(self.request_id, result)
+
+
+def _is_user_message(exc) -> bool:
+    from marsview.io.errors import ParseError
+
+    return isinstance(exc, ParseError)
 
 
 class TaskLane(QObject):

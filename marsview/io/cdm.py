@@ -44,6 +44,7 @@ OBJ_KEYS = OBJ_META + OBJ_OD + OBJ_ADD + STATE + COV6 + COV_EXTRA
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_OBJ = ("OBJECT", "OBJECT_DESIGNATOR", "CATALOG_NAME", "OBJECT_NAME", "INTERNATIONAL_DESIGNATOR",
                  "EPHEMERIS_NAME", "COVARIANCE_METHOD", "MANEUVERABLE", "REF_FRAME") + STATE + COV6
+_MANDATORY_ANY = frozenset(MANDATORY_HEADER + ("TCA", "MISS_DISTANCE") + MANDATORY_OBJ)
 NUMERIC = {"MISS_DISTANCE", "RELATIVE_SPEED", "SCREEN_VOLUME_X", "SCREEN_VOLUME_Y", "SCREEN_VOLUME_Z",
            "COLLISION_PROBABILITY", "RECOMMENDED_OD_SPAN", "ACTUAL_OD_SPAN", "OBS_AVAILABLE", "OBS_USED",
            "TRACKS_AVAILABLE", "TRACKS_USED", "RESIDUALS_ACCEPTED", "WEIGHTED_RMS"} | set(RELATIVE[3:9]) \
@@ -60,7 +61,7 @@ for _k, (_i, _j) in _COV_INDEX.items():
     if _i < 6:
         UNITS[_k] = ("m**2", "m**2/s", "m**2/s**2")[(_i >= 3) + (_j >= 3)]
 CHOICES = {"COVARIANCE_METHOD": ("CALCULATED", "DEFAULT"), "MANEUVERABLE": ("YES", "NO", "N/A"),
-           "REF_FRAME": ("GCRF", "EME2000", "ITRF"), "SCREEN_VOLUME_FRAME": ("RTN", "TVN"),
+           "REF_FRAME": ("GCRF", "EME2000", "ITRF", "J2000"), "SCREEN_VOLUME_FRAME": ("RTN", "TVN"),
            "SCREEN_VOLUME_SHAPE": ("ELLIPSOID", "BOX"), "OBJECT": ("OBJECT1", "OBJECT2")}
 
 
@@ -74,7 +75,9 @@ class CdmObject:
 
     name = property(lambda self: self.values["OBJECT_NAME"])
     designator = property(lambda self: self.values["OBJECT_DESIGNATOR"])
-    ref_frame = property(lambda self: self.values["REF_FRAME"].upper())
+    # J2000 (SPICE's name, common in partner files) is EME2000
+    ref_frame = property(lambda self: {"J2000": "EME2000"}.get(self.values["REF_FRAME"].upper(),
+                                                               self.values["REF_FRAME"].upper()))
 
     @property
     def covariance_rtn(self) -> np.ndarray:
@@ -186,7 +189,10 @@ def parse_cdm_items(items: list[KvnLine], path) -> CdmMessage:
         if key in sec_values:
             raise ParseError(path, it.line, key, f"repeated (first at line {sec_lines[key]})")
         if it.value == "":
-            raise ParseError(path, it.line, key, "empty value")
+            if key in _MANDATORY_ANY or key == "OBJECT":
+                raise ParseError(path, it.line, key, "empty value (a mandatory keyword)")
+            # an optional keyword written empty (XML <X/> or <X nil="true"/>, as operational CDMs do) is absent
+            continue
         _check_value(it, path)
         sec_values[key] = it.value
         sec_lines[key] = it.line

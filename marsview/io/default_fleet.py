@@ -42,6 +42,21 @@ def known_hbr_m(name: str, naif_id: int | None = None) -> float | None:
     return entry[1] if entry else None
 
 
+def fleet_naif_id(name: str) -> int | None:
+    """The NAIF id of a known fleet object from any of its names ('MGS', 'Mars Global Surveyor'), else None."""
+    entry = FLEET.get(" ".join(str(name).split()).upper())
+    return entry[0] if entry else None
+
+
+def same_object_key(name: str) -> str:
+    """A key equal for two names of the same object: 'NAIF <id>' for a known fleet name (so MGS and MARS
+    GLOBAL SURVEYOR match), else the name upper-cased without blanks or punctuation ('Phobos' = 'PHOBOS')."""
+    naif = fleet_naif_id(name)
+    if naif is not None:
+        return f"NAIF {naif}"
+    return "".join(ch for ch in str(name).upper() if ch.isalnum())
+
+
 def object_kind_for(name: str, naif_id: int | None) -> str:
     """'moon' for natural satellites (NAIF 100-998 not ending in 99, or named Phobos/Deimos), 'inactive'
     for MGS, else 'spacecraft'."""

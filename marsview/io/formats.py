@@ -10,6 +10,21 @@ from .errors import ParseError
 
 _XML_ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 _KVN_FIRST = re.compile(rb"^\s*CCSDS_(OEM|OPM|CDM)_VERS\s*=", re.MULTILINE)
+_KVN_OTHER = re.compile(rb"^\s*CCSDS_([A-Z]{3})_VERS\s*=")
+# magic numbers of the compressed containers partners use, and the command that opens each
+_COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"),
+               (b"\x5d\x00\x00", "lzma", "unlzma"), (b"PK\x03\x04", "zip", "unzip"),
+               (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"))
+# other CCSDS messages: what each is, so a refusal says why rather than "not a CCSDS message"
+_OTHER_MESSAGES = {
+    "OMM": "OMM (mean elements) is not supported — load an OEM/OPM",
+    "OCM": "OCM (orbit comprehensive message) is not supported — load an OEM/OPM",
+    "AEM": "AEM (attitude ephemeris) is not supported: marsview reads orbits (OEM/OPM/CDM)",
+    "APM": "APM (attitude parameters) is not supported: marsview reads orbits (OEM/OPM/CDM)",
+    "ACM": "ACM (attitude comprehensive message) is not supported: marsview reads orbits (OEM/OPM/CDM)",
+    "TDM": "TDM (tracking data) is not supported: marsview reads orbits (OEM/OPM/CDM)",
+    "RDM": "RDM (re-entry data) is not supported: marsview reads OEM/OPM/CDM",
+}
 
 
 def detect_format(path) -> tuple[str, str]:
@@ -22,6 +37,10 @@ def detect_format(path) -> tuple[str, str]:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
     if head[:7] == b"DAF/SPK" or head[:8] == b"NAIF/DAF":
         return "SPK", "DAF"
+    for magic, name, command in _COMPRESSED:
+        if head.startswith(magic):
+            raise ParseError(path, 1, "file", f"{name}-compressed file: decompress it first "
+                             f"({command} {path.name}) and open the result")
     if head.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
         head = head[3:]
     if not head.strip():
@@ -37,6 +56,8 @@ def detect_format(path) -> tuple[str, str]:
         if root in ("oem", "opm", "cdm"):
             return root.upper(), "XML"
         line = head[: head.find(b"<" + m.group(1)) if m else 0].count(b"\n") + 1
+        if root.upper() in _OTHER_MESSAGES:
+            raise ParseError(path, line, root, _OTHER_MESSAGES[root.upper()])
         raise ParseError(path, line, root or "xml", "XML root is not <oem>, <opm> or <cdm>")
     for raw in head.splitlines():
         stripped = raw.strip()
@@ -47,6 +68,9 @@ def detect_format(path) -> tuple[str, str]:
             return m.group(1).decode(), "KVN"
         line = head[: head.find(raw)].count(b"\n") + 1
         keyword = stripped.split(b"=")[0].strip().decode("utf-8", "replace")[:40] or "file"
+        other = _KVN_OTHER.match(stripped)
+        if other and other.group(1).decode() in _OTHER_MESSAGES:
+            raise ParseError(path, line, keyword, _OTHER_MESSAGES[other.group(1).decode()])
         raise ParseError(path, line, keyword,
                          "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
     raise ParseError(path, head.count(b"\n") + 1, "file", "only comments: no CCSDS message")

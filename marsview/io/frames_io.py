@@ -8,7 +8,8 @@ by 0.155 m and Deimos (GM 9.62e-5, a = 23458 km) by 0.053 m, so at most 0.21 m w
 correction is applied, and the choice is stated in the README.
 
 Frames: EME2000, ICRF (= EME2000 axes; the 17 mas frame bias is negligible here), MCI and IAU_MARS; the
-conversion goes through ``marsview.core.frames``. Time systems: UTC, TAI, TT, TDB.
+conversion goes through ``marsview.core.frames``; J2000 is read as EME2000 (``FRAME_ALIASES``). Time systems:
+UTC, TAI, TT, TDB, GPS, TCB (``marsview.core.time``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .errors import ParseError
 
 MARS_CENTRES = ("MARS", "MARS BARYCENTER")
 INPUT_FRAMES = ("EME2000", "ICRF", "MCI", "IAU_MARS")
+# Other names of the same frames: J2000 is SPICE's (and many partners') name of EME2000; Orekit maps it too.
+FRAME_ALIASES = {"J2000": "EME2000"}
 TIME_SYSTEMS = tuple(mtime.TIME_SYSTEMS)
 
 # semi-major axes used only for the barycentre bound above (mars_facts.md)
@@ -39,6 +42,12 @@ def barycentre_offset_bound_m() -> float:
 def normalize(text: str) -> str:
     """Upper case with runs of blanks collapsed ('Mars  barycenter' -> 'MARS BARYCENTER')."""
     return " ".join(text.split()).upper()
+
+
+def normalize_frame(text: str) -> str:
+    """A frame name in marsview's spelling: normalized, with aliases resolved ('j2000' -> 'EME2000')."""
+    frame = normalize(text)
+    return FRAME_ALIASES.get(frame, frame)
 
 
 def check_time_system(value: str, path, line: int, keyword: str = "TIME_SYSTEM") -> str:
@@ -59,7 +68,7 @@ def check_mars_centre(value: str, path, line: int, keyword: str = "CENTER_NAME")
 
 
 def check_frame(value: str, path, line: int, keyword: str = "REF_FRAME") -> str:
-    frame = normalize(value)
+    frame = normalize_frame(value)
     if frame not in INPUT_FRAMES:
         raise ParseError(path, line, keyword,
                          f"frame {value!r} cannot be used (marsview converts {', '.join(INPUT_FRAMES)})")
@@ -68,7 +77,7 @@ def check_frame(value: str, path, line: int, keyword: str = "REF_FRAME") -> str:
 
 def to_eme2000(states, tdb_s, frame: str):
     """(N,6) Mars-centred states in FRAME at TDB epochs -> EME2000 (a copy)."""
-    frame = normalize(frame)
+    frame = normalize_frame(frame)
     s = np.asarray(states, dtype=np.float64)
     if frame in ("EME2000", "ICRF"):
         return s.copy()
@@ -79,7 +88,7 @@ def rotation_to_eme2000(tdb_s, frame: str) -> np.ndarray:
     """(N,6,6) matrices taking a covariance's state axes in an inertial FRAME to EME2000 (rotation only;
     IAU_MARS covariances get the rotation without the transport term, the usual approximation)."""
     t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
-    frame = normalize(frame)
+    frame = normalize_frame(frame)
     if frame in ("EME2000", "ICRF"):
         m = np.broadcast_to(np.eye(3), (t.size, 3, 3))
     elif frame == "MCI":

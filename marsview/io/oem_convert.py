@@ -11,17 +11,19 @@ from ..core.ephemeris import CoverageError
 from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
 from .errors import ParseError
 from ..core import frames as cframes
-from .frames_io import check_frame, check_mars_centre, normalize, rotation_to_eme2000, to_eme2000
+from .frames_io import check_frame, check_mars_centre, normalize_frame, rotation_to_eme2000, to_eme2000
 from .kvn import EpochArray
 from .oem import OemMessage, OemSegment
 
 DEFAULT_DEGREE = 7
 
 
-def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0) -> TabulatedSegment:
+def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnings=None) -> TabulatedSegment:
     """One OEM segment -> a TabulatedSegment in Mars-centred EME2000 (refuses other centres and frames).
 
     ``covariances`` of the result: None, or (epochs_tdb_s (K,), matrices (K,6,6)) rotated to EME2000 [km, km/s].
+    A covariance in a frame marsview cannot convert (e.g. ITRF1997 on a Mars orbiter) is refused, or, when
+    WARNINGS is a list, dropped with a ``file:line: COV_REF_FRAME: ...`` note appended to it.
     """
     lines = seg.metadata_lines
     check_mars_centre(seg.center_name, path, lines.get("CENTER_NAME", seg.start_line))
@@ -42,20 +44,22 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0) -> Tab
         tab = TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
                                seg.useable_stop_tdb_s, acc, None, source)
     except ValueError as exc:
-        raise ParseError(path, seg.start_line, "META_START", str(exc)) from None
+        # the message starts with SOURCE (path, segment, lines); the ParseError names the path already
+        text = str(exc).removeprefix(f"{path} ") if path else str(exc)
+        raise ParseError(path, seg.start_line, "META_START", text) from None
     if seg.covariances:
-        tab.covariances = _covariances_eme2000(seg, frame, states, path)
+        tab.covariances = _covariances_eme2000(seg, frame, states, path, warnings)
     return tab
 
 
-def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path):
+def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path, warnings=None):
     """(epochs_tdb_s (K,), (K,6,6) km**2.. in EME2000). Local frames (RTN/RSW/RIC, VNB, TNW) are rotated with
     the segment's state at the covariance epoch (interpolated over all its points); the rotation rate of the
     local frame is neglected, the usual approximation."""
-    epochs = np.array([c.epoch_tdb_s for c in seg.covariances])
+    epochs = []
     mats = []
     for c in seg.covariances:
-        cframe = normalize(c.frame) if c.frame else frame
+        cframe = normalize_frame(c.frame) if c.frame else frame
         if cframe in ("EME2000", "ICRF", "MCI", "IAU_MARS"):
             r = rotation_to_eme2000(c.epoch_tdb_s, cframe)[0]
         elif cframe in ("RTN", "RSW", "RIC", "VNB", "TNW"):
@@ -73,18 +77,26 @@ def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path):
             r = np.zeros((6, 6))
             r[:3, :3] = r[3:, 3:] = rows.T
         else:
-            raise ParseError(path, c.line, "COV_REF_FRAME",
+            err = ParseError(path, c.line, "COV_REF_FRAME",
                              f"covariance frame {c.frame!r} cannot be converted "
                              "(EME2000, ICRF, MCI, IAU_MARS, RTN, RSW, RIC, VNB, TNW)")
+            if warnings is None:
+                raise err
+            warnings.append(f"{err}; this covariance is ignored")
+            continue
+        epochs.append(c.epoch_tdb_s)
         mats.append(r @ c.matrix @ r.T)
-    return epochs, np.array(mats)
+    if not mats:
+        return None
+    return np.array(epochs), np.array(mats)
 
 
-def oem_to_ephemerides(message: OemMessage) -> list[TabulatedEphemeris]:
-    """One Mars-centred EME2000 TabulatedEphemeris per OBJECT_NAME, segments in file order."""
+def oem_to_ephemerides(message: OemMessage, warnings=None) -> list[TabulatedEphemeris]:
+    """One Mars-centred EME2000 TabulatedEphemeris per OBJECT_NAME, segments in file order (WARNINGS: see
+    segment_to_tabulated)."""
     groups: dict[str, list[TabulatedSegment]] = {}
     for i, seg in enumerate(message.segments):
-        groups.setdefault(seg.object_name, []).append(segment_to_tabulated(seg, message.path, i))
+        groups.setdefault(seg.object_name, []).append(segment_to_tabulated(seg, message.path, i, warnings))
     return [TabulatedEphemeris(name, segs, "EME2000", message.path) for name, segs in groups.items()]
 
 
@@ -149,7 +161,7 @@ def ephemeris_to_oem(ephemerides, start_tdb_s=None, stop_tdb_s=None, step_s: flo
                 continue
             epochs, t = _exact_epochs(_grid(p, q_end, step_s), p, q_end, time_system, digits)
             states = np.asarray(eph.state(t), dtype=np.float64)
-            frame = normalize(getattr(eph, "frame", "EME2000"))
+            frame = normalize_frame(getattr(eph, "frame", "EME2000"))
             if frame not in ("EME2000", "ICRF"):
                 states = to_eme2000(states, t, frame)
             texts = epochs.take([0, -1]).format()

@@ -35,7 +35,7 @@ from marsview.core.time import parse_duration_s, utc_to_tdb_s
 from marsview.io.errors import ParseError
 
 SCENARIO_FILE = "scenario.toml"
-FILE_EXTENSIONS = (".oem", ".opm", ".bsp", ".xml", ".txt", ".kvn")
+FILE_EXTENSIONS = (".oem", ".opm", ".bsp", ".xml", ".txt", ".kvn", ".cdm")
 DEFAULT_HBR_M = 5.0
 _OBJECT_KEYS = {"name", "kind", "hbr_m", "color", "threshold_km", "sigma0_km", "sigma_growth_km_per_day",
                 "radial_sigma_km", "cross_track_sigma_km", "mass_kg", "drag_area_m2", "drag_coeff", "naif_id",
@@ -163,7 +163,7 @@ def load_scenario(paths=None, use_cache: bool = True):
                     if f.suffix.lower() in FILE_EXTENSIONS:
                         files.append((f, False))
                     else:
-                        warnings.append(f"{f}: ignored (not an .oem/.opm/.bsp/.xml/.txt/.kvn file)")
+                        warnings.append(f"{f}: ignored (not an .oem/.opm/.cdm/.bsp/.xml/.txt/.kvn file)")
         elif p.exists():
             files.append((p, True))
         else:
@@ -176,30 +176,80 @@ def load_scenario(paths=None, use_cache: bool = True):
 def _load_files(files, warnings, use_cache, folder):
     from marsview.io.formats import detect_format
 
-    built = []
+    built, conjunctions, cdm_objects = [], [], []
     for path, explicit in files:
         kind, _enc = detect_format(path) if explicit else _detect_lenient(path, warnings)
         if kind is None:
             continue
         if kind == "CDM":
-            warnings.append(f"{path}: a CDM holds no trajectory; ignored")
+            conjunctions.append(_cdm_conjunction(path, cdm_objects, warnings))
             continue
-        built.extend(_file_objects(path, kind, None, None, None, use_cache, warnings))
-    if not built:
+        for entry in _file_objects(path, kind, None, None, None, use_cache, warnings):
+            _add_unique(built, entry, warnings)
+    built += cdm_objects   # CDM arcs are markers of the CDM's states: never merged with a trajectory
+    if not built and not conjunctions:
         raise ParseError(files[0][0], 0, "file", "no trajectories found in the given files")
-    start = max(e.coverage[0] for _n, e, *_ in built)
-    stop = min(e.coverage[1] for _n, e, *_ in built)
-    if stop <= start:
-        start, stop = min(e.coverage[0] for _n, e, *_ in built), max(e.coverage[1] for _n, e, *_ in built)
-        warnings.append("the files share no common time span; the window spans all of them")
+    if built:
+        start = max(e.coverage[0] for _n, e, *_ in built)
+        stop = min(e.coverage[1] for _n, e, *_ in built)
+        if stop <= start:
+            start, stop = min(e.coverage[0] for _n, e, *_ in built), max(e.coverage[1] for _n, e, *_ in built)
+            warnings.append("the files share no common time span; the window spans all of them")
+    else:   # CDMs only: a day either side of the first TCA
+        start, stop = conjunctions[0].tca_tdb_s - 86400.0, conjunctions[0].tca_tdb_s + 86400.0
     window = (start, min(stop - start, 7 * 86400.0))
     name = folder.name if folder is not None else ", ".join(sorted({str(p.name) for p, _ in files}))
     objects = []
     for i, (obj_name, eph, kind, naif, srcs, extra) in enumerate(built):
+        extra = dict(extra)
+        hbr = extra.pop("hbr_m", None)
         objects.append(_make_object({"name": obj_name, "kind": kind, "naif_id": naif, "source_files": srcs,
-                                     "hbr_m": _known_hbr(obj_name, naif, warnings), **extra}, eph, i))
+                                     "hbr_m": hbr if hbr is not None else _known_hbr(obj_name, naif, warnings),
+                                     **extra}, eph, i))
     return _make_scenario(name, objects, window, 10.0, {}, [str(p) for p, _ in files], warnings,
-                          str(folder) if folder else None, "", [])
+                          str(folder) if folder else None, "", [("cdm_conjunctions", conjunctions)])
+
+
+def _cdm_conjunction(path, cdm_objects, warnings):
+    """A CDM file -> its CdmConjunction (a close-approach row); a Mars-centred one also appends its two
+    objects' two-body arcs through TCA to CDM_OBJECTS (see marsview.io.cdm_conjunction)."""
+    from marsview.io.cdm_conjunction import conjunction_arcs, read_cdm_conjunction
+    from marsview.io.default_fleet import known_hbr_m, object_kind_for
+
+    conj = read_cdm_conjunction(path)
+    warnings.extend(f"{path}: {note}" for note in conj.notes)
+    arcs = conjunction_arcs(conj)
+    if not arcs:
+        warnings.append(f"{path}: CDM {conj.object1} vs {conj.object2} is {conj.centre}-centred: shown as a "
+                        "close approach only (its objects are not drawn around Mars)")
+    for (label, eph, naif), name in zip(arcs, (conj.object1, conj.object2)):
+        hbr = known_hbr_m(name, naif)
+        cdm_objects.append((label, eph, object_kind_for(name, naif), naif, (str(path),),
+                            {"hbr_m": hbr if hbr is not None else conj.hbr_m / 2.0}))
+    return conj
+
+
+def _add_unique(built, entry, warnings) -> None:
+    """Append ENTRY (see _file_objects) unless it is an object already built from an earlier file -- same NAIF
+    id, or the same name up to case/blanks/fleet aliases (Phobos = PHOBOS, MGS = MARS GLOBAL SURVEYOR): then
+    the later file's trajectory replaces the earlier one (its position in the list is kept), with a warning."""
+    from marsview.io.default_fleet import fleet_naif_id, same_object_key
+
+    def naif_of(e):
+        return e[3] if e[3] is not None else fleet_naif_id(e[0])
+
+    name, naif, key = entry[0], naif_of(entry), same_object_key(entry[0])
+    cospar = entry[5].get("cospar_id")
+    for i, old in enumerate(built):
+        same_naif = naif is not None and naif_of(old) == naif
+        same_cospar = cospar is not None and old[5].get("cospar_id") == cospar
+        if same_naif or same_cospar or same_object_key(old[0]) == key:
+            why = f"NAIF {naif}" if same_naif else f"COSPAR {cospar}" if same_cospar else "same name"
+            warnings.append(f"{name} from {', '.join(entry[4])} replaces {old[0]} from {', '.join(old[4])} "
+                            f"(the same object: {why}); the later file is kept")
+            built[i] = entry
+            return
+    built.append(entry)
 
 
 def _detect_lenient(path, warnings):
@@ -241,11 +291,12 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
 
         msg = read_oem(path)
         ids = {seg.object_name: seg.metadata.get("OBJECT_ID") for seg in msg.segments}
-        for eph in oem_to_ephemerides(msg):
+        for eph in oem_to_ephemerides(msg, warnings):
             if select and eph.name.upper() != str(select).upper():
                 continue
             naif = _naif_from_text(ids.get(eph.name))
-            out.append((eph.name, eph, object_kind_for(eph.name, naif), naif, (str(path),), {}))
+            out.append((eph.name, eph, object_kind_for(eph.name, naif), naif, (str(path),),
+                        _cospar_extra(ids.get(eph.name))))
         if select and not out:
             raise ParseError(path, 0, "OBJECT_NAME", f"no object {select!r} in this OEM (it holds: "
                              f"{', '.join(ids)})")
@@ -254,6 +305,15 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
     else:
         raise ParseError(path, 0, "file", f"a {kind} file holds no trajectory")
     return out
+
+
+_COSPAR = re.compile(r"^\d{4}-\d{3}[A-Z]{1,3}$")
+
+
+def _cospar_extra(text) -> dict:
+    """{"cospar_id": "1996-062A"} when an OBJECT_ID is an international designator, else {}."""
+    value = str(text or "").strip().upper()
+    return {"cospar_id": value} if _COSPAR.match(value) else {}
 
 
 def _naif_from_text(text):
@@ -265,14 +325,16 @@ def _naif_from_text(text):
 
 def _opm_object(path: Path, span, force_model, use_cache):
     from marsview.core.dynamics import ForceModel
-    from marsview.core.frames import transform_states
     from marsview.io.default_fleet import object_kind_for
+    from marsview.io.frames_io import check_frame, check_mars_centre, to_eme2000
     from marsview.io.opm import read_opm
     from marsview.model.orbit_cache import OrbitRequest, propagate_cached
 
     msg = read_opm(path)
-    state = transform_states(np.asarray(msg.state, dtype=float).reshape(1, 6), msg.epoch_tdb_s,
-                             msg.ref_frame, "EME2000")[0]
+    # the centre first: an Earth/SSB state is never a Mars orbiter, whatever its frame
+    check_mars_centre(msg.center_name, path, _opm_line(msg, "CENTER_NAME"))
+    frame = check_frame(msg.ref_frame, path, _opm_line(msg, "REF_FRAME"))
+    state = to_eme2000(np.asarray(msg.state, dtype=float).reshape(1, 6), msg.epoch_tdb_s, frame)[0]
     lo, hi = span if span else (msg.epoch_tdb_s, msg.epoch_tdb_s + 7 * 86400.0)
     fm = force_model or ForceModel.j2()
     (eph,) = propagate_cached([OrbitRequest(msg.object_name, tuple(state), msg.epoch_tdb_s, min(lo, msg.epoch_tdb_s),
@@ -280,7 +342,13 @@ def _opm_object(path: Path, span, force_model, use_cache):
     extra = {k: v for k, v in (("mass_kg", msg.mass_kg), ("drag_area_m2", msg.drag_area_m2),
                                ("drag_coeff", msg.drag_coeff)) if v is not None}
     naif = _naif_from_text(msg.metadata.get("OBJECT_ID"))
+    extra.update(_cospar_extra(msg.metadata.get("OBJECT_ID")))
     return (msg.object_name, eph, object_kind_for(msg.object_name, naif), naif, (str(path),), extra)
+
+
+def _opm_line(msg, keyword: str) -> int:
+    """Line of KEYWORD in an OPM (KVN line, or the XML element's line)."""
+    return next((it.line for it in msg.items if it.keyword == keyword), 0)
 
 
 def _load_toml(path: Path, use_cache: bool):
@@ -312,8 +380,10 @@ def _make_object(attrs: dict, eph, index: int):
     attrs = dict(attrs)
     attrs.setdefault("color", palette_color(index))
     spec = attrs.pop("spec", None)
+    cospar = attrs.pop("cospar_id", None)
     obj = ScenarioObject(ephemeris=eph, **attrs)
     obj.spec = spec
+    obj.cospar_id = cospar   # international designator from the file's OBJECT_ID (matching duplicates)
     return obj
 
 

@@ -114,6 +114,7 @@ def _element_request(doc, table, orbit, name, start, span, path):
             raise doc.error(table, key, f"unknown key for elements (known: {', '.join(sorted(known))})")
     epoch = _get(doc, table, orbit, "epoch_utc", "epoch", start)
     frame = _get(doc, table, orbit, "frame", str, "MCI").upper()
+    frame = {"J2000": "EME2000"}.get(frame, frame)   # SPICE's name of EME2000
     if frame not in ("MCI", "EME2000", "ICRF"):
         raise doc.error(table, "frame", f"elements frame must be MCI or EME2000, got {frame!r}")
     angles = [_get(doc, table, orbit, k, float, required=True)

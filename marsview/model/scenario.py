@@ -20,6 +20,12 @@ from marsview.core.constants import (
 from marsview.core.ephemeris import Ephemeris
 
 KINDS = ("spacecraft", "moon", "inactive")
+
+
+def is_cdm_marker(obj) -> bool:
+    """True for an object drawn from a CDM's state at TCA (marsview.io.cdm_conjunction.conjunction_arcs)."""
+    return bool(getattr(obj.ephemeris, "cdm_marker", False))
+
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # Okabe & Ito (2008) colour-blind-safe palette, black dropped (invisible on a dark globe view)
@@ -179,6 +185,8 @@ class Scenario(_Observable):
     description: str = ""
     disclaimer: str = ""  # e.g. "Approximate training scenario ..." for the GUI's about box and reports
     coverage_s: float | None = None  # span built for element/OPM/moon objects (scenario.toml [window])
+    # close approaches received as CDM files (marsview.io.cdm_conjunction.CdmConjunction): table rows
+    cdm_conjunctions: list = field(default_factory=list)
 
     def __post_init__(self):
         _Observable.__init__(self)
@@ -257,10 +265,12 @@ class Scenario(_Observable):
         return self.window_start_tdb_s + self.window_duration_s
 
     def coverage(self) -> tuple[float, float]:
-        """The span every object covers (TDB s): max of starts, min of stops. ValueError if they don't overlap."""
-        if not self.objects:
+        """The span every screened object covers (TDB s): max of starts, min of stops (CDM markers, a few hours
+        around their TCA, do not narrow it). ValueError if they don't overlap."""
+        objects = self.screened_objects()
+        if not objects:
             raise ValueError(f"scenario {self.name!r} has no objects")
-        starts, stops = zip(*(o.ephemeris.coverage for o in self.objects))
+        starts, stops = zip(*(o.ephemeris.coverage for o in objects))
         start, stop = max(starts), min(stops)
         if stop < start:
             raise ValueError(f"the objects of {self.name!r} have no common coverage")
@@ -272,7 +282,54 @@ class Scenario(_Observable):
         return float(min(starts)), float(max(stops))
 
     def screened_objects(self) -> list[ScenarioObject]:
-        return list(self.objects)
+        """The objects screening takes: all but the markers of CDM states (a CDM's close approach is its own
+        table row; screening its two-body arcs against the fleet would list the same encounter again)."""
+        return [o for o in self.objects if not is_cdm_marker(o)]
+
+    def coverage_notes(self, start_tdb_s: float, stop_tdb_s: float) -> dict[str, str]:
+        """{object name: why it is not (fully) screened over [start, stop]} for objects whose ephemeris does not
+        cover the window: "not screened" when it misses it entirely, "screened only over ..." when partly.
+        Epochs in the notes are UTC; the note names the object's source file."""
+        from marsview.core.time import utc_span
+
+        notes = {}
+        for o in self.screened_objects():
+            a, b = o.ephemeris.coverage
+            source = f" ({', '.join(map(str, o.source_files))})" if getattr(o, "source_files", None) else ""
+            if b < start_tdb_s or a > stop_tdb_s:
+                notes[o.name] = (f"not screened: its coverage {utc_span(a, b, 0)} misses the screening window "
+                                 f"{utc_span(start_tdb_s, stop_tdb_s, 0)}{source}")
+            elif a > start_tdb_s + 1e-3 or b < stop_tdb_s - 1e-3:   # epochs written to the microsecond
+                notes[o.name] = (f"screened only over {utc_span(max(a, start_tdb_s), min(b, stop_tdb_s), 0)}: its "
+                                 f"coverage {utc_span(a, b, 0)} does not span the window{source}")
+        return notes
+
+    def find_same_object(self, obj: ScenarioObject) -> ScenarioObject | None:
+        """The object of this scenario that is the same spacecraft/moon as OBJ, matched by NAIF ID, then by
+        COSPAR ID (OBJECT_ID such as 1996-062A, when both files give one), then by
+        name (case, blanks and punctuation ignored: 'Phobos' = 'PHOBOS'), then through the known aliases of the
+        default fleet (MGS = MARS GLOBAL SURVEYOR, MRO = MARS RECONNAISSANCE ORBITER ...); None if none."""
+        from marsview.io.default_fleet import fleet_naif_id, same_object_key
+
+        def naif_of(o):
+            naif = getattr(o, "naif_id", None)
+            return int(naif) if naif is not None else fleet_naif_id(o.name)
+
+        naif = naif_of(obj)
+        if naif is not None:
+            for o in self.objects:
+                if naif_of(o) == naif:
+                    return o
+        cospar = getattr(obj, "cospar_id", None)
+        if cospar:
+            for o in self.objects:
+                if getattr(o, "cospar_id", None) == cospar:
+                    return o
+        key = same_object_key(obj.name)
+        for o in self.objects:
+            if same_object_key(o.name) == key:
+                return o
+        return None
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, {len(self.objects)} objects)"

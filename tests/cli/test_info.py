@@ -28,7 +28,8 @@ def test_info_on_spk_oem_and_bad_files(tmp_path, capsys, reference_dir):
     assert "EXOMARS 2016 TGO (NAIF -143, spacecraft): 1 segment(s), type 13, centre 499, frame J2000" in out
     assert "coverage 2024-04-10T" in out
     assert f"{oem}: OEM (KVN)" in out and "covariance" in out and "time system" in out
-    assert err.startswith(f"{bad}: error: {bad}:")  # file:line: keyword: message
+    assert err.startswith(f"marsview info: error: {bad}:")  # file:line: keyword: message, path once
+    assert err.count(str(bad)) == 1
 
 
 def test_info_warns_about_gaps_and_barycentre(tmp_path, capsys, reference_dir):

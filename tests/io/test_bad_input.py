@@ -222,7 +222,7 @@ def test_oem_unknown_frame_is_refused_for_mars_use(tmp_path):
 
 @pytest.mark.parametrize("kind, line", [("oem", 9), ("opm", 8)])
 def test_unsupported_time_system(tmp_path, kind, line):
-    _fails(tmp_path, kind, TEXTS[kind].replace("TIME_SYSTEM = UTC", "TIME_SYSTEM = GPS"), line, "TIME_SYSTEM",
+    _fails(tmp_path, kind, TEXTS[kind].replace("TIME_SYSTEM = UTC", "TIME_SYSTEM = GMST"), line, "TIME_SYSTEM",
            "not supported")
 
 
