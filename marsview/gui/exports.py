@@ -69,7 +69,8 @@ class OffscreenView:
         dst.focus_name = src.focus_name if src.focus_name in dst.entries else None
         ev, sel = src.encounter.event, win.selected_event
         if ev is not None and sel is not None and sel.object1 in dst.entries and sel.object2 in dst.entries:
-            dst.show_encounter(sel.object1, sel.object2, ev["tca"], ev["miss_km"], sel.relative_speed_kms)
+            dst.show_encounter(sel.object1, sel.object2, ev["tca"], ev["miss_km"], sel.relative_speed_kms,
+                               ev.get("combined_cov_km2"), ev.get("hbr_km", 0.0))
         else:
             dst.clear_encounter()
         for key in ("center", "distance", "elevation", "azimuth", "fov"):

@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         self.actionFeatures = self._action(v, "Surface feature &labels", self.globe.scene.set_feature_labels_visible,
                                            None, "actionFeatureLabels", checkable=True)
         self.actionFeatures.setChecked(True)
+        self.actionFlatLighting = self._action(v, "F&lat lighting (briefings)", self.globe.scene.set_flat_lighting,
+                                               None, "actionFlatLighting", checkable=True)
         self.actionProjector = self._action(v, "&Projector theme", self._toggle_projector, None, "actionProjector",
                                             checkable=True)
         v.addSeparator()
@@ -243,8 +245,7 @@ class MainWindow(QMainWindow):
         self.clock.pause()
         scene = self.globe.scene
         if event.object1 in scene.entries and event.object2 in scene.entries:
-            scene.show_encounter(event.object1, event.object2, event.tca_tdb_s, event.miss_km,
-                                 event.relative_speed_kms)
+            self.globe.show_event(event, self.scenario)
         self.clock.set_time(event.tca_tdb_s)
         self._request_distance_plot(event)
 

@@ -88,6 +88,7 @@ class EncounterAdapter:
         self.event = dict(eph1=eph1, eph2=eph2, tca=tca_tdb_s, miss_km=miss_km, rel_path_eme=rel_eme,
                           rel_tca_eme=(s2 - s1)[:3], epochs=epochs, rtn_eme=rtn_matrix(s1)[0], plane=plane,
                           hbr_km=float(hbr_km), relative_speed_kms=relative_speed_kms,
+                          combined_cov_km2=None if combined_cov_km2 is None else np.asarray(combined_cov_km2, float),
                           rel_velocity_eme=(s2 - s1)[3:6])
         # axes long enough to read next to the miss and the 3-sigma ellipse, short enough to stay in view
         extent = max(miss_km, 3.0 * float(np.max(plane.sigma_xy_km)) if plane is not None else 0.0, 0.01)
@@ -151,7 +152,8 @@ class EncounterAdapter:
             circle = ellipse_points(anchor, plane.basis @ m.T, np.eye(2) * ev["hbr_km"] ** 2, 1.0)
             strips.append((circle, HBR_RGBA))
         self.lines.set_group("encounter", strips)
-        self.label_requests.insert(0, LabelRequest("miss " + format_distance(ev["miss_km"]), tip, PRIORITY_ENCOUNTER))
+        self.label_requests.insert(0, LabelRequest("miss " + format_distance(ev["miss_km"]), 0.5 * (anchor + tip),
+                                                  PRIORITY_ENCOUNTER, marker_radius_px=4.0))  # beside the line
         separation_km = float(np.linalg.norm(p2 - p1))
         caption = f"miss {format_distance(ev['miss_km'])} at TCA · now {format_distance(separation_km)}"
         if plane is not None:

@@ -38,6 +38,7 @@ RESET_DISTANCE_KM = 34000.0  # Mars' disc fills ~6 % of a 16:9 frame: the planet
 # viewer and the terminator still shows at the limb (true lighting, read as a globe rather than a disc)
 SUN_VIEW_AZIMUTH_OFFSET_DEG = 35.0
 SUN_VIEW_ELEVATION_DEG = 20.0
+ENCOUNTER_VIEW_TILT_DEG = 25.0
 REFERENCE_HEIGHT_PX = 1080.0  # type and lines are designed at 1080 lines; taller outputs scale up
 
 
@@ -275,8 +276,15 @@ class MarsScene:
         self._sun_view_angles = None
         direction = self.encounter.view_direction_eme()
         if direction is not None:
+            # 25 deg off the relative velocity, toward the display's up: the ellipses are foreshortened by only
+            # cos 25 = 0.91, and the relative path reads as a line through the miss point rather than a
+            # streak radiating from it (seen exactly end-on, its near half passes through the camera)
             m = eme_to_display_matrices(self.frame, np.array([tca_tdb_s]))[0]
-            self.camera.elevation, self.camera.azimuth = self._view_angles(m @ direction)
+            v = m @ direction
+            up = np.array([0.0, 0.0, 1.0]) - v[2] * v
+            up = up / np.linalg.norm(up) if np.linalg.norm(up) > 1e-6 else np.array([1.0, 0.0, 0.0])
+            tilt = np.radians(ENCOUNTER_VIEW_TILT_DEG)
+            self.camera.elevation, self.camera.azimuth = self._view_angles(np.cos(tilt) * v + np.sin(tilt) * up)
         self.set_time(tca_tdb_s)
 
     def clear_encounter(self) -> None:
@@ -434,7 +442,7 @@ class MarsScene:
         theme = self.theme
         fixed = list(self.encounter.label_requests) + list(self._object_requests)  # 3D anchors (scene km)
         marker_r = 0.5 * self.markers.marker_size + 2.0
-        requests = [LabelRequest(r.text, r.anchor_px, r.priority, marker_r if r in self._object_requests else 0.0)
+        requests = [LabelRequest(r.text, r.anchor_px, r.priority, marker_r if r in self._object_requests else r.marker_radius_px)
                     for r in fixed]  # anchors stay 3D in the stored requests: this frame's copies get pixels
         if self.feature_labels_visible and self.encounter.event is None:
             rot, centre = self._globe_pose
