@@ -108,6 +108,7 @@ class MarsScene:
         self.clock_scale = "UTC"
         self._sun_view_angles = None  # (elevation, azimuth) last set by the Sun-facing default view
         self._azimuth_rule = None
+        self._geometry_key, self._geometry = None, None
         self._in_layout = False
         self.view.scene.transform.changed.connect(lambda _e: self._layout_labels())
         canvas.events.resize.connect(lambda _e: self._on_resize())
@@ -296,9 +297,21 @@ class MarsScene:
         m = eme_to_display_matrices(self.frame, tdb_s)
         return np.einsum("nij,nj->ni", m, states_eme[:, :3])
 
+    def _epoch_geometry(self, tdb_s: float):
+        """(EME2000 -> display matrix, unit Sun direction in the display frame, body-fixed -> display matrix)
+        at TDB_S; memoized, since a frame asks for them several times (Sun-facing camera, focus, globe)."""
+        key = (self.frame, float(tdb_s))
+        if self._geometry_key != key:
+            t = np.array([float(tdb_s)])
+            m = eme_to_display_matrices(self.frame, t)[0]
+            sun = sun_position_mars_centred_km(t).reshape(-1, 3)[0]
+            self._geometry = (m, m @ (sun / np.linalg.norm(sun)), m @ eme2000_to_iau_mars_matrix(t)[0].T)
+            self._geometry_key = key
+        return self._geometry
+
     def focus_km(self) -> np.ndarray:
         """Current focus in the display frame (float64 km)."""
-        m = eme_to_display_matrices(self.frame, np.array([self.tdb_s]))[0]
+        m = self._epoch_geometry(self.tdb_s)[0]
         enc = self.encounter.focus_eme(self.tdb_s)
         if enc is not None:
             return m @ enc
@@ -310,7 +323,7 @@ class MarsScene:
     def set_time(self, tdb_s: float) -> None:
         self.tdb_s = t = float(tdb_s)
         self._face_the_sun()
-        m = eme_to_display_matrices(self.frame, np.array([t]))[0]
+        m, sun_display, body_to_display = self._epoch_geometry(t)
         exact = {self.focus_name}
         if self.encounter.event is not None:
             exact |= {n for n, e in self.entries.items()
@@ -319,11 +332,9 @@ class MarsScene:
             e.state_eme = e.cache.state_at(t, exact=name in exact)
             e.position_km = None if e.state_eme is None else m @ e.state_eme[:3]
         focus = self.focus_km()
-        sun = sun_position_mars_centred_km(np.array([t])).reshape(-1, 3)[0]
-        sun_display = m @ (sun / np.linalg.norm(sun))
-        body_to_display = m @ eme2000_to_iau_mars_matrix(np.array([t]))[0].T
         self.globe.update(body_to_display, -focus, sun_display)
         self._globe_pose = (body_to_display, -focus)
+        self.globe.set_detail(2.0 * self._apparent_radius_px(focus))
         names, positions, colors, pieces, keys, kinds = [], [], [], [], [], []
         for name, e in self.entries.items():
             visible = bool(getattr(e.obj, "visible", True)) and e.position_km is not None
@@ -331,7 +342,9 @@ class MarsScene:
                 if e.globe is not None:
                     e.globe.visible = False
                 continue
-            rgba = Color(e.color).rgba
+            if e.extra.get("color") != e.color:  # parse the colour once, not every frame
+                e.extra["color"], e.extra["rgba"] = e.color, tuple(Color(e.color).rgba)
+            rgba = e.extra["rgba"]
             orbit, trail = track_pieces(e.cache, t, e.position_km, focus)
             sl = e.cache.drawn_slice(t)
             pieces.append((orbit, trail, rgba))
@@ -355,6 +368,15 @@ class MarsScene:
         self._update_overlay(caption)
         self._layout_labels()
         self.canvas.update()
+
+    def _apparent_radius_px(self, focus_km) -> float:
+        """Radius of Mars' disc on screen (pixels) seen from the camera at the current focus."""
+        dist = float(np.linalg.norm(self.camera_position() + np.asarray(focus_km, dtype=float)))
+        r = MARS_RADII_KM[0]
+        if dist <= r:
+            return float("inf")
+        half_h = 0.5 * self.canvas.size[1]
+        return half_h * np.tan(np.arcsin(r / dist)) / np.tan(np.radians(self.camera.fov) / 2.0)
 
     def _behind_mars(self, points_scene) -> np.ndarray:
         """(N,) True where the line of sight from the camera to a point (scene coordinates) passes through
@@ -460,11 +482,13 @@ class MarsScene:
         placed = layout_labels(requests, w, h, self.label_em_px(), obstacles_px=self._overlay_boxes)
         # one Text visual for every label: a fixed list of strings (rebuilt only when the set of names
         # changes); a label that is not placed this frame is parked outside the canvas
-        universe = [self._scale_text] + [r.text for r in fixed] + [f.name for f in FEATURES]
+        # (every object's name, hidden or not, so an object passing behind Mars does not rebuild the glyphs)
+        fixed_texts = [r.text for r in self.encounter.label_requests] + list(self.entries)
+        universe = [self._scale_text] + fixed_texts + [f.name for f in FEATURES]
         if universe != self._label_texts:
             self._label_texts = universe
             self._labels.text = [x or " " for x in universe]
-            self._labels.color = ([theme.text] * (1 + len(fixed)) + [theme.feature_label_color] * len(FEATURES))
+            self._labels.color = ([theme.text] * (1 + len(fixed_texts)) + [theme.feature_label_color] * len(FEATURES))
             self._label_pos = np.full((len(universe), 3), -1e5, np.float32)
         pos = self._label_pos
         pos[:] = -1e5
@@ -501,9 +525,7 @@ class MarsScene:
         self.set_time(self.tdb_s)
 
     def sun_direction_display(self) -> np.ndarray:
-        t = np.array([self.tdb_s])
-        sun = sun_position_mars_centred_km(t).reshape(-1, 3)[0]
-        return eme_to_display_matrices(self.frame, t)[0] @ (sun / np.linalg.norm(sun))
+        return self._epoch_geometry(self.tdb_s)[1].copy()
 
     def camera_position(self) -> np.ndarray:
         """Camera position in scene coordinates (display frame, relative to the focus, km)."""
