@@ -109,6 +109,8 @@ class MarsScene:
         self._sun_view_angles = None  # (elevation, azimuth) last set by the Sun-facing default view
         self._azimuth_rule = None
         self._geometry_key, self._geometry = None, None
+        self._extra_polylines: dict[str, list] = {}
+        self._extra_focus = None
         self._in_layout = False
         self.view.scene.transform.changed.connect(lambda _e: self._layout_labels())
         canvas.events.resize.connect(lambda _e: self._on_resize())
@@ -144,6 +146,30 @@ class MarsScene:
 
     def _on_resize(self) -> None:
         self.apply_theme(self.theme)
+
+    def set_polyline_group(self, name: str, strips_display_km) -> None:
+        """Add or replace a named set of polylines drawn in the view's single line batch (e.g. a planned
+        "ghost" orbit). STRIPS_DISPLAY_KM: iterable of (positions (N,3) float64 km in the display frame,
+        rgba (4,) or (N,4)); the scene subtracts the focus in float64 every frame, as for the fleet's orbits.
+        An empty iterable removes the group. Names "orbits", "trails" and "encounter" are the scene's own."""
+        if name in ("orbits", "trails", "encounter"):
+            raise ValueError(f"polyline group name {name!r} is reserved")
+        strips = [(np.asarray(p, dtype=np.float64), c) for p, c in strips_display_km]
+        if strips:
+            self._extra_polylines[name] = strips
+        else:
+            self._extra_polylines.pop(name, None)
+            self.lines.remove_group(name)
+        self._extra_focus = None  # re-pack at the next frame
+        self.set_time(self.tdb_s)
+
+    def _update_extra_polylines(self, focus) -> None:
+        key = tuple(np.round(focus, 12))
+        if key == self._extra_focus:
+            return
+        self._extra_focus = key
+        for name, strips in self._extra_polylines.items():
+            self.lines.set_group(name, [(p - focus, c) for p, c in strips])
 
     def set_texture(self, texture_rgb) -> None:
         self.texture_rgb = texture_rgb
@@ -364,6 +390,7 @@ class MarsScene:
             LabelRequest(n, p, PRIORITY_MOON if k == "moon" else PRIORITY_SPACECRAFT, 0.0)
             for n, p, k, ok in zip(names, rel, kinds, shown) if ok]
         caption = self.encounter.update(t, m, focus)
+        self._update_extra_polylines(focus)
         self.lines.flush()
         self._update_overlay(caption)
         self._layout_labels()

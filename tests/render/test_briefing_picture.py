@@ -197,3 +197,25 @@ def test_viking_mosaic_is_mapped_with_east_longitude_and_north_up(default_scene)
         s.set_flat_lighting(False)
         s.set_feature_labels_visible(True)
         s.set_frame("MCI")
+
+
+def test_an_extra_polyline_group_joins_the_single_line_batch(default_scene):
+    """Another module (e.g. the planned 'ghost' orbit) adds its own polylines without a new visual; they are
+    drawn about the current focus like the fleet's orbits."""
+    s, sc = default_scene
+    s.set_focus(None)
+    s.set_time(sc.window_start_tdb_s)
+    before = s.lines.vertex_count
+    ring = 5000.0 * np.stack([np.cos(np.linspace(0, 2 * np.pi, 50)), np.sin(np.linspace(0, 2 * np.pi, 50)),
+                              np.zeros(50)], axis=1)
+    s.set_polyline_group("ghost", [(ring, (1.0, 1.0, 1.0, 0.5))])
+    assert s.lines.vertex_count == before + 50
+    assert len([v for v in s.view.scene.children if type(v).__name__ == "Line"]) == 1
+    s.set_focus("MRO")  # positions follow the focus (float64 subtraction)
+    pos, _col, _con = s.lines._groups["ghost"]
+    assert np.allclose(pos[0], ring[0] - s.focus_km(), atol=1e-3)
+    with pytest.raises(ValueError, match="reserved"):
+        s.set_polyline_group("orbits", [])
+    s.set_polyline_group("ghost", [])
+    assert "ghost" not in s.lines.group_names()
+    s.set_focus(None)
