@@ -219,3 +219,48 @@ def test_an_extra_polyline_group_joins_the_single_line_batch(default_scene):
     s.set_polyline_group("ghost", [])
     assert "ghost" not in s.lines.group_names()
     s.set_focus(None)
+
+
+def test_snapshot_encounter_shows_the_operator_frame(qapp, tmp_path):
+    """`snapshot --encounter MRO/MAVEN`: the designed 2.5 km pass with its 1-sigma ellipse (amber), RTN axes and
+    the miss vector; the caption names the ellipse size from the screening's covariance."""
+    from marsview.render.encounter import AXIS_RGBA, SIGMA1_RGBA
+
+    rgb = _snapshot(tmp_path, "--size", "1280x720", "--encounter", "mro/MAVEN", "--time", "2024-04-18T00:00:00")
+    px = rgb[..., :3].astype(int)
+
+    def near(rgba, tol=40):
+        target = (np.array(rgba[:3]) * 255).astype(int)
+        return (np.abs(px - target).sum(axis=2) < tol).sum()
+
+    assert near(SIGMA1_RGBA) > 100  # the 1-sigma ellipse is drawn
+    assert near(AXIS_RGBA["R"]) > 20 and near(AXIS_RGBA["N"]) > 20  # object 1's radial and normal axes
+    h = rgb.shape[0]
+    bar = rgb[h - 60:, :300, :3].min(axis=2) > 180  # white scale bar bottom left
+    assert bar.any(axis=0).sum() > 50
+
+
+def test_snapshot_encounter_without_such_a_pass_is_a_one_line_error(tmp_path):
+    out = tmp_path / "x.png"
+    proc = subprocess.run([sys.executable, "-c", "import sys; from marsview.cli import main; sys.exit(main(sys.argv[1:]))",
+                           "snapshot", "--size", "320x200", "--encounter", "MRO/ODY", "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "no close approach between MRO and ODY" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_find_close_approach_picks_the_nearest_tca_of_the_pair():
+    from types import SimpleNamespace as E
+
+    from marsview.cli.snapshot import find_close_approach
+
+    events = [E(object1="MRO", object2="MAVEN", tca_tdb_s=100.0), E(object1="MAVEN", object2="MRO", tca_tdb_s=900.0),
+              E(object1="TGO", object2="TW1", tca_tdb_s=500.0)]
+    names = ["MRO", "MAVEN", "TGO", "TW1"]
+    assert find_close_approach(events, "maven/mro", 700.0, names).tca_tdb_s == 900.0
+    assert find_close_approach(events, "MRO/MAVEN", 0.0, names).tca_tdb_s == 100.0
+    with pytest.raises(ValueError, match="no object named 'XYZ'"):
+        find_close_approach(events, "MRO/XYZ", 0.0, names)
+    with pytest.raises(ValueError, match="OBJ1/OBJ2"):
+        find_close_approach(events, "MRO", 0.0, names)
