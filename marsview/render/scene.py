@@ -375,9 +375,11 @@ class MarsScene:
             sl = e.cache.drawn_slice(t)
             pieces.append((orbit, trail, rgba))
             keys.append((name, id(e.cache.positions_km), sl.start, sl.stop, tuple(rgba)))
-            if e.globe is not None:
-                e.globe.visible = True
-                e.globe.update(m @ _tidally_locked_body_to_eme(e.state_eme), e.position_km - focus, sun_display)
+            if e.globe is not None:  # a moon smaller than ~1.5 px is its marker alone: no mesh to draw
+                e.globe.visible = self._apparent_size_px(max(e.globe.radii_km), e.position_km - focus) >= 1.5
+                if e.globe.visible:
+                    e.globe.update(m @ _tidally_locked_body_to_eme(e.state_eme), e.position_km - focus,
+                                   sun_display)
             names.append(name)
             positions.append(e.position_km)
             colors.append(rgba)
@@ -395,6 +397,14 @@ class MarsScene:
         self._update_overlay(caption)
         self._layout_labels()
         self.canvas.update()
+
+    def _apparent_size_px(self, radius_km: float, centre_scene_km) -> float:
+        """Radius on screen (pixels) of a sphere of RADIUS_KM at CENTRE (scene coordinates)."""
+        dist = float(np.linalg.norm(self.camera_position() - np.asarray(centre_scene_km, dtype=float)))
+        if dist <= radius_km:
+            return float("inf")
+        half_h = 0.5 * self.canvas.size[1]
+        return half_h * np.tan(np.arcsin(radius_km / dist)) / np.tan(np.radians(self.camera.fov) / 2.0)
 
     def _apparent_radius_px(self, focus_km) -> float:
         """Radius of Mars' disc on screen (pixels) seen from the camera at the current focus."""
