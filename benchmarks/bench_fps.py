@@ -8,6 +8,10 @@ time), updates every visual and waits for the canvas to be drawn (as the GUI doe
 --backend egl: the same scene (marsview.render only; no PySide6 is imported) on an EGL SceneCanvas; each
 frame is canvas.render() into an off-screen framebuffer, including the read-back to the CPU (so it is a lower
 bound on what an on-screen swap chain does). Both report the GL renderer. Never pass/fail.
+
+cpu_ms_per_frame: CPU time of the whole process per frame (Python, and under llvmpipe its rasterizer threads
+too) -- steadier than fps on a shared machine: fps on N idle cores is at most about N * 1000 / cpu_ms.
+load_average: the 1-minute load when the run ended (other processes share the cores).
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def run_egl(args, objects, start, stop):
     canvas.render(alpha=False)  # first frame: shader compilation, texture upload
     first_frame_s = time.perf_counter() - t_build
     t, frames, update_s, render_s = start, 0, 0.0, 0.0
+    cpu0 = time.process_time()
     wall0 = time.perf_counter()
     while time.perf_counter() - wall0 < args.seconds:
         a = time.perf_counter()
@@ -100,10 +105,12 @@ def run_egl(args, objects, start, stop):
         render_s += c - b
         frames += 1
     wall = time.perf_counter() - wall0
+    cpu_ms = 1e3 * (time.process_time() - cpu0) / frames
     draw = _draw_only(canvas, s, start, stop, args)
     assert "PySide6" not in sys.modules, "the EGL path must not import Qt"
     return dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / frames,
                 mean_render_readback_ms=1e3 * render_s / frames, first_frame_s=first_frame_s,
+                cpu_ms_per_frame=cpu_ms,
                 renderer=gl_renderer(), **draw)
 
 
@@ -151,6 +158,7 @@ def run_qt(args, objects, start, stop):
     while not drawn:
         app.processEvents()
     n0 = len(drawn)
+    cpu0 = time.process_time()
     wall0 = time.perf_counter()
     update_s = 0.0
     while time.perf_counter() - wall0 < args.seconds:
@@ -163,7 +171,9 @@ def run_qt(args, objects, start, stop):
             app.processEvents()
     wall = time.perf_counter() - wall0
     frames = len(drawn) - n0
+    cpu_ms = 1e3 * (time.process_time() - cpu0) / max(frames, 1)
     result = dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / max(frames, 1),
+                  cpu_ms_per_frame=cpu_ms,
                   renderer=gl_renderer(), actual_canvas_size=list(canvas.size))
     canvas.close()
     return result
@@ -182,7 +192,8 @@ def main():
     result = run(args, objects, start, stop)
     print(json.dumps(dict(benchmark="fps_3d_view", backend=args.backend, size=[args.width, args.height],
                           warp=args.warp, seconds=args.seconds, objects=len(objects), scenario=source,
-                          cpu_count=os.cpu_count(), python=platform.python_version(),
+                          cpu_count=os.cpu_count(), load_average=os.getloadavg()[0],
+                          python=platform.python_version(),
                           numpy=np.__version__, **result), indent=1))
 
 

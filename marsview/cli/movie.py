@@ -26,6 +26,9 @@ def register(subparsers) -> None:
                    help="projector = high-contrast briefing look")
     p.add_argument("--frame", choices=("MCI", "IAU_MARS"), default="MCI", help="display frame (default MCI)")
     p.add_argument("--focus", help="object to centre on (default Mars)")
+    from .snapshot import add_briefing_options
+
+    add_briefing_options(p)
     p.add_argument("-o", "--output", required=True, help="NAME.mp4, or a folder for PNG frames")
     p.set_defaults(func=run)
 
@@ -76,6 +79,29 @@ def _wait_loaded(app, window) -> str | None:
     return loaded[0] if loaded else "timed out"
 
 
+def _wait_encounter(app, window, args, start):
+    """The --encounter event (nearest TCA to --start or the window start), or a one-line error."""
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    from .snapshot import find_close_approach
+
+    deadline = time.monotonic() + 300.0
+    while window.controller.result is None and window.controller.screen_lane.latest_id \
+            and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.AllEvents, 50)
+    result = window.controller.result
+    if result is None:
+        return f"--encounter {args.encounter}: the screening did not finish"
+    try:
+        return find_close_approach(result.events, args.encounter,
+                                   window.clock.start_tdb_s if start is None else start,
+                                   [o.name for o in window.scenario.objects])
+    except ValueError as exc:
+        return str(exc)
+
+
 def _render(app, window, args, start, duration, size) -> int:
     error = _wait_loaded(app, window)
     if error is not None:
@@ -86,7 +112,19 @@ def _render(app, window, args, start, duration, size) -> int:
         except KeyError as exc:
             return _fail(str(exc))
     window.set_display_frame(args.frame)
-    window.controller.screen_lane.cancel()  # the movie does not show the screening: do not wait for it
+    if getattr(args, "flat_lighting", False):
+        window.globe.scene.set_flat_lighting(True)
+    if getattr(args, "encounter", None):  # the close approach comes from the screening: wait for it
+        event = _wait_encounter(app, window, args, start)
+        if isinstance(event, str):
+            return _fail(event)
+        window.select_event(event)
+        if duration is None:  # the pass itself: +-20 miss distances of relative motion, at least +-1 min
+            duration = 2.0 * max(60.0, 20.0 * max(event.miss_km, 0.01) / max(event.relative_speed_kms, 1e-6))
+        if start is None:
+            start = event.tca_tdb_s - duration / 2.0
+    else:
+        window.controller.screen_lane.cancel()  # the movie does not show the screening: do not wait for it
     window.globe.scene.overlay_lines.pop("screening", None)  # its transient "screening…" line
     c = window.clock
     start = c.start_tdb_s if start is None else start

@@ -15,6 +15,35 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def add_briefing_options(p) -> None:
+    """--encounter and --flat-lighting (shared with ``marsview movie``)."""
+    p.add_argument("--encounter", metavar="OBJ1/OBJ2",
+                   help="encounter view of the close approach of OBJ1 and OBJ2 whose TCA is nearest to --time "
+                        "(or the window start): miss vector, RTN axes, 1/3-sigma ellipses, hard-body circle")
+    p.add_argument("--flat-lighting", action="store_true",
+                   help="light every body evenly (no night side), as View > Flat lighting does")
+
+
+def find_close_approach(events, spec: str, tdb_s: float, object_names):
+    """The event of the pair named in SPEC ('OBJ1/OBJ2', either order, names case-insensitive) whose TCA is
+    nearest to TDB_S; ValueError with a one-line reason otherwise."""
+    parts = [x.strip() for x in str(spec).split("/")]
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"--encounter must be OBJ1/OBJ2, got {spec!r}")
+    by_lower = {n.lower(): n for n in object_names}
+    names = []
+    for part in parts:
+        if part.lower() not in by_lower:
+            raise ValueError(f"--encounter {spec}: no object named {part!r} (objects: {', '.join(object_names)})")
+        names.append(by_lower[part.lower()])
+    pair = {names[0], names[1]}
+    mine = [e for e in events if {e.object1, e.object2} == pair]
+    if not mine:
+        raise ValueError(f"--encounter {spec}: the screening found no close approach between {names[0]} and "
+                         f"{names[1]} ({len(events)} close approaches between other pairs)")
+    return min(mine, key=lambda e: abs(e.tca_tdb_s - tdb_s))
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("snapshot", help="render the 3D view with its overlays to a PNG (needs a display)",
                               description="Render the main 3D view as the GUI shows it to a PNG of exactly WxH "
@@ -26,6 +55,7 @@ def register(subparsers) -> None:
                    help="projector = high-contrast briefing look")
     p.add_argument("--frame", choices=("MCI", "IAU_MARS"), default="MCI", help="display frame (default MCI)")
     p.add_argument("--focus", help="object to centre on (default Mars)")
+    add_briefing_options(p)
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(func=run)
 
@@ -87,9 +117,22 @@ def _render(app, window, args, tdb_s, width, height) -> int:
             print(f"marsview snapshot: {exc}", file=sys.stderr)
             return 2
     window.set_display_frame(args.frame)
+    if args.flat_lighting:
+        window.globe.scene.set_flat_lighting(True)
     if tdb_s is not None:
         window.clock.set_range(min(tdb_s, window.clock.start_tdb_s), max(tdb_s, window.clock.stop_tdb_s))
         window.clock.set_time(tdb_s)
+    if args.encounter:
+        result = window.controller.result
+        try:
+            if result is None:
+                raise ValueError(f"--encounter {args.encounter}: the screening did not finish")
+            event = find_close_approach(result.events, args.encounter, window.clock.tdb_s,
+                                        [o.name for o in window.scenario.objects])
+        except ValueError as exc:
+            print(f"marsview snapshot: {exc}", file=sys.stderr)
+            return 2
+        window.select_event(event)
     from marsview.gui.globe_view import rgb_to_qimage
 
     from PySide6.QtCore import Qt

@@ -268,9 +268,9 @@ def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km, source="T
     return float(pc_circle(miss[0], miss[1], sig[0], sig[1], hbr_km)), f"FOSTER-2D/{source}"
 
 
-def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
-    rel = s2 - s1
-    rtn = rtn_matrix(s1)[0] @ rel[:3]
+def event_covariances_km2(t1, t2, tca, s1, s2):
+    """((3,3), (3,3)) EME2000 position covariances [km^2] of the two targets at TCA, and their sources
+    ("OEM" or "TIMING-MODEL"): what the screening uses for miss_sigma and Pc (and the 3D view draws)."""
     covs, sources = [], []
     for target, state in ((t1, s1), (t2, s2)):
         given = ephemeris_covariance_km2(target.ephemeris, tca)  # partner's own covariance first
@@ -278,8 +278,15 @@ def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
             covs.append(given[:3, :3])
             sources.append("OEM")
         else:
-            covs.append(target.uncertainty().inertial_covariance_km2(state[None], tca)[0])
+            covs.append(target.uncertainty().inertial_covariance_km2(np.asarray(state)[None], tca)[0])
             sources.append("TIMING-MODEL")
+    return covs, sources
+
+
+def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
+    rel = s2 - s1
+    rtn = rtn_matrix(s1)[0] @ rel[:3]
+    covs, sources = event_covariances_km2(t1, t2, tca, s1, s2)
     cov1, cov2 = covs
     combined = (cov1 + cov2)[None]
     pc = method = None

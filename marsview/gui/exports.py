@@ -54,7 +54,7 @@ class OffscreenView:
         w.resize(*self.size)
         w.show()
         QApplication.processEvents(QEventLoop.AllEvents, 20)
-        self.scene = MarsScene(self.canvas, theme=self.theme, texture_rgb=src.texture_rgb)
+        self.scene = MarsScene(self.canvas, theme=self.theme, texture_rgb=src.texture_rgb, auto_scale=False)  # theme pre-scaled
         self.sync()
 
     def sync(self) -> None:
@@ -64,11 +64,13 @@ class OffscreenView:
             dst.set_objects(win.scenario.objects)
         dst.set_frame(src.frame)
         dst.clock_scale = src.clock_scale
-        dst.set_feature_labels_visible(src._feature_text.visible)
+        dst.set_feature_labels_visible(src.feature_labels_visible)
+        dst.set_flat_lighting(src.flat_lighting)
         dst.focus_name = src.focus_name if src.focus_name in dst.entries else None
         ev, sel = src.encounter.event, win.selected_event
         if ev is not None and sel is not None and sel.object1 in dst.entries and sel.object2 in dst.entries:
-            dst.show_encounter(sel.object1, sel.object2, ev["tca"], ev["miss_km"], sel.relative_speed_kms)
+            dst.show_encounter(sel.object1, sel.object2, ev["tca"], ev["miss_km"], sel.relative_speed_kms,
+                               ev.get("combined_cov_km2"), ev.get("hbr_km", 0.0))
         else:
             dst.clear_encounter()
         for key in ("center", "distance", "elevation", "azimuth", "fov"):

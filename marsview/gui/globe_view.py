@@ -33,11 +33,42 @@ class GlobeView:
         """(H, W, 3) uint8 of the view with its overlays, at SIZE=(w, h) if given."""
         return self.scene.render_image(size=size)
 
+    def show_event(self, event, scenario, names=None) -> None:
+        """Encounter view of a screening event with the covariance the screening used for it (1/3-sigma
+        ellipses and the hard-body circle in the encounter plane); without one, the geometry alone.
+        NAMES are the drawn objects when they differ from the event's (a CDM row's "<name> [CDM]" arcs)."""
+        cov_km2, hbr_km = None, float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
+        try:
+            cov_km2 = event_combined_covariance_km2(event, scenario)
+        except (ValueError, KeyError, AttributeError):
+            cov_km2 = None  # e.g. an event from a CDM whose objects are not all in the scenario
+        name1, name2 = names or (event.object1, event.object2)
+        self.scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km,
+                                  event.relative_speed_kms, cov_km2, hbr_km)
+
     def close(self) -> None:
         from shiboken6 import isValid
 
         if isValid(self.widget):  # the snapshot command may already have deleted the widget
             self.canvas.close()
+
+
+def event_combined_covariance_km2(event, scenario) -> np.ndarray:
+    """Combined (3,3) EME2000 position covariance [km^2] of EVENT's pair at TCA, chosen as the screening
+    chose it (each object's OEM covariance near TCA, else its along-track timing model)."""
+    from marsview.core.screening import event_covariances_km2
+    from marsview.render.tracks import state_eme2000
+
+    from .controller import screening_targets
+
+    targets = {t.name: t for t in screening_targets(scenario)}
+    t1, t2 = targets[event.object1], targets[event.object2]
+    s1 = event.state1 if event.state1 is not None else state_eme2000(t1.ephemeris, event.tca_tdb_s)
+    s2 = event.state2 if event.state2 is not None else state_eme2000(t2.ephemeris, event.tca_tdb_s)
+    if s1 is None or s2 is None:
+        raise ValueError("the pair is not covered at TCA")
+    (c1, c2), _sources = event_covariances_km2(t1, t2, event.tca_tdb_s, s1, s2)
+    return np.asarray(c1) + np.asarray(c2)
 
 
 def qimage_to_rgb(image) -> np.ndarray:

@@ -162,6 +162,8 @@ class MainWindow(QMainWindow):
         self.actionFeatures = self._action(v, "Surface feature &labels", self.globe.scene.set_feature_labels_visible,
                                            None, "actionFeatureLabels", checkable=True)
         self.actionFeatures.setChecked(True)
+        self.actionFlatLighting = self._action(v, "F&lat lighting (briefings)", self.globe.scene.set_flat_lighting,
+                                               None, "actionFlatLighting", checkable=True)
         self.actionProjector = self._action(v, "&Projector theme", self._toggle_projector, None, "actionProjector",
                                             checkable=True)
         v.addSeparator()
@@ -251,7 +253,7 @@ class MainWindow(QMainWindow):
         # a CDM row's objects are drawn as "<name> [CDM]" arcs (Mars-centred CDMs only)
         name1, name2 = getattr(event, "object_labels", (event.object1, event.object2))
         if name1 in scene.entries and name2 in scene.entries:
-            scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km, event.relative_speed_kms)
+            self.globe.show_event(event, self.scenario, (name1, name2))
         self.clock.set_time(event.tca_tdb_s)
         if self.scenario is not None and {name1, name2} <= set(self.scenario.names()):
             self._request_distance_plot(event, (name1, name2))

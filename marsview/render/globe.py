@@ -48,14 +48,16 @@ class GlobeAdapter:
     """A textured, Sun-lit ellipsoid. ``update(rotation, centre_rel_focus_km, sun_dir_display)`` per frame."""
 
     def __init__(self, parent, radii_km, texture_rgb: np.ndarray, name: str = "Mars",
-                 n_lat: int = 64, n_lon: int = 128, ambient: float = 0.12):
+                 n_lat: int = 48, n_lon: int = 96, ambient: float = 0.12):
         verts, faces, tex = ellipsoid_mesh(radii_km, n_lat, n_lon)
         self.name = name
         self.radii_km = tuple(float(r) for r in radii_km)
         self.mesh = scene.visuals.Mesh(vertices=verts, faces=faces, color="white", parent=parent)
         self.mesh.transform = MatrixTransform()
         self._texcoords = tex
-        self.texture_filter = TextureFilter(np.ascontiguousarray(texture_rgb), tex)
+        self._full_texture = np.ascontiguousarray(texture_rgb)
+        self._texture_step = 1
+        self.texture_filter = TextureFilter(self._full_texture, tex)
         self.mesh.attach(self.texture_filter)
         self.shading = ShadingFilter(shading="smooth", ambient_light=(1, 1, 1, ambient),
                                      diffuse_light=(1, 1, 1, 1.0), specular_light=(1, 1, 1, 0.0),
@@ -65,7 +67,30 @@ class GlobeAdapter:
         self.mesh.order = -10  # drawn first: lines and markers behind it are depth-tested away
 
     def set_texture(self, texture_rgb: np.ndarray) -> None:
-        self.texture_filter.texture = np.ascontiguousarray(texture_rgb)
+        self._full_texture = np.ascontiguousarray(texture_rgb)
+        self._texture_step = 1
+        self.texture_filter.texture = self._full_texture
+        self.mesh.update()
+
+    def set_detail(self, disc_diameter_px: float) -> None:
+        """Upload a texture matched to the disc's size on screen: a 2x2 or 4x4 box-filtered copy while the disc
+        is small (the full map's texels would be skipped anyway, and without mipmaps a 2048-texel map costs
+        llvmpipe several ms a frame in cache misses), the full map once the view is close. Re-uploads only when
+        the level changes."""
+        full = self._full_texture
+        step = 1
+        while step < 4 and full.shape[1] // (2 * step) >= 2.5 * max(disc_diameter_px, 1.0) \
+                and full.shape[0] % (2 * step) == 0 and full.shape[1] % (2 * step) == 0:
+            step *= 2
+        if step == self._texture_step:
+            return
+        self._texture_step = step
+        if step == 1:
+            self.texture_filter.texture = full
+        else:
+            h, w, c = full.shape
+            box = full.reshape(h // step, step, w // step, step, c).mean(axis=(1, 3))
+            self.texture_filter.texture = np.ascontiguousarray((box + 0.5).astype(np.uint8))
         self.mesh.update()
 
     def set_lit(self, lit: bool) -> None:

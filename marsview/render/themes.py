@@ -23,17 +23,17 @@ class RenderTheme:
     marker_px: float
     line_width_px: float
     feature_label_color: str
-    ambient: float
+    ambient: float  # light floor on the night side (0..1) so the disc never goes black on a projector
 
 
 WORKSTATION = RenderTheme("workstation", background="#05070c", text="#e8e8e8", text_dim="#9aa3b2",
                           label_font_pt=8.0, overlay_font_pt=9.0, clock_font_pt=12.0, marker_px=9.0,
-                          line_width_px=1.5, feature_label_color="#f3e6cf", ambient=0.14)
+                          line_width_px=1.5, feature_label_color="#f3e6cf", ambient=0.22)
 # projector: pure black background, white text (contrast 21:1), bigger type and thicker lines for the
 # back of a room on a washed-out projector
 PROJECTOR = RenderTheme("projector", background="#000000", text="#ffffff", text_dim="#ffffff",
-                        label_font_pt=14.0, overlay_font_pt=15.0, clock_font_pt=22.0, marker_px=16.0,
-                        line_width_px=3.0, feature_label_color="#ffffff", ambient=0.22)
+                        label_font_pt=16.0, overlay_font_pt=16.0, clock_font_pt=24.0, marker_px=16.0,
+                        line_width_px=3.0, feature_label_color="#ffffff", ambient=0.32)
 THEMES = {t.name: t for t in (WORKSTATION, PROJECTOR)}
 
 

@@ -155,90 +155,144 @@ def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fr
     return orbit, (trail if trail.shape[0] >= 2 else None)
 
 
+class LineBatch:
+    """Every polyline of the 3D view -- orbits, trails, encounter geometry, and any group another module adds
+    (``set_group``) -- drawn by ONE Line visual with per-vertex colour and a connect mask.
+
+    vispy's per-visual cost (Python, uniform uploads, a draw call) is what bounds the frame rate, on a real GPU
+    and under llvmpipe alike, so the fleet costs one draw whatever its size. A group is a list of strips
+    (N,3 positions about the focus, float64) with an (N,4) colour each; only groups whose content changed are
+    re-packed, into staging buffers that grow but are not reallocated frame to frame.
+    """
+
+    def __init__(self, parent, width: float = 1.5):
+        self.line = scene.visuals.Line(parent=parent, width=width, method="gl", antialias=False)
+        self.line.set_gl_state("translucent", depth_test=True)
+        self.line.visible = False
+        self._groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._pos = np.empty((0, 3), np.float32)
+        self._color = np.empty((0, 4), np.float32)
+        self._connect = np.empty(0, bool)
+        self._dirty = False
+        self.vertex_count = 0
+
+    def set_width(self, width: float) -> None:
+        self.line.set_data(width=width)
+
+    def set_group(self, name: str, strips) -> None:
+        """Replace group NAME by STRIPS: iterable of (positions (N,3) about the focus, colours (N,4) or (4,))."""
+        strips = [(np.asarray(p, dtype=np.float64), c) for p, c in strips if p is not None and len(p) >= 2]
+        if not strips:
+            self.remove_group(name)
+            return
+        n = sum(p.shape[0] for p, _c in strips)
+        pos = np.empty((n, 3), np.float32)
+        col = np.empty((n, 4), np.float32)
+        con = np.ones(n, bool)
+        k = 0
+        for p, c in strips:
+            m = p.shape[0]
+            pos[k:k + m] = p
+            col[k:k + m] = c
+            con[k + m - 1] = False  # no segment from this strip's last vertex to the next strip
+            k += m
+        self._groups[name] = (pos, col, con)
+        self._dirty = True
+
+    def remove_group(self, name: str) -> None:
+        if self._groups.pop(name, None) is not None:
+            self._dirty = True
+
+    def group_names(self) -> list[str]:
+        return list(self._groups)
+
+    def flush(self) -> None:
+        """Upload the packed groups if any changed (once per frame, after every set_group)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        n = sum(g[0].shape[0] for g in self._groups.values())
+        self.vertex_count = n
+        if n < 2:
+            self.line.visible = False
+            return
+        if self._pos.shape[0] < n:  # grow with headroom: steady animation reuses the same buffers
+            cap = int(n * 1.5) + 64
+            self._pos = np.empty((cap, 3), np.float32)
+            self._color = np.empty((cap, 4), np.float32)
+            self._connect = np.empty(cap, bool)
+        k = 0
+        for pos, col, con in self._groups.values():
+            m = pos.shape[0]
+            self._pos[k:k + m], self._color[k:k + m], self._connect[k:k + m] = pos, col, con
+            k += m
+        self.line.set_data(pos=self._pos[:n], color=self._color[:n], connect=self._connect[:n])
+        self.line.visible = True
+
+    def remove(self) -> None:
+        self.line.parent = None
+
+
 class TrackBatch:
-    """Every object's orbit (dim) in one Line visual and every fading trail in another.
+    """Orbits (dim) and fading trails of the whole fleet as two groups of the shared ``LineBatch``."""
 
-    Two visuals for the whole fleet instead of two per object: vispy's per-visual draw overhead (Python,
-    uniform uploads) is what bounds the frame rate on a real GPU, not the line vertices."""
-
-    def __init__(self, parent, width: float = 1.5, orbit_alpha: float = 0.45):
+    def __init__(self, lines: LineBatch, orbit_alpha: float = 0.55):
+        self.lines = lines
         self.orbit_alpha = orbit_alpha
-        self.orbits = scene.visuals.Line(parent=parent, width=width, method="gl", antialias=False)
-        self.trails = scene.visuals.Line(parent=parent, width=width * 2, method="gl", antialias=False)
-        for line in (self.orbits, self.trails):
-            line.set_gl_state("translucent", depth_test=True)
         self._orbit_key = None
         self.orbit_vertex_count = 0
 
-    def set_width(self, width: float) -> None:
-        self.orbits.set_data(width=width)
-        self.trails.set_data(width=width * 2)
-        self._orbit_key = None
-
     def update(self, pieces, keys) -> None:
         """PIECES: list of (orbit (N,3), trail (M,3) or None, rgba) about the focus; KEYS: orbit cache keys."""
-        self._upload(self.orbits, [(o, rgba, False) for o, _t, rgba in pieces if o is not None],
-                     key=tuple(keys), alpha=self.orbit_alpha)
-        self._upload(self.trails, [(t, rgba, True) for _o, t, rgba in pieces if t is not None], key=None)
-
-    def _upload(self, line, strips, key, alpha=1.0) -> None:
-        if not strips:
-            line.visible = False
-            if line is self.orbits:
-                self._orbit_key = None
-            return
-        line.visible = True
-        if key is not None and key == self._orbit_key:
-            return  # orbit samples unchanged: nothing to upload
-        pos = np.concatenate([p for p, _c, _f in strips]).astype(np.float32)
-        colors = np.empty((pos.shape[0], 4), np.float32)
-        connect = np.ones(pos.shape[0], bool)
-        k = 0
-        for p, rgba, fade in strips:
-            n = p.shape[0]
-            colors[k:k + n] = rgba
-            colors[k:k + n, 3] = np.linspace(0.0, 1.0, n) ** 1.5 if fade else alpha
-            connect[k + n - 1] = False  # no segment from this object's last vertex to the next object
-            k += n
-        line.set_data(pos=pos, color=colors, connect=connect)
-        if line is self.orbits:
+        key = tuple(keys)
+        if key != self._orbit_key:  # orbit samples unchanged: nothing to re-pack
+            strips = [(o, _alpha(rgba, self.orbit_alpha)) for o, _t, rgba in pieces if o is not None]
+            self.lines.set_group("orbits", strips)
             self._orbit_key = key
-            self.orbit_vertex_count = pos.shape[0]
+            self.orbit_vertex_count = sum(o.shape[0] for o, _c in strips)
+        trails = []
+        for _o, t, rgba in pieces:
+            if t is None:
+                continue
+            c = np.empty((t.shape[0], 4), np.float32)
+            c[:] = rgba
+            c[:, 3] = 0.25 + 0.75 * np.linspace(0.0, 1.0, t.shape[0]) ** 1.5  # fades into the dim orbit
+            trails.append((t, c))
+        self.lines.set_group("trails", trails)
 
-    def remove(self) -> None:
-        self.orbits.parent = None
-        self.trails.parent = None
+
+def _alpha(rgba, a):
+    c = np.array(rgba, dtype=np.float32)
+    c[3] = a
+    return c
 
 
-class MarkerLabelAdapter:
-    """All current positions as one Markers visual and one Text visual (cheap per frame)."""
+class MarkerBatch:
+    """Every object's current position as one Markers visual (labels are laid out in screen space by the
+    scene: ``marsview.render.labels``). Objects hidden behind Mars are left out, marker and label together."""
 
-    def __init__(self, parent, font_size: float = 9.0, marker_size: float = 9.0, label_color="white"):
+    def __init__(self, parent, marker_size: float = 9.0):
         self.markers = scene.visuals.Markers(parent=parent)
         self.markers.set_gl_state("translucent", depth_test=True)
-        self.labels = scene.visuals.Text(parent=parent, color=label_color, font_size=font_size,
-                                         anchor_x="left", anchor_y="bottom")
-        self.labels.set_gl_state("translucent", depth_test=True)
         self.marker_size = marker_size
-        self._texts: list[str] = []
         self.last_positions_f32 = np.empty((0, 3), np.float32)
+        self._shown_key = None
 
-    def set_style(self, font_size: float, marker_size: float, label_color) -> None:
-        self.labels.font_size = font_size
-        self.labels.color = label_color
+    def set_style(self, marker_size: float) -> None:
         self.marker_size = marker_size
+        self._shown_key = None
 
-    def update(self, names, positions_km, colors, focus_km, symbols=None) -> None:
-        if len(names) == 0:
-            self.markers.visible = self.labels.visible = False
+    def update(self, positions_km, colors, focus_km, shown=None) -> None:
+        """POSITIONS_KM (N,3) display frame; SHOWN (N,) bool mask of the markers to draw (default all)."""
+        if len(positions_km) == 0:
+            self.markers.visible = False
             return
         rel = (np.asarray(positions_km, dtype=np.float64) - focus_km).astype(np.float32)
         self.last_positions_f32 = rel  # what the GPU gets (tests check the precision rule on it)
-        self.markers.set_data(rel, face_color=np.asarray(colors, dtype=np.float32), edge_color="white",
-                              edge_width=1.0, size=self.marker_size, symbol=symbols or "disc")
-        texts = ["  " + n for n in names]
-        if texts != self._texts:
-            self.labels.text = texts
-            self._texts = texts
-        self.labels.pos = rel
-        self.markers.visible = self.labels.visible = True
+        shown = np.ones(rel.shape[0], bool) if shown is None else np.asarray(shown, bool)
+        if not shown.any():
+            self.markers.visible = False
+            return
+        self.markers.set_data(rel[shown], face_color=np.asarray(colors, dtype=np.float32)[shown],
+                              edge_color="white", edge_width=1.0, size=self.marker_size, symbol="disc")
+        self.markers.visible = True

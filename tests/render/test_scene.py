@@ -88,13 +88,15 @@ def test_gpu_positions_are_relative_to_the_focus_at_metre_precision(mscene):
 
 def test_encounter_view_shows_the_miss_vector(mscene):
     mscene.show_encounter("ALPHA", "BRAVO", TCA_TDB_S, MISS_KM, 4.75)
-    miss_line = mscene.encounter.miss._pos
+    miss_line = mscene.encounter.miss_points_f32
     assert np.linalg.norm(miss_line[1].astype(float) - miss_line[0]) == pytest.approx(MISS_KM, abs=1e-6)
     assert mscene.camera.distance == pytest.approx(6 * MISS_KM)
+    assert "encounter" in mscene.lines.group_names()
     img = mscene.render_image()
     assert img[..., :3].max() > 200  # the geometry is drawn
     mscene.clear_encounter()
     assert mscene.encounter.event is None
+    assert "encounter" not in mscene.lines.group_names()
 
 
 def test_format_distance_switches_to_metres():
