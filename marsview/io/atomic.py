@@ -30,7 +30,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    try:  # make the rename itself durable
+    fsync_folder(folder)
+
+
+def fsync_folder(folder) -> None:
+    """Make renames and new entries in FOLDER durable (best effort: some file systems refuse)."""
+    try:
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return

@@ -38,18 +38,35 @@ def detect_format(path) -> tuple[str, str]:
             return root.upper(), "XML"
         line = head[: head.find(b"<" + m.group(1)) if m else 0].count(b"\n") + 1
         raise ParseError(path, line, root or "xml", "XML root is not <oem>, <opm> or <cdm>")
-    for raw in head.splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped.startswith(b"COMMENT"):
-            continue
-        m = _KVN_FIRST.match(stripped)
-        if m:
-            return m.group(1).decode(), "KVN"
-        line = head[: head.find(raw)].count(b"\n") + 1
-        keyword = stripped.split(b"=")[0].strip().decode("utf-8", "replace")[:40] or "file"
-        raise ParseError(path, line, keyword,
-                         "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
-    raise ParseError(path, head.count(b"\n") + 1, "file", "only comments: no CCSDS message")
+    # KVN: COMMENT lines may precede CCSDS_xxx_VERS (any amount of them: read on past the first 8 kB)
+    with open(path, "rb") as fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(1 << 16)
+            if not raw:
+                break
+            lineno += 1
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            stripped = raw.strip()
+            if not stripped or stripped.startswith(b"COMMENT"):
+                continue
+            m = _KVN_FIRST.match(stripped)
+            if m:
+                return m.group(1).decode(), "KVN"
+            raise ParseError(path, lineno, _keyword_fragment(stripped),
+                             "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
+    raise ParseError(path, lineno, "file", "only comments: no CCSDS message")
+
+
+_KEYWORD = re.compile(rb"[A-Za-z][A-Za-z0-9_]{0,39}")
+
+
+def _keyword_fragment(line: bytes) -> str:
+    """The keyword of a KVN-looking line, else "file": an error never quotes the content of a file that is not
+    a CCSDS message (it may be /etc/passwd)."""
+    key = line.split(b"=")[0].strip()
+    return key.decode("ascii") if b"=" in line and _KEYWORD.fullmatch(key) else "file"
 
 
 def read_any(path):
