@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from marsview.io.safe_text import printable
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("info", help="describe OEM/OPM/CDM/SPK files",
@@ -33,9 +35,9 @@ def run(args) -> int:
             print()
         try:
             for line in describe(path):
-                print(line)
+                print(printable(line))  # names from partner files: control characters escaped
         except (ValueError, OSError) as exc:
-            print(f"{path}: error: {exc}", file=sys.stderr)
+            print(printable(f"{path}: error: {exc}"), file=sys.stderr)
             status = 2
     return status
 

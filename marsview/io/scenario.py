@@ -145,6 +145,9 @@ def load_scenario(paths=None, use_cache: bool = True, allow_outside_paths: bool 
     scenario.toml, or ephemeris files (OEM/OPM/SPK). Raises ParseError; never returns a partial scenario.
     A scenario.toml may name files outside its folder only with ALLOW_OUTSIDE_PATHS (partner files are
     untrusted: ``path = "/etc/passwd"`` must not be read by accident)."""
+    if isinstance(paths, str) and not paths.strip() or (
+            isinstance(paths, (list, tuple)) and any(isinstance(p, str) and not p.strip() for p in paths)):
+        raise ParseError("''", 0, "file", "empty path (give a scenario folder or ephemeris files)")
     if not paths:
         paths = [default_scenario_path()]
     if isinstance(paths, (str, Path)):
