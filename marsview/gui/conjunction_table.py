@@ -11,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
+from marsview.io.safe_text import spreadsheet_safe
 
 COLUMNS = ("Pair", "TCA (UTC)", "Miss (km)", "Rel. speed (km/s)", "Radial (km)", "In-track (km)",
            "Cross-track (km)", "Miss / σ", "Pc")
@@ -100,11 +101,13 @@ class ConjunctionModel(QAbstractTableModel):
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["object1", "object2", "tca_utc", "tca_tdb_s", "miss_km", "relative_speed_kms", "radial_km",
                     "in_track_km", "cross_track_km", "miss_sigma", "pc", "pc_method", "source1", "source2"])
+        safe = spreadsheet_safe  # names and sources come from partner files: no live formulas
         for e in self.events:
-            w.writerow([e.object1, e.object2, format_epoch(e.tca_tdb_s, "UTC", digits=6), repr(e.tca_tdb_s),
+            w.writerow([safe(e.object1), safe(e.object2), format_epoch(e.tca_tdb_s, "UTC", digits=6), repr(e.tca_tdb_s),
                         repr(e.miss_km), repr(e.relative_speed_kms), repr(e.radial_km), repr(e.in_track_km),
                         repr(e.cross_track_km), repr(getattr(e, "miss_sigma", float("nan"))),
-                        "" if e.pc is None else repr(e.pc), e.pc_method or "", e.source1, e.source2])
+                        "" if e.pc is None else repr(e.pc), safe(e.pc_method or ""), safe(e.source1),
+                        safe(e.source2)])
         return buf.getvalue()
 
 

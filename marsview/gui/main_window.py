@@ -399,11 +399,16 @@ class MainWindow(QMainWindow):
         if path:
             self.export_csv(path)
 
-    def export_csv(self, path):
+    def export_csv(self, path) -> bool:
         from marsview.io.atomic import atomic_write_text
 
-        atomic_write_text(path, self.table.source_model.to_csv())
+        try:
+            atomic_write_text(path, self.table.source_model.to_csv())
+        except OSError as exc:  # e.g. a read-only folder: tell the user, not stderr
+            self.report_error(f"Could not write {path}: {exc.strerror or exc}", "")
+            return False
         self.statusBar().showMessage(f"Wrote {path}", 8000)
+        return True
 
     # --- errors --------------------------------------------------------------------------------------
     def report_error(self, message, details=""):

@@ -180,7 +180,7 @@ def report_html(content: ReportContent, image_src) -> str:
         out.append("<h2>Distance between the objects of each pair</h2>")
         for (n1, n2), img in content.plots.items():
             out.append(f"<h3>{e_(n1)} – {e_(n2)}</h3><p><img width='{img.width()}' "
-                       f"src='{image_src(f'plot-{n1}-{n2}', img)}' alt='distance {e_(n1)} – {e_(n2)}'></p>")
+                       f"src='{e_(image_src(f'plot-{n1}-{n2}', img))}' alt='distance {e_(n1)} – {e_(n2)}'></p>")
     if content.pictures:
         out.append("<h2>Encounters</h2><p>Each picture is centred between the two objects at TCA: their relative "
                    "path and the miss vector at metre scale.</p>")
