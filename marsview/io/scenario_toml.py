@@ -281,6 +281,7 @@ def save_scenario(scenario, folder) -> Path:
     copied: dict[str, str] = {}  # resolved source path -> name in the version folder
     used: set[str] = set()
     objects = []
+    moved = []  # (ephemeris, its origin as saved): updated once the save is complete
     for obj in scenario.objects:
         d = {"name": obj.name, "kind": obj.kind, "hbr_m": obj.hbr_m, "color": obj.color,
              "sigma0_km": obj.sigma0_km, "sigma_growth_km_per_day": obj.sigma_growth_km_per_day,
@@ -299,11 +300,13 @@ def save_scenario(scenario, folder) -> Path:
                 copied[str(src)] = name
             spec["path"] = f"{data_dir.name}/{copied[str(src)]}"
             spec["sha256"] = file_sha256(stage / copied[str(src)])
+            moved.append((obj.ephemeris, {**spec, "path": str((folder / spec["path"]).resolve())}))
         elif not spec:
             name = _unique_name(_safe_name(obj.name) + ".oem", used)
             spec = _write_object_oem(obj, stage / name)
             spec["path"] = f"{data_dir.name}/{name}"
             spec["sha256"] = file_sha256(stage / name)
+            moved.append((obj.ephemeris, {**spec, "path": str((folder / spec["path"]).resolve())}))
         d["orbit"] = spec
         objects.append(d)
     data = {"format": SCENARIO_FORMAT, "name": scenario.name}
@@ -328,6 +331,9 @@ def save_scenario(scenario, folder) -> Path:
     else:
         stage.rmdir()
     atomic_write_text(folder / "scenario.toml", text)  # the switch: one rename
+    for eph, origin in moved:  # the shown data now lives in the new version (the old one is removed next)
+        origin.pop("sha256", None)
+        eph.origin_spec = origin
     clean_stale_temporaries(folder, keep=data_dir.name if used else None)
     return folder / "scenario.toml"
 

@@ -15,6 +15,9 @@ from PySide6.QtCore import QSettings
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_scenario import make_scenario  # noqa: E402
 
+from marsview.core.time import format_epoch  # noqa: E402
+
+START = format_epoch(8.0e8 + 60.0, "UTC", 3)
 EVIL = '=HYPERLINK("http://evil.example","x")'
 SCRIPT = "<script>alert('x')</script>"
 
@@ -87,7 +90,7 @@ def test_outside_paths_are_read_only_after_the_user_agrees(qapp, tmp_path, monke
     folder = tmp_path / "scenario"
     folder.mkdir()
     (folder / "scenario.toml").write_text(
-        'name = "x"\n[window]\nstart_utc = "2025-05-08T00:00:00"\nduration = "6h"\n'
+        f'name = "x"\n[window]\nstart_utc = "{START}"\nduration = "6h"\n'
         + "".join(f'[[objects]]\nname = "{n}"\nhbr_m = 1.0\n[objects.orbit]\nsource = "file"\n'
                   f'path = "../{n}.oem"\n' for n in ("ALPHA", "BRAVO")))
     asked = []
@@ -101,3 +104,51 @@ def test_outside_paths_are_read_only_after_the_user_agrees(qapp, tmp_path, monke
         assert sorted(w.scenario.names()) == ["ALPHA", "BRAVO"]
     finally:
         shutdown_window(w)
+
+
+def test_newer_delivery_dropped_in_then_save_plan_saves_the_newer_orbit(qapp, tmp_path, monkeypatch):
+    """The issue's path: open a scenario, drop a newer OEM of ALPHA on the window, Save plan; reopened, ALPHA
+    has the newer orbit (and BRAVO its own)."""
+    import numpy as np
+
+    from marsview.gui import launch, shutdown_window
+    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.scenario import load_scenario
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    sc = make_scenario()
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    for obj in sc.objects[:2]:
+        write_oem(folder / f"{obj.name}.oem", ephemeris_to_oem([obj.ephemeris], step_s=60.0))
+    (folder / "scenario.toml").write_text(
+        f'name = "x"\n[window]\nstart_utc = "{START}"\nduration = "6h"\n'
+        + "".join(f'[[objects]]\nname = "{n}"\nhbr_m = 1.0\n[objects.orbit]\nsource = "file"\n'
+                  f'path = "{n}.oem"\n' for n in ("ALPHA", "BRAVO")))
+    from fake_scenario import _circular
+
+    newer = _circular("ALPHA", 3396.19 + 900.0, 1, 8.0e8 + 3600.0)  # a different, higher orbit
+    delivery = tmp_path / "delivery" / "ALPHA.oem"
+    delivery.parent.mkdir()
+    write_oem(delivery, ephemeris_to_oem([newer], step_s=60.0))
+    w = launch([str(folder)], show=False, planning=True)
+    try:
+        loaded, screened = [], []
+        w.scenarioLoaded.connect(lambda: loaded.append(True))
+        _wait(qapp, loaded)
+        w.screeningFinished.connect(lambda: screened.append("screened"))
+        w.controller.loadFailed.connect(lambda m, d: screened.append(m))
+        w.controller.screeningFailed.connect(lambda m, d: screened.append(m))
+        w.controller.open([str(delivery)], merge=True)  # what dropping the file does
+        _wait(qapp, screened)
+        assert screened == ["screened"], screened
+        shown = {o.name: o.ephemeris for o in w.scenario.objects}
+        assert w.maneuver_panel.save(folder=str(folder))
+    finally:
+        shutdown_window(w)
+    again = load_scenario([folder])
+    t = np.linspace(8.0e8 + 60.0, 8.0e8 + 5 * 3600.0, 25)
+    for name in ("ALPHA", "BRAVO"):
+        assert np.max(np.abs(again.object(name).ephemeris.state(t) - shown[name].state(t))) < 1e-9, name
+    r = np.linalg.norm(again.object("ALPHA").ephemeris.state(t)[:, :3], axis=1)
+    assert np.allclose(r, 3396.19 + 900.0, atol=1e-3)  # the newer delivery, not the first file

@@ -96,6 +96,11 @@ def test_a_newer_delivery_dropped_in_is_what_gets_saved(tmp_path):
     again = load_scenario([sc_dir])
     assert_same_states(again, shown)
     assert again.object("B").hbr_m == 7.5
+    shown.object("B").hbr_m = 8.5  # saved again from the same screen (the GUI does not reload after a save)
+    save_scenario(shown, sc_dir)
+    again = load_scenario([sc_dir])
+    assert_same_states(again, shown)
+    assert again.object("B").hbr_m == 8.5
     moved = np.linalg.norm(again.object("A").ephemeris.state([EPOCH])[0, :3]
                            - load_scenario([sc_dir / "a.oem"]).object("A").ephemeris.state([EPOCH])[0, :3])
     assert moved > 1000.0  # the newer delivery, not the file the scenario first named
@@ -104,7 +109,7 @@ def test_a_newer_delivery_dropped_in_is_what_gets_saved(tmp_path):
         save_scenario(load_scenario([sc_dir]), sc_dir)
         assert_same_states(load_scenario([sc_dir]), shown)
     versions = sorted(p.name for p in sc_dir.iterdir() if p.name.startswith("data-v"))
-    assert versions == ["data-v4"] and not list(sc_dir.glob(".*"))
+    assert versions == ["data-v5"] and not list(sc_dir.glob(".*"))
 
 
 def test_objects_built_in_the_gui_and_elements_round_trip(tmp_path):
