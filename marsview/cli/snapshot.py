@@ -57,14 +57,6 @@ def run(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"marsview snapshot: could not load the scenario: {exc}", file=sys.stderr)
         return 1
-    if tdb_s is not None and not any(o.ephemeris.covers(tdb_s) for o in scenario.objects):
-        lo = min(o.ephemeris.coverage[0] for o in scenario.objects)
-        hi = max(o.ephemeris.coverage[1] for o in scenario.objects)
-        from marsview.core.time import format_epoch
-
-        print(f"marsview snapshot: --time {args.time} is outside the coverage of every object "
-              f"({format_epoch(lo, 'UTC', 0)} .. {format_epoch(hi, 'UTC', 0)} UTC)", file=sys.stderr)
-        return 2
     window = launch(args.paths or None, show=False, planning=False, theme=args.theme, scenario=scenario)
     rc = 1
     try:
@@ -100,6 +92,15 @@ def _render(app, window, args, tdb_s, width, height) -> int:
             print(f"marsview snapshot: {exc}", file=sys.stderr)
             return 2
     window.set_display_frame(args.frame)
+    objects = window.scenario.objects if window.scenario is not None else []
+    if tdb_s is not None and objects and not any(o.ephemeris.covers(tdb_s) for o in objects):
+        from marsview.core.time import format_epoch
+
+        lo = min(o.ephemeris.coverage[0] for o in objects)
+        hi = max(o.ephemeris.coverage[1] for o in objects)
+        print(f"marsview snapshot: --time {args.time} is outside the coverage of every object "
+              f"({format_epoch(lo, 'UTC', 0)} .. {format_epoch(hi, 'UTC', 0)} UTC)", file=sys.stderr)
+        return 2
     if tdb_s is not None:
         window.clock.set_range(min(tdb_s, window.clock.start_tdb_s), max(tdb_s, window.clock.stop_tdb_s))
         window.clock.set_time(tdb_s)
