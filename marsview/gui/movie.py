@@ -31,8 +31,13 @@ class Mp4Sink:
     """H.264 yuv420p MP4 (plays everywhere); written to PATH.part.mp4 and renamed when complete."""
 
     def __init__(self, path, size, fps: float):
+        import logging
+
         import imageio_ffmpeg
 
+        quiet = logging.getLogger("imageio_ffmpeg")  # its warnings ("Error while attempting stop ffmpeg") would
+        if not quiet.handlers:                       # reach stderr through logging's last resort: the failure is
+            quiet.addHandler(logging.NullHandler())  # reported once, as our OSError
         w, h = size
         if w % 2 or h % 2:
             raise ValueError(f"MP4 (H.264, yuv420p) needs an even width and height, got {w}x{h}")
@@ -64,8 +69,9 @@ class Mp4Sink:
     def _ffmpeg_message(self, exc) -> str:
         self._log.seek(0)
         lines = [ln.strip() for ln in self._log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-        text = lines[-1] if lines else next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        return text[:200]
+        text = next((ln for ln in lines if "rror" in ln), lines[-1] if lines else "") or next(
+            (ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        return text.split("Error while attempting stop")[0].strip()[:200]  # imageio-ffmpeg's own addendum
 
     def write(self, rgb: np.ndarray) -> None:
         self._guard(self._gen.send, np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))

@@ -91,3 +91,42 @@ def test_bad_argument_exits_non_zero_with_one_line(inputs, case):
     assert "Traceback" not in proc.stderr and "root:x:0" not in proc.stderr
     assert fragment.lower() in lines[0].lower(), (case, lines[0])
     assert sorted(p.name for p in inputs.rglob("*")) == before  # nothing written, no temporary left behind
+
+
+def test_dispatcher_turns_an_unexpected_exception_into_one_line(monkeypatch, capsys):
+    """Whatever a sub-command did not expect: one line with the MARSVIEW_DEBUG hint, exit 1; the traceback
+    only with MARSVIEW_DEBUG=1."""
+    from marsview.cli import info, main
+
+    def boom(_args):
+        raise RuntimeError("internal\nstate broken")
+
+    monkeypatch.setattr(info, "run", boom)
+    monkeypatch.delenv("MARSVIEW_DEBUG", raising=False)
+    assert main(["info", "x.oem"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RuntimeError: internal state broken" in err and "MARSVIEW_DEBUG=1" in err
+    monkeypatch.setenv("MARSVIEW_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["info", "x.oem"])
+
+
+@pytest.mark.timeout(120)
+def test_ffmpeg_failure_is_one_line_and_its_stderr_is_not_shown(tmp_path, capfd):
+    import numpy as np
+
+    from marsview.gui.movie import Mp4Sink
+
+    bad = tmp_path / "gone" / "m.mp4"  # the folder does not exist: ffmpeg cannot open its output
+    with pytest.raises(OSError) as err:
+        sink = Mp4Sink(bad, (64, 64), 10.0)
+        try:
+            for _ in range(50):
+                sink.write(np.zeros((64, 64, 3), np.uint8))
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"ffmpeg could not write {bad}")
+    assert capfd.readouterr().err == ""  # ffmpeg's own messages went to its log, not the terminal
