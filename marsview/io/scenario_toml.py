@@ -338,6 +338,11 @@ def save_scenario(scenario, folder) -> Path:
     return folder / "scenario.toml"
 
 
+# only names marsview's own writers make: io.atomic (".NAME.XXXXXXXX.tmp", mkstemp's 8 random characters) and
+# the staging folder of a save (".data-vN.tmp"); a user's own ".notes.tmp" is left alone
+_MARSVIEW_TMP = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp|\." + DATA_PREFIX + r"\d+\.tmp")
+
+
 def _data_version(name: str) -> int:
     m = re.fullmatch(r"\.?" + DATA_PREFIX + r"(\d+)(\.tmp)?", name)
     return int(m.group(1)) if m else 0
@@ -358,7 +363,7 @@ def clean_stale_temporaries(folder, keep: str | None = None) -> list[str]:
     if keep is None:
         keep = _referenced_version(folder)
     for p in entries:
-        stale_tmp = p.name.startswith(".") and p.name.endswith(".tmp")
+        stale_tmp = bool(_MARSVIEW_TMP.fullmatch(p.name))
         old_version = keep is not None and _data_version(p.name) and not p.name.startswith(".") and p.name != keep
         if not (stale_tmp or old_version):
             continue

@@ -149,12 +149,12 @@ def test_stale_temporaries_are_removed_on_the_next_load(tmp_path):
     sc_dir = tmp_path / "sc"
     write_oem(sc_dir / "a.oem", [two_body("A", 400.0)])
     (sc_dir / "scenario.toml").write_text(HEAD + file_object("A", "a.oem"))
-    for name in (".scenario.toml.abc123.tmp", ".a.oem.x1.tmp"):
+    for name in (".scenario.toml.abc123de.tmp", ".a.oem.x1_b2c3d.tmp", ".users-own.tmp"):
         (sc_dir / name).write_text("half")
     (sc_dir / ".data-v7.tmp").mkdir()
     (sc_dir / ".data-v7.tmp" / "a.oem").write_text("half")
     load_scenario([sc_dir])
-    assert sorted(p.name for p in sc_dir.iterdir()) == ["a.oem", "scenario.toml"]
+    assert sorted(p.name for p in sc_dir.iterdir()) == [".users-own.tmp", "a.oem", "scenario.toml"]
 
 
 CHILD = """
