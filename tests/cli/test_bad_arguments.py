@@ -26,6 +26,7 @@ CASES = {  # id: (argv with {tmp} placeholders, a fragment the one line must hol
     "convert-bad-extension": (["convert", "{tmp}/in.oem", "{tmp}/o.xyz"], "extension"),
     "convert-output-is-folder": (["convert", "{tmp}/in.oem", "{tmp}/dir.oem"], "is a folder"),
     "convert-unwritable": (["convert", "{tmp}/in.oem", UNWRITABLE + "/o.oem"], "cannot write"),
+    "convert-spk-tiny-step": (["convert", "{tmp}/in.bsp", "{tmp}/o.oem", "--step", "1e-9s"], "samples"),
     "convert-not-ccsds": (["convert", "{tmp}/passwd.oem", "{tmp}/o.xml"], "not a CCSDS message"),
     "info-missing": (["info", "{tmp}/none.oem"], "none.oem"),
     "info-not-ccsds": (["info", "{tmp}/passwd.oem"], "not a CCSDS message"),
@@ -62,6 +63,12 @@ def inputs(tmp_path_factory):
     (tmp / "in.opm").write_text(OPM)
     (tmp / "in.oem").write_text(OEM)
     (tmp / "in.cdm").write_text(CDM)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gui"))
+    from fake_scenario import make_scenario
+
+    from marsview.io.spk import write_spk
+
+    write_spk(tmp / "in.bsp", [(make_scenario().objects[0].ephemeris, -74)])
     (tmp / "passwd.oem").write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n")
     (tmp / "dir.oem").mkdir()
     (tmp / "ro").mkdir()
