@@ -40,6 +40,12 @@ def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in SUBCOMMANDS and "--allow-outside-paths" in argv:  # the GUI's own flag
+        rest = [a for a in argv if a != "--allow-outside-paths"]
+        if not rest or (rest[0] not in SUBCOMMANDS and not rest[0].startswith("-")):
+            from marsview.gui import launch_app
+
+            return launch_app(rest, allow_outside_paths=True)
     # the GUI takes bare paths; argparse would read the first path as a sub-command name
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         from marsview.gui import launch_app

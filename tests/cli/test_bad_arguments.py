@@ -137,3 +137,15 @@ def test_ffmpeg_failure_is_one_line_and_its_stderr_is_not_shown(tmp_path, capfd)
     message = str(err.value)
     assert "\n" not in message and message.startswith(f"ffmpeg could not write {bad}")
     assert capfd.readouterr().err == ""  # ffmpeg's own messages went to its log, not the terminal
+
+
+@pytest.mark.parametrize("argv", [["--allow-outside-paths", "a", "b"], ["a", "--allow-outside-paths", "b"],
+                                  ["--allow-outside-paths"]])
+def test_gui_takes_allow_outside_paths(monkeypatch, argv):
+    import marsview.gui
+    from marsview.cli import main
+
+    calls = []
+    monkeypatch.setattr(marsview.gui, "launch_app", lambda paths=None, **kw: calls.append((paths, kw)) or 0)
+    assert main(argv) == 0
+    assert calls == [([a for a in argv if a != "--allow-outside-paths"], {"allow_outside_paths": True})]
