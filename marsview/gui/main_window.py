@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
             paths, merge = self.controller.last_open
             answer = QMessageBox.question(
                 self, "Files outside the scenario folder",
-                f"{message}\n\nRead files outside the scenario folder for this scenario?",
+                f"{message.removeprefix('ParseError: ')}\n\nRead files outside the scenario folder for this scenario?",
                 QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
             if answer == QMessageBox.Yes:
                 self.controller.open(paths, merge=merge, allow_outside_paths=True)
