@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "trend", "watch")
@@ -23,6 +24,8 @@ def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
     if gui_paths:
         # only when no sub-command follows: a top-level positional would swallow the sub-command's own paths
         parser.add_argument("paths", nargs="*", help="scenario folder or ephemeris files to open in the GUI")
+        parser.add_argument("--allow-outside-paths", action="store_true",
+                            help="let scenario.toml name files outside its folder (otherwise the GUI asks)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -37,6 +40,12 @@ def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in SUBCOMMANDS and "--allow-outside-paths" in argv:  # the GUI's own flag
+        rest = [a for a in argv if a != "--allow-outside-paths"]
+        if not rest or (rest[0] not in SUBCOMMANDS and not rest[0].startswith("-")):
+            from marsview.gui import launch_app
+
+            return launch_app(rest, allow_outside_paths=True)
     # the GUI takes bare paths; argparse would read the first path as a sub-command name
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         from marsview.gui import launch_app
@@ -47,10 +56,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from marsview.gui import launch_app
 
-        return launch_app(getattr(args, "paths", None))
+        return launch_app(getattr(args, "paths", None), allow_outside_paths=args.allow_outside_paths)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - whatever a sub-command did not expect: one line, not a traceback
+        if os.environ.get("MARSVIEW_DEBUG"):
+            raise
+        print(f"marsview {args.command}: {_one_line(exc)} (run with MARSVIEW_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        text = "not enough memory for this request (use a shorter span or a longer step)"
+    elif not isinstance(exc, (OSError, ValueError)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:300]

@@ -178,5 +178,7 @@ def run(args) -> int:
                  for r in records]
         sys.stdout.write(json.dumps(clean, indent=2) + "\n")
     elif records:
-        sys.stdout.write(format_table(records))
+        from marsview.io.safe_text import printable
+
+        sys.stdout.write("".join(printable(line) + "\n" for line in format_table(records).splitlines()))
     return 1 if failed else 0

@@ -55,8 +55,11 @@ def _run(args) -> int:
     from marsview.core.time import parse_duration_s
     from marsview.io.formats import detect_format
 
+    from marsview.cli.output import check_output_file
+
     src, dst = Path(args.input), Path(args.output)
     out_fmt = _format(dst, "output")
+    check_output_file(dst, "OUT")
     kind, _encoding = detect_format(src)
     if kind == "OPM":
         raise ValueError(f"{src}: an OPM holds one state, not a trajectory: use "
@@ -141,7 +144,10 @@ def _spk_to_oem(src, dst, out_fmt, step_s, objects) -> int:
         def _state(self, t):
             return self._eph.state(t)
 
+    from marsview.cli.output import check_sample_count
+
     trajs = read_spk(src, objects or None)
+    check_sample_count(sum(b - a for tr in trajs for a, b in tr.windows), step_s)  # before sampling
     header, segments = None, []
     for tr in trajs:
         for warning in tr.warnings:

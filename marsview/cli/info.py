@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from marsview.io.safe_text import printable
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("info", help="describe OEM/OPM/CDM/SPK files",
@@ -41,14 +43,14 @@ def run(args) -> int:
             lines, unusable = describe_usability(path)
         except (ValueError, OSError) as exc:
             text = str(exc)   # a ParseError already starts with the path: never print it twice
-            print(f"marsview info: error: {text if text.startswith(str(path)) else f'{path}: {text}'}",
-                  file=sys.stderr)
+            text = text if text.startswith(str(path)) else f"{path}: {text}"
+            print(printable(f"marsview info: error: {text}"), file=sys.stderr)  # control characters escaped
             status = 2
             continue
         for line in lines:
-            print(line)
+            print(printable(line))  # names from partner files: control characters escaped
         for problem in unusable:
-            print(f"marsview info: warning: {problem}", file=sys.stderr)
+            print(printable(f"marsview info: warning: {problem}"), file=sys.stderr)
         if unusable:
             status = max(status, 1)
     return status

@@ -30,12 +30,29 @@ def register(subparsers) -> None:
 
     add_briefing_options(p)
     p.add_argument("-o", "--output", required=True, help="NAME.mp4, or a folder for PNG frames")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let scenario.toml name files outside its folder (refused by default)")
     p.set_defaults(func=run)
 
 
 def _fail(message: str, code: int = 2) -> int:
     print(f"marsview movie: {message}", file=sys.stderr)
     return code
+
+
+def _check_output(output: str) -> None:
+    """NAME.mp4 or a folder for PNG frames; anything else (m.avi, m.mov) is refused, not silently replaced."""
+    import os
+
+    from marsview.cli.output import CliError, check_output_file, check_output_folder
+
+    if output.lower().endswith(".mp4"):
+        check_output_file(output)
+    elif os.path.splitext(output.rstrip("/"))[1] and not os.path.isdir(output):
+        raise CliError(f"-o {output}: write NAME.mp4 (H.264) or a folder for PNG frames; other formats are "
+                       "not supported")
+    else:
+        check_output_folder(output, "-o")
 
 
 def run(args) -> int:
@@ -51,6 +68,7 @@ def run(args) -> int:
                 raise ValueError(f"--{key} must be a finite number > 0, got {v:g}")
         if duration is not None:
             frame_count(duration, args.fps, args.warp)
+        _check_output(args.output)
         if args.output.lower().endswith(".mp4") and (size[0] % 2 or size[1] % 2):
             raise ValueError(f"--size: MP4 (H.264) needs an even width and height, got {size[0]}x{size[1]}")
     except ValueError as exc:
@@ -58,7 +76,8 @@ def run(args) -> int:
     from marsview.gui import _ensure_app, launch, shutdown_window
 
     app = _ensure_app()
-    window = launch(args.paths or None, show=False, planning=False, theme=args.theme)
+    window = launch(args.paths or None, show=False, planning=False, theme=args.theme,
+                    allow_outside_paths=args.allow_outside_paths)
     try:
         return _render(app, window, args, start, duration, size)
     finally:

@@ -135,9 +135,13 @@ def _run(args) -> int:
     from marsview.io.oem_convert import DEFAULT_DEGREE
     from marsview.io.opm import read_opm
 
+    from marsview.cli.output import check_output_file, check_sample_count
+
     duration_s, step_s = parse_duration_s(args.duration), parse_duration_s(args.step)
     if not (duration_s >= 0 and step_s > 0):
         raise ValueError(f"--duration must be >= 0 and --step > 0 (got {args.duration!r}, {args.step!r})")
+    check_sample_count(duration_s, step_s)  # before allocating the grid
+    check_output_file(args.output)
     msg = read_opm(args.opm)
     path = msg.path
     check_mars_centre(msg.center_name, path, _line(msg, "CENTER_NAME"))

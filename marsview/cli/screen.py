@@ -18,6 +18,8 @@ import math
 import sys
 import time
 
+from marsview.io.safe_text import printable, spreadsheet_safe
+
 DEFAULT_DURATION = "7d"
 DEFAULT_THRESHOLD_KM = 10.0
 
@@ -35,16 +37,18 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--cdm-dir", metavar="DIR", help="also write one CCSDS CDM per event into DIR")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let scenario.toml name files outside its folder (refused by default)")
     p.set_defaults(func=run)
 
 
 # --- inputs -------------------------------------------------------------------------------------------
 
-def load_inputs(paths):
+def load_inputs(paths, allow_outside_paths: bool = False):
     """(targets, warnings, CDM conjunctions): load_targets plus the close approaches of CDM inputs."""
     from marsview.io.scenario import load_scenario
 
-    scenario = load_scenario(list(paths) or None)
+    scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
     return (_targets_of(scenario), list(scenario.warnings or []), list(getattr(scenario, "cdm_conjunctions", [])))
 
 
@@ -59,7 +63,7 @@ def _targets_of(scenario):
         source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
 
 
-def load_targets(paths):
+def load_targets(paths, allow_outside_paths: bool = False):
     """ScreeningTargets from a scenario (folder/files/default) via io.scenario, else from OEM files."""
     from marsview.core.screening import ScreeningTarget
 
@@ -68,7 +72,7 @@ def load_targets(paths):
     except ImportError:
         load_scenario = None
     if load_scenario is not None:
-        scenario = load_scenario(list(paths) or None)
+        scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
         objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
         targets = [ScreeningTarget(
             name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
@@ -198,7 +202,7 @@ def format_table(report: dict) -> str:
             f"{report['threshold_km']:g} km, {len(report['objects'])} objects, {len(report['events'])} events")
     rows = [[h for h, _, _ in COLUMNS]]
     for ev in report["events"]:
-        rows.append(["-" if ev.get(k) is None else f.format(ev[k]) for _, k, f in COLUMNS])
+        rows.append(["-" if ev.get(k) is None else printable(f.format(ev[k])) for _, k, f in COLUMNS])
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
     lines = [head]
     for n, r in enumerate(rows):
@@ -221,7 +225,7 @@ def format_csv(report: dict) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_KEYS)
     for ev in report["events"]:
-        w.writerow(["" if ev.get(k) is None else (";".join(ev[k]) if isinstance(ev[k], list) else ev[k])
+        w.writerow(["" if ev.get(k) is None else spreadsheet_safe(";".join(ev[k]) if isinstance(ev[k], list) else ev[k])
                     for k in CSV_KEYS])
     return buf.getvalue()
 
@@ -331,10 +335,14 @@ class Progress:
 
 
 def run(args) -> int:
+    from marsview.cli.output import check_output_file, check_output_folder
     from marsview.core.screening import ScreeningSettings, screen
 
     try:
-        targets, warnings, conjunctions = load_inputs(args.paths)
+        check_output_file(args.output)
+        if args.cdm_dir is not None:
+            check_output_folder(args.cdm_dir, "--cdm-dir")
+        targets, warnings, conjunctions = load_inputs(args.paths, getattr(args, "allow_outside_paths", False))
         if len(targets) < 2 and conjunctions:   # CDMs only (or one trajectory): report the CDMs' rows
             return _report_cdms_only(args, conjunctions, warnings)
         if len(targets) < 2:
@@ -350,7 +358,7 @@ def run(args) -> int:
         print(f"marsview screen: {exc}", file=sys.stderr)
         return 2
     for w in warnings:
-        print(f"marsview screen: warning: {w}", file=sys.stderr)
+        print(f"marsview screen: warning: {printable(w)}", file=sys.stderr)
     bar = Progress()
     try:
         result = screen(targets, start, stop, ScreeningSettings(threshold_km=args.threshold_km), progress=bar)
@@ -365,7 +373,7 @@ def _report_cdms_only(args, conjunctions, warnings) -> int:
     from types import SimpleNamespace
 
     for w in warnings:
-        print(f"marsview screen: warning: {w}", file=sys.stderr)
+        print(f"marsview screen: warning: {printable(w)}", file=sys.stderr)
     tcas = [c.tca_tdb_s for c in conjunctions]
     empty = SimpleNamespace(events=(), start_tdb_s=min(tcas), stop_tdb_s=max(tcas), threshold_km=args.threshold_km,
                             objects=(), pairs_screened=0, step_s=0.0)
@@ -373,13 +381,10 @@ def _report_cdms_only(args, conjunctions, warnings) -> int:
 
 
 def _write_report(args, report, result, targets) -> int:
-    text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": format_csv, "table": format_table}[args.format](report)
-    if args.output:
-        from marsview.io.atomic import atomic_write_text
+    from marsview.cli.output import write_text_output
 
-        atomic_write_text(args.output, text)
-    else:
-        sys.stdout.write(text)
+    text = {"json": lambda r: json.dumps(r, indent=2) + "\n", "csv": format_csv, "table": format_table}[args.format](report)
+    write_text_output(args.output, text)
     if args.cdm_dir and result is not None:
         paths = write_event_cdms(result, targets, args.cdm_dir)
         print(f"marsview screen: wrote {len(paths)} CDM(s) to {args.cdm_dir}", file=sys.stderr)

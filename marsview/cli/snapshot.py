@@ -57,6 +57,8 @@ def register(subparsers) -> None:
     p.add_argument("--focus", help="object to centre on (default Mars)")
     add_briefing_options(p)
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let scenario.toml name files outside its folder (refused by default)")
     p.set_defaults(func=run)
 
 
@@ -69,6 +71,9 @@ def run(args) -> int:
         from marsview.core.time import utc_to_tdb_s
 
         tdb_s = utc_to_tdb_s(args.time) if args.time else None
+        from marsview.cli.output import check_output_file
+
+        check_output_file(args.output, suffixes=(".png",))
     except ValueError as exc:
         print(f"marsview snapshot: {exc}", file=sys.stderr)
         return 2
@@ -78,7 +83,7 @@ def run(args) -> int:
     try:  # headless command: load on this thread (the window's loader worker is for interactive use)
         from marsview.io.scenario import load_scenario
 
-        scenario = load_scenario(list(args.paths) or None)
+        scenario = load_scenario(list(args.paths) or None, allow_outside_paths=args.allow_outside_paths)
     except (OSError, ValueError) as exc:
         print(f"marsview snapshot: could not load the scenario: {exc}", file=sys.stderr)
         return 1
@@ -117,6 +122,15 @@ def _render(app, window, args, tdb_s, width, height) -> int:
             print(f"marsview snapshot: {exc}", file=sys.stderr)
             return 2
     window.set_display_frame(args.frame)
+    objects = window.scenario.objects if window.scenario is not None else []
+    if tdb_s is not None and objects and not any(o.ephemeris.covers(tdb_s) for o in objects):
+        from marsview.core.time import format_epoch
+
+        lo = min(o.ephemeris.coverage[0] for o in objects)
+        hi = max(o.ephemeris.coverage[1] for o in objects)
+        print(f"marsview snapshot: --time {args.time} is outside the coverage of every object "
+              f"({format_epoch(lo, 'UTC', 0)} .. {format_epoch(hi, 'UTC', 0)} UTC)", file=sys.stderr)
+        return 2
     if args.flat_lighting:
         window.globe.scene.set_flat_lighting(True)
     if tdb_s is not None:
@@ -150,8 +164,20 @@ def _render(app, window, args, tdb_s, width, height) -> int:
     view.scene.set_time(window.clock.tdb_s)
     rgb = view.render(size=(width, height))
     image = rgb_to_qimage(rgb)
-    if image.width() != width or image.height() != height or not image.save(str(args.output), "PNG"):
-        print(f"marsview snapshot: could not write {args.output}", file=sys.stderr)
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    if image.width() != width or image.height() != height or not image.save(buffer, "PNG"):
+        print(f"marsview snapshot: could not encode the {width}x{height} PNG", file=sys.stderr)
+        return 1
+    try:
+        from marsview.io.atomic import atomic_write_bytes
+
+        atomic_write_bytes(args.output, bytes(data))  # a reader never sees half a PNG
+    except OSError as exc:
+        print(f"marsview snapshot: could not write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.output} ({width}x{height})")
     return 0

@@ -39,11 +39,12 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
     return window
 
 
-def launch_app(paths=None) -> int:
+def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
     app = _ensure_app()
     from .briefing import last_scenario_paths, restore_settings
 
-    window = launch(paths or last_scenario_paths() or None, show=True)
+    window = launch(paths or last_scenario_paths() or None, show=True,
+                    **({"allow_outside_paths": True} if allow_outside_paths else {}))
     restore_settings(window)
     window.raise_()
     rc = app.exec()

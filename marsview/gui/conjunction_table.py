@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
+from marsview.io.safe_text import spreadsheet_safe
 
 SORT_ROLE = Qt.UserRole + 1
 EVENT_ROLE = Qt.UserRole + 2
@@ -183,12 +184,14 @@ class ConjunctionModel(QAbstractTableModel):
         w.writerow(["object1", "object2", "tca_utc", "tca_tdb_s", "miss_km", "relative_speed_kms", "radial_km",
                     "in_track_km", "cross_track_km", "crossing_dt_s", "miss_sigma", "pc", "pc_method", "source1",
                     "source2"])
+        safe = spreadsheet_safe  # names and sources come from partner files: no live formulas
         for e in self.events:
-            w.writerow([e.object1, e.object2, format_epoch(e.tca_tdb_s, "UTC", digits=6), repr(e.tca_tdb_s),
+            w.writerow([safe(e.object1), safe(e.object2), format_epoch(e.tca_tdb_s, "UTC", digits=6), repr(e.tca_tdb_s),
                         repr(e.miss_km), repr(e.relative_speed_kms), repr(e.radial_km), repr(e.in_track_km),
                         repr(e.cross_track_km), repr(getattr(e, "crossing_dt_s", float("nan"))),
                         repr(getattr(e, "miss_sigma", float("nan"))),
-                        "" if e.pc is None else repr(e.pc), e.pc_method or "", e.source1, e.source2])
+                        "" if e.pc is None else repr(e.pc), safe(e.pc_method or ""), safe(e.source1),
+                        safe(e.source2)])
         return buf.getvalue()
 
 

@@ -59,10 +59,10 @@ def warm_worker_imports(extra=()) -> None:
             pass
 
 
-def _load(paths):
+def _load(paths, allow_outside_paths: bool = False):
     from marsview.io.scenario import load_scenario
 
-    return load_scenario(list(paths) if paths else None)
+    return load_scenario(list(paths) if paths else None, allow_outside_paths=allow_outside_paths)
 
 
 class ScenarioController(QObject):
@@ -95,10 +95,15 @@ class ScenarioController(QObject):
         self._modelChanged.connect(self._on_model_changed, Qt.QueuedConnection)
 
     # --- loading -------------------------------------------------------------------------------------
-    def open(self, paths=None, merge: bool = False) -> int:
-        """Load a scenario folder or ephemeris files in the background; MERGE adds them to the current one."""
+    def open(self, paths=None, merge: bool = False, allow_outside_paths: bool = False) -> int:
+        """Load a scenario folder or ephemeris files in the background; MERGE adds them to the current one.
+        ALLOW_OUTSIDE_PATHS: the user agreed that scenario.toml may name files outside its folder."""
         self.status.emit("Loading " + (", ".join(str(p) for p in paths) if paths else "the default scenario") + "…")
+        self.last_open = (paths, merge)
         loader = self.loader
+        if allow_outside_paths:
+            base = loader
+            loader = lambda p: base(p, allow_outside_paths=True)  # noqa: E731
         self._pending_merge = merge and self.scenario is not None
         return self.load_lane.submit(lambda cancelled, progress: loader(paths))
 

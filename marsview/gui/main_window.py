@@ -26,8 +26,10 @@ class MainWindow(QMainWindow):
     screeningFinished = Signal()
     scenarioLoaded = Signal()
 
-    def __init__(self, paths=None, scenario=None, loader=None, theme: str = "workstation"):
+    def __init__(self, paths=None, scenario=None, loader=None, theme: str = "workstation",
+                 allow_outside_paths: bool = False):
         super().__init__()
+        self._allow_outside_paths = allow_outside_paths
         self.setWindowTitle("marsview")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
@@ -86,7 +88,20 @@ class MainWindow(QMainWindow):
         if self._pending_paths == "started":
             return
         paths, self._pending_paths = self._pending_paths, "started"
-        self.controller.open(paths)
+        self.controller.open(paths, allow_outside_paths=self._allow_outside_paths)
+
+    def _on_load_failed(self, message, details):
+        """A scenario naming files outside its folder: ask before reading them (partner files are untrusted)."""
+        if "outside the scenario folder" in message and getattr(self.controller, "last_open", None):
+            paths, merge = self.controller.last_open
+            answer = QMessageBox.question(
+                self, "Files outside the scenario folder",
+                f"{message.removeprefix('ParseError: ')}\n\nRead files outside the scenario folder for this scenario?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer == QMessageBox.Yes:
+                self.controller.open(paths, merge=merge, allow_outside_paths=True)
+                return
+        self.report_error("Could not load: " + message, details)
 
     def tabify_planning_docks(self):
         """Docks added after construction (maneuver planning) share the Objects dock's place as tabs."""
@@ -178,7 +193,7 @@ class MainWindow(QMainWindow):
         c.scenarioEdited.connect(self._on_scenario_edited)
         c.screeningResult.connect(self._on_screening)
         c.screeningStarted.connect(lambda: self.globe.scene.set_overlay_line("screening", "screening…"))
-        c.loadFailed.connect(lambda m, d: self.report_error("Could not load: " + m, d))
+        c.loadFailed.connect(self._on_load_failed)
         c.screeningFailed.connect(lambda m, d: self.report_error("Screening failed: " + m, d))
         c.status.connect(lambda s: self.statusBar().showMessage(s, 8000))
         c.plot_lane.finished.connect(self._on_plot_data)
@@ -411,11 +426,16 @@ class MainWindow(QMainWindow):
         if path:
             self.export_csv(path)
 
-    def export_csv(self, path):
+    def export_csv(self, path) -> bool:
         from marsview.io.atomic import atomic_write_text
 
-        atomic_write_text(path, self.table.source_model.to_csv())
+        try:
+            atomic_write_text(path, self.table.source_model.to_csv())
+        except OSError as exc:  # e.g. a read-only folder: tell the user, not stderr
+            self.report_error(f"Could not write {path}: {exc.strerror or exc}", "")
+            return False
         self.statusBar().showMessage(f"Wrote {path}", 8000)
+        return True
 
     # --- errors --------------------------------------------------------------------------------------
     def report_error(self, message, details=""):

@@ -45,7 +45,7 @@ class PlanFilesMixin:
         return folder
 
     # --- saving and export ---------------------------------------------------------------------------------
-    def save(self, folder=None) -> None:
+    def save(self, folder=None) -> bool:
         """Put the plan into the scenario and save the scenario (scenario.toml [[maneuvers]], atomic) in its
         own folder, or FOLDER, or a folder the user picks (the shipped default scenario is never overwritten)."""
         from marsview.io.scenario import save_scenario
@@ -55,12 +55,17 @@ class PlanFilesMixin:
         if not folder:
             folder = QFileDialog.getExistingDirectory(self, "Save the scenario with its plan in folder")
             if not folder:
-                return
+                return False
         apply_to_scenario(self.plan, self.scenario)
-        save_scenario(self.scenario, folder)
+        try:
+            save_scenario(self.scenario, folder)
+        except OSError as exc:  # a read-only or vanished folder: the user must know the plan is NOT saved
+            self._report(f"Plan NOT saved: cannot write in {folder}: {exc.strerror or exc}", "")
+            return False
         self.plan.mark_saved()
         old_auto.unlink(missing_ok=True)
         self.status.setText(f"Plan saved in {Path(folder) / 'scenario.toml'}")
+        return True
 
     def autosave(self):
         """Keep an unsaved plan (beside the scenario or in the user's state folder)."""

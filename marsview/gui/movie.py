@@ -31,8 +31,13 @@ class Mp4Sink:
     """H.264 yuv420p MP4 (plays everywhere); written to PATH.part.mp4 and renamed when complete."""
 
     def __init__(self, path, size, fps: float):
+        import logging
+
         import imageio_ffmpeg
 
+        quiet = logging.getLogger("imageio_ffmpeg")  # its warnings ("Error while attempting stop ffmpeg") would
+        if not quiet.handlers:                       # reach stderr through logging's last resort: the failure is
+            quiet.addHandler(logging.NullHandler())  # reported once, as our OSError
         w, h = size
         if w % 2 or h % 2:
             raise ValueError(f"MP4 (H.264, yuv420p) needs an even width and height, got {w}x{h}")
@@ -42,21 +47,49 @@ class Mp4Sink:
         self._gen = imageio_ffmpeg.write_frames(str(self.tmp), (w, h), fps=fps, codec="libx264", quality=None,
                                                 pix_fmt_in="rgb24", pix_fmt_out="yuv420p", macro_block_size=1,
                                                 ffmpeg_log_level="error", output_params=["-crf", "18"])
-        self._gen.send(None)
+        # ffmpeg inherits fd 2: point it at a log file while it starts, so its raw messages never reach the
+        # user's terminal; a failure is reported as one line taken from that log
+        import tempfile
+
+        self._log = tempfile.TemporaryFile()
+        saved = os.dup(2)
+        try:
+            os.dup2(self._log.fileno(), 2)
+            self._guard(self._gen.send, None)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except (OSError, RuntimeError, ValueError, BrokenPipeError) as exc:
+            raise OSError(f"ffmpeg could not write {self.path}: {self._ffmpeg_message(exc)}") from None
+
+    def _ffmpeg_message(self, exc) -> str:
+        self._log.seek(0)
+        lines = [ln.strip() for ln in self._log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        text = next((ln for ln in lines if "rror" in ln), lines[-1] if lines else "") or next(
+            (ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        return text.split("Error while attempting stop")[0].strip()[:200]  # imageio-ffmpeg's own addendum
 
     def write(self, rgb: np.ndarray) -> None:
-        self._gen.send(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))
+        self._guard(self._gen.send, np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))
         self.count += 1
 
     def close(self) -> None:
-        self._gen.close()
+        self._guard(self._gen.close)
+        self._log.close()
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         try:
             self._gen.close()
+        except (OSError, RuntimeError, ValueError):
+            pass  # already failing: the first error is the one reported
         finally:
             self.tmp.unlink(missing_ok=True)
+            self._log.close()
 
 
 class PngSequenceSink:

@@ -190,7 +190,7 @@ def report_html(content: ReportContent, image_src) -> str:
         out.append(f"<h2{new_page}>Distance between the objects of each pair</h2>")
         for k, ((n1, n2), img) in enumerate(content.plots.items()):
             out.append(f"<h3{new_page if k else ''}>{e_(n1)} – {e_(n2)}</h3><p><img width='{img.width()}' "
-                       f"src='{image_src(f'plot-{n1}-{n2}', img)}' alt='distance {e_(n1)} – {e_(n2)}'></p>")
+                       f"src='{e_(image_src(f'plot-{n1}-{n2}', img))}' alt='distance {e_(n1)} – {e_(n2)}'></p>")
     if content.pictures:
         out.append(f"<h2{new_page}>Encounters</h2><p>Each picture is centred between the two objects at TCA: their "
                    "relative path and the miss vector at metre scale.</p>")

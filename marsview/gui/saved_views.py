@@ -164,19 +164,35 @@ def write_views(path, views: list[SavedView], sequence: list[str]) -> None:
 def read_views(path) -> tuple[list[SavedView], list[str]]:
     """(views, sequence); ParseError naming the file, line and key on bad content."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ParseError(path, 0, "file", "not UTF-8 text: not a views.toml") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ParseError(path, int(m.group(1)) if m else 0, "toml", str(exc)) from None
+    except RecursionError:
+        raise ParseError(path, 0, "toml", "nested too deeply to be a views.toml") from None
     starts = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[views]]"]
     views = []
-    for i, row in enumerate(data.get("views", [])):
+    rows = data.get("views", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ParseError(path, _key_line(text, 1, "views"), "views", "must be an array of tables [[views]]")
+    for i, row in enumerate(rows):
         line = starts[i] if i < len(starts) else 0
 
         def bad(key, msg, line=line):
             return ParseError(path, _key_line(text, line, key), key, msg)
+
+        visible = row.get("visible", [])
+        if not isinstance(visible, list) or not all(isinstance(n, str) for n in visible):
+            raise bad("visible", f"must be a list of object names such as [\"MRO\", \"TGO\"], got {visible!r}"[:160])
+        if row.get("focus") is not None and not isinstance(row["focus"], str):
+            raise bad("focus", "must be an object name (a string)")
+        if not isinstance(row.get("camera_center_km", []), list):
+            raise bad("camera_center_km", "camera_center_km must be a list of 3 numbers")
 
         unknown = set(row) - _KEYS
         if unknown:
@@ -219,6 +235,8 @@ def read_views(path) -> tuple[list[SavedView], list[str]]:
                                visible=[str(n) for n in row.get("visible", [])], key=key, encounter=encounter,
                                encounter_tca_tdb_s=tca, **nums))
     names = [v.name for v in views]
+    if not isinstance(data.get("sequence", names), list):
+        raise ParseError(path, _key_line(text, 1, "sequence"), "sequence", "must be a list of view names")
     sequence = [str(n) for n in data.get("sequence", names)]
     for n in sequence:
         if n not in names:

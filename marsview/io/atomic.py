@@ -1,15 +1,36 @@
-"""Atomic file writes: a reader never sees a half-written file, and a crash never truncates the old one."""
+"""Atomic file writes: a reader never sees a half-written file, and a crash never truncates the old one.
+
+Only regular files are written atomically: a symlink is followed (its target is updated, the link stays), and
+a character device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a pipe) is written directly - replacing
+such a node by a regular file would, run as root, replace /dev/null.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 
+def resolve_output(path) -> tuple[Path, bool]:
+    """(where to write, whether to write it directly): the symlink's final target; direct for an existing node
+    that is not a regular file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return target, False
+    return target, not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
     """Write DATA to PATH via a temporary file in the same folder, fsync, then os.replace."""
-    target = Path(path)
+    target, direct = resolve_output(path)
+    if direct:
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
@@ -30,7 +51,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    try:  # make the rename itself durable
+    fsync_folder(folder)
+
+
+def fsync_folder(folder) -> None:
+    """Make renames and new entries in FOLDER durable (best effort: some file systems refuse)."""
+    try:
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
@@ -52,16 +78,22 @@ class atomic_open:
     On an exception the target is left untouched."""
 
     def __init__(self, path, encoding: str = "utf-8"):
-        self.target = Path(path)
+        self.target, self.direct = resolve_output(path)
         self.encoding = encoding
 
     def __enter__(self):
+        if self.direct:
+            self.fh = open(self.target, "w", encoding=self.encoding, newline="\n")
+            return self.fh
         folder = self.target.parent if str(self.target.parent) else Path(".")
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
         self.fh = os.fdopen(fd, "w", encoding=self.encoding, newline="\n")
         return self.fh
 
     def __exit__(self, exc_type, exc, tb):
+        if self.direct:
+            self.fh.close()
+            return False
         try:
             if exc_type is None:
                 self.fh.flush()

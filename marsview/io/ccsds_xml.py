@@ -18,6 +18,7 @@ from .atomic import atomic_write_bytes
 from .errors import ParseError
 from .kvn import KvnLine
 from .oem_xml import iter_oem_xml, oem_to_xml_bytes, read_oem_xml, write_oem_xml  # noqa: F401  (OEM: streamed)
+from .xml_expat import hardened_parser
 
 # --- structure: container -> allowed children; leaves are everything else ---------------------------
 
@@ -68,6 +69,7 @@ class Node:
     text: str = ""
     children: list = field(default_factory=list)
     end_line: int = 0
+    parts: list = field(default_factory=list, repr=False)  # character data while parsing (joined once: linear)
 
 
 def parse_xml_tree(path) -> Node:
@@ -77,7 +79,7 @@ def parse_xml_tree(path) -> Node:
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
-    parser = xml.parsers.expat.ParserCreate()
+    parser = hardened_parser(path)
     stack: list[Node] = []
     root: list[Node] = []
 
@@ -87,11 +89,13 @@ def parse_xml_tree(path) -> Node:
         stack.append(node)
 
     def end(name):
-        stack.pop().end_line = parser.CurrentLineNumber
+        node = stack.pop()
+        node.end_line = parser.CurrentLineNumber
+        node.text, node.parts = "".join(node.parts), []
 
     def chars(text):
         if stack:
-            stack[-1].text += text
+            stack[-1].parts.append(text)
 
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
     try:
@@ -100,6 +104,8 @@ def parse_xml_tree(path) -> Node:
         where = stack[-1].tag if stack else "xml"
         raise ParseError(path, exc.lineno, where, f"malformed XML: {xml.parsers.expat.ErrorString(exc.code)}") from None
     except (LookupError, ValueError) as exc:  # e.g. an unknown encoding in the XML declaration
+        if isinstance(exc, ParseError):  # a DOCTYPE refused by the hardened parser
+            raise
         raise ParseError(path, parser.CurrentLineNumber or 1, "xml", f"unreadable XML: {exc}") from None
     if not root:
         raise ParseError(path, 1, "xml", "empty XML document")

@@ -52,28 +52,45 @@ def detect_format(path) -> tuple[str, str]:
     if text.startswith(b"<"):
         body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.DOTALL)
         m = _XML_ROOT.search(body)
-        root = m.group(1).decode("ascii", "replace").lower() if m else ""
+        root = m.group(1).decode("ascii", "replace").lower()[:40] if m else ""  # a keyword-sized fragment
         if root in ("oem", "opm", "cdm"):
             return root.upper(), "XML"
         line = head[: head.find(b"<" + m.group(1)) if m else 0].count(b"\n") + 1
         if root.upper() in _OTHER_MESSAGES:
             raise ParseError(path, line, root, _OTHER_MESSAGES[root.upper()])
         raise ParseError(path, line, root or "xml", "XML root is not <oem>, <opm> or <cdm>")
-    for raw in head.splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped.startswith(b"COMMENT"):
-            continue
-        m = _KVN_FIRST.match(stripped)
-        if m:
-            return m.group(1).decode(), "KVN"
-        line = head[: head.find(raw)].count(b"\n") + 1
-        keyword = stripped.split(b"=")[0].strip().decode("utf-8", "replace")[:40] or "file"
-        other = _KVN_OTHER.match(stripped)
-        if other and other.group(1).decode() in _OTHER_MESSAGES:
-            raise ParseError(path, line, keyword, _OTHER_MESSAGES[other.group(1).decode()])
-        raise ParseError(path, line, keyword,
-                         "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
-    raise ParseError(path, head.count(b"\n") + 1, "file", "only comments: no CCSDS message")
+    # KVN: COMMENT lines may precede CCSDS_xxx_VERS (any amount of them: read on past the first 8 kB)
+    with open(path, "rb") as fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(1 << 16)
+            if not raw:
+                break
+            lineno += 1
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            stripped = raw.strip()
+            if not stripped or stripped.startswith(b"COMMENT"):
+                continue
+            m = _KVN_FIRST.match(stripped)
+            if m:
+                return m.group(1).decode(), "KVN"
+            keyword = _keyword_fragment(stripped)
+            other = _KVN_OTHER.match(stripped)
+            if other and other.group(1).decode() in _OTHER_MESSAGES:   # an OMM, TDM, ...: say what it is
+                raise ParseError(path, lineno, keyword, _OTHER_MESSAGES[other.group(1).decode()])
+            raise ParseError(path, lineno, keyword,
+                             "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
+    raise ParseError(path, lineno, "file", "only comments: no CCSDS message")
+
+_KEYWORD = re.compile(rb"[A-Za-z][A-Za-z0-9_]{0,39}")
+
+
+def _keyword_fragment(line: bytes) -> str:
+    """The keyword of a KVN-looking line, else "file": an error never quotes the content of a file that is not
+    a CCSDS message (it may be /etc/passwd)."""
+    key = line.split(b"=")[0].strip()
+    return key.decode("ascii") if b"=" in line and _KEYWORD.fullmatch(key) else "file"
 
 
 def read_any(path):

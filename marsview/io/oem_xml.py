@@ -18,6 +18,7 @@ import numpy as np
 from .atomic import atomic_open
 from .errors import ParseError
 from .kvn import format_float
+from .xml_expat import hardened_parser
 
 HEADER = ("COMMENT", "CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 META = ("COMMENT", "OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH", "TIME_SYSTEM",
@@ -181,11 +182,10 @@ class _Stream:
 def read_oem_xml(path, block_bytes: int = 1 << 22):
     """Read an XML OEM (streamed). Raises ParseError (file:line: element/keyword: why)."""
     path = Path(path)
-    parser = xml.parsers.expat.ParserCreate()
+    parser = hardened_parser(path)
     stream = _Stream(path, parser)
     parser.StartElementHandler, parser.EndElementHandler = stream.start, stream.end
     parser.CharacterDataHandler = stream.chars
-    parser.buffer_text = True
     try:
         with open(path, "rb") as fh:
             while True:

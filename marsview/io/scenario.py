@@ -140,18 +140,23 @@ def _get(doc: _Doc, table: tuple, data: dict, key: str, kind, default=None, requ
 
 # --- loading ----------------------------------------------------------------------------------------
 
-def load_scenario(paths=None, use_cache: bool = True):
+def load_scenario(paths=None, use_cache: bool = True, allow_outside_paths: bool = False):
     """Scenario from None/[] (the built-in default), a folder (with or without scenario.toml), a
-    scenario.toml, or ephemeris files (OEM/OPM/SPK). Raises ParseError; never returns a partial scenario."""
+    scenario.toml, or ephemeris files (OEM/OPM/SPK). Raises ParseError; never returns a partial scenario.
+    A scenario.toml may name files outside its folder only with ALLOW_OUTSIDE_PATHS (partner files are
+    untrusted: ``path = "/etc/passwd"`` must not be read by accident)."""
+    if isinstance(paths, str) and not paths.strip() or (
+            isinstance(paths, (list, tuple)) and any(isinstance(p, str) and not p.strip() for p in paths)):
+        raise ParseError("''", 0, "file", "empty path (give a scenario folder or ephemeris files)")
     if not paths:
         paths = [default_scenario_path()]
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p) for p in paths]
     if len(paths) == 1 and paths[0].is_dir() and (paths[0] / SCENARIO_FILE).is_file():
-        return _load_toml(paths[0] / SCENARIO_FILE, use_cache)
+        return _load_toml(paths[0] / SCENARIO_FILE, use_cache, allow_outside_paths)
     if len(paths) == 1 and paths[0].name == SCENARIO_FILE:
-        return _load_toml(paths[0], use_cache)
+        return _load_toml(paths[0], use_cache, allow_outside_paths)
     files: list[tuple[Path, bool]] = []
     warnings: list[str] = []
     for p in paths:
@@ -285,6 +290,7 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
         lo, hi = span if span else (None, None)
         for tr in read_spk(path, [select] if select else None, lo, hi):
             warnings.extend(tr.warnings)
+            tr.ephemeris.origin_spec = {"source": "file", "path": str(path.resolve()), "object": tr.name}
             out.append((tr.name, tr.ephemeris, object_kind_for(tr.name, tr.naif_id), tr.naif_id, (str(path),), {}))
     elif kind == "OEM":
         from marsview.io.oem import oem_to_ephemerides, read_oem
@@ -295,6 +301,7 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
             if select and eph.name.upper() != str(select).upper():
                 continue
             naif = _naif_from_text(ids.get(eph.name))
+            eph.origin_spec = {"source": "file", "path": str(path.resolve()), "object": eph.name}
             out.append((eph.name, eph, object_kind_for(eph.name, naif), naif, (str(path),),
                         _cospar_extra(ids.get(eph.name))))
         if select and not out:
@@ -339,6 +346,7 @@ def _opm_object(path: Path, span, force_model, use_cache):
     fm = force_model or ForceModel.j2()
     (eph,) = propagate_cached([OrbitRequest(msg.object_name, tuple(state), msg.epoch_tdb_s, min(lo, msg.epoch_tdb_s),
                                             hi, fm, str(path))], use_cache)
+    eph.origin_spec = {"source": "opm", "path": str(path.resolve())}
     extra = {k: v for k, v in (("mass_kg", msg.mass_kg), ("drag_area_m2", msg.drag_area_m2),
                                ("drag_coeff", msg.drag_coeff)) if v is not None}
     naif = _naif_from_text(msg.metadata.get("OBJECT_ID"))
@@ -351,9 +359,10 @@ def _opm_line(msg, keyword: str) -> int:
     return next((it.line for it in msg.items if it.keyword == keyword), 0)
 
 
-def _load_toml(path: Path, use_cache: bool):
-    from marsview.io.scenario_toml import build_from_toml
+def _load_toml(path: Path, use_cache: bool, allow_outside_paths: bool = False):
+    from marsview.io.scenario_toml import build_from_toml, clean_stale_temporaries
 
+    clean_stale_temporaries(path.parent)  # leftovers of an interrupted save (best effort)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -363,7 +372,9 @@ def _load_toml(path: Path, use_cache: bool):
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ParseError(path, int(m.group(1)) if m else 0, "toml", str(exc)) from None
-    return build_from_toml(path, _Doc(path, text), data, use_cache)
+    except RecursionError:
+        raise ParseError(path, 0, "toml", "nested too deeply to be a scenario") from None
+    return build_from_toml(path, _Doc(path, text), data, use_cache, allow_outside_paths)
 
 
 def save_scenario(scenario, folder) -> Path:

@@ -4,6 +4,8 @@ Split from marsview/io/scenario.py (the entry points ``load_scenario``/``save_sc
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +15,10 @@ from marsview.io.errors import ParseError
 
 ORBIT_SOURCES = ("elements", "file", "opm", "moon")
 SCENARIO_FORMAT = "marsview-scenario 1"
+MAX_SPAN_DAYS = 366
 
 
-def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
+def build_from_toml(path: Path, doc, data: dict, use_cache: bool, allow_outside_paths: bool = False):
     from marsview.io.scenario import _OBJECT_KEYS, _TOP_KEYS, _get, _make_object, _make_scenario
 
     for key in data:
@@ -31,6 +34,10 @@ def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
     threshold = _get(doc, wt, window, "threshold_km", float, 10.0)
     if not duration > 0 or not threshold > 0 or coverage < duration:
         raise doc.error(wt, "duration", "need duration > 0, threshold_km > 0 and coverage >= duration")
+    for key, value in (("duration", duration), ("coverage", coverage)):
+        if value > MAX_SPAN_DAYS * 86400.0:  # states every 60 s for years would not fit in memory
+            raise doc.error(wt, key, f"{value / 86400.0:.6g} days is longer than the {MAX_SPAN_DAYS} days a "
+                            "scenario may span (screen longer periods in pieces)")
     for key in window:
         if key not in ("start_utc", "duration", "coverage", "threshold_km"):
             raise doc.error(wt, key, "unknown key in [window]")
@@ -55,7 +62,10 @@ def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
             if key in od:
                 attrs[key] = _get(doc, table, od, key, kind)
         if "visible" in od:
-            attrs["visible"] = bool(od["visible"])
+            if not isinstance(od["visible"], bool):  # "false" is a string, and a non-empty string is truthy
+                raise doc.error(table, "visible", f"must be true or false (a TOML boolean, unquoted), "
+                                f"got {od['visible']!r}")
+            attrs["visible"] = od["visible"]
         if attrs["name"] in [s[1]["name"] for s in specs]:
             raise doc.error(table, "name", f"duplicate object name {attrs['name']!r}")
         orbit = od.get("orbit")
@@ -74,7 +84,8 @@ def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
         elif source == "moon":
             ephemerides[i] = _moon(doc, otable, orbit, span)
         else:
-            ephemerides[i], extra = _file_source(doc, otable, orbit, source, path, span, use_cache, warnings)
+            ephemerides[i], extra = _file_source(doc, otable, orbit, source, path, span, use_cache, warnings,
+                                                 allow_outside_paths)
             for key, value in extra.items():
                 attrs.setdefault(key, value)
         if "hbr_m" not in attrs:
@@ -84,6 +95,11 @@ def build_from_toml(path: Path, doc, data: dict, use_cache: bool):
 
         for (i, _), eph in zip(element_reqs, propagate_cached([r for _, r in element_reqs], use_cache)):
             ephemerides[i] = eph
+    for i, (table, attrs, orbit) in enumerate(specs):  # what each shown ephemeris came from (for saving)
+        origin = {k: v for k, v in orbit.items() if k != "sha256"}
+        if origin.get("source") in ("file", "opm"):
+            origin["path"] = str((path.parent / str(origin["path"])).resolve())
+        ephemerides[i].origin_spec = origin
     maneuvers = _maneuvers(doc, data.get("maneuvers", []), {a["name"] for _, a, _ in specs})
     objects = []
     for i, (table, attrs, orbit) in enumerate(specs):
@@ -149,14 +165,21 @@ def _moon(doc, table, orbit, span):
     return makers[body](*span)
 
 
-def _file_source(doc, table, orbit, source, path, span, use_cache, warnings):
+def _file_source(doc, table, orbit, source, path, span, use_cache, warnings, allow_outside_paths=False):
     from marsview.io.formats import detect_format
     from marsview.io.scenario import _file_objects, _get
 
     rel = _get(doc, table, orbit, "path", str, required=True)
-    target = (path.parent / rel).resolve()
+    target = (path.parent / rel).resolve()  # symlinks followed: a link to /etc/shadow is outside too
+    if not allow_outside_paths and not target.is_relative_to(path.parent.resolve()):
+        raise doc.error(table, "path", f"{_short(rel)} is outside the scenario folder (refused unless allowed: "
+                        "marsview --allow-outside-paths, or confirm in the GUI)")
     if not target.is_file():
-        raise doc.error(table, "path", f"no such file: {target}")
+        raise doc.error(table, "path", f"no such file: {_short(rel)}")
+    expected = _get(doc, table, orbit, "sha256", str)
+    if expected is not None and file_sha256(target).lower() != expected.strip().lower():
+        raise doc.error(table, "sha256", f"{_short(rel)} is not the file this scenario was saved with (its SHA-256 "
+                        "differs: an incomplete copy, or the file was replaced; delete the sha256 line to accept it)")
     kind, _ = detect_format(target)
     if source == "opm" and kind != "OPM":
         raise doc.error(table, "path", f"{rel} is a {kind} file, not an OPM")
@@ -174,6 +197,11 @@ def _file_source(doc, table, orbit, source, path, span, use_cache, warnings):
         raise doc.error(table, "object", f"{rel} holds {len(found)} objects ({names}): say which with object = ")
     _name, eph, _kind, naif, srcs, extra = found[0]
     return eph, {"naif_id": naif, "source_files": srcs, **extra}
+
+
+def _short(text, limit: int = 120) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _maneuvers(doc, items, names):
@@ -227,18 +255,34 @@ def _maneuver_table(obj_name, burn) -> dict:
     return d
 
 
+DATA_PREFIX = "data-v"  # each save's ephemeris files live in FOLDER/data-vN/ (N grows): never overwritten
+
+
 def save_scenario(scenario, folder) -> Path:
-    """Write SCENARIO as FOLDER/scenario.toml plus the files it needs. Element, OPM and moon objects keep
-    their definitions; file-based objects get their source file copied beside the TOML; objects with
-    neither (e.g. built in the GUI) are written as an OEM. Every file is written atomically and
-    scenario.toml last, so an interrupted save leaves the previous scenario loadable."""
+    """Write SCENARIO as FOLDER/scenario.toml plus the files it needs, atomically as a whole.
+
+    Every object is saved as the data on screen: the file its current ephemeris was read from (copied; a newer
+    delivery dropped in replaces the older file), its elements / OPM / moon definition, or, for an ephemeris
+    with neither (built in the GUI), an OEM written from it. The files go into a new version folder
+    ``data-vN`` (staged as ``.data-vN.tmp``, fsynced, renamed), each under a unique name with its SHA-256 in
+    scenario.toml (checked on load); scenario.toml is then replaced in one rename. A crash at any point leaves
+    either the previous scenario.toml with its untouched files, or the new one with all of its files; older
+    version folders and temporary leftovers are removed afterwards (and on the next load or save)."""
     import tomli_w
 
-    from marsview.io.atomic import atomic_write_bytes, atomic_write_text
+    from marsview.io.atomic import atomic_write_text, fsync_folder
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(folder)
+    version = 1 + max([_data_version(p.name) for p in folder.iterdir()] + [0])
+    stage = folder / f".{DATA_PREFIX}{version}.tmp"
+    data_dir = folder / f"{DATA_PREFIX}{version}"
+    stage.mkdir()
+    copied: dict[str, str] = {}  # resolved source path -> name in the version folder
+    used: set[str] = set()
     objects = []
+    moved = []  # (ephemeris, its origin as saved): updated once the save is complete
     for obj in scenario.objects:
         d = {"name": obj.name, "kind": obj.kind, "hbr_m": obj.hbr_m, "color": obj.color,
              "sigma0_km": obj.sigma0_km, "sigma_growth_km_per_day": obj.sigma_growth_km_per_day,
@@ -248,15 +292,22 @@ def save_scenario(scenario, folder) -> Path:
                 d[key] = getattr(obj, key)
         if not obj.visible:
             d["visible"] = False
-        spec = dict(getattr(obj, "spec", None) or {})
+        spec = dict(getattr(obj.ephemeris, "origin_spec", None) or {})  # what the shown ephemeris came from
         if spec.get("source") in ("file", "opm"):
-            src = Path(scenario.path or ".") / spec["path"]
-            dest = folder / Path(spec["path"]).name
-            if src.resolve() != dest.resolve():
-                atomic_write_bytes(dest, src.read_bytes())
-            spec["path"] = dest.name
+            src = Path(spec["path"]).resolve()
+            if str(src) not in copied:
+                name = _unique_name(src.name, used)
+                _copy_or_link(src, stage / name)
+                copied[str(src)] = name
+            spec["path"] = f"{data_dir.name}/{copied[str(src)]}"
+            spec["sha256"] = file_sha256(stage / copied[str(src)])
+            moved.append((obj.ephemeris, {**spec, "path": str((folder / spec["path"]).resolve())}))
         elif not spec:
-            spec = _write_object_oem(obj, folder)
+            name = _unique_name(_safe_name(obj.name) + ".oem", used)
+            spec = _write_object_oem(obj, stage / name)
+            spec["path"] = f"{data_dir.name}/{name}"
+            spec["sha256"] = file_sha256(stage / name)
+            moved.append((obj.ephemeris, {**spec, "path": str((folder / spec["path"]).resolve())}))
         d["orbit"] = spec
         objects.append(d)
     data = {"format": SCENARIO_FORMAT, "name": scenario.name}
@@ -273,15 +324,122 @@ def save_scenario(scenario, folder) -> Path:
     burns = [_maneuver_table(name, b) for name, items in scenario.maneuvers.items() for b in items]
     if burns:
         data["maneuvers"] = burns
-    atomic_write_text(folder / "scenario.toml", tomli_w.dumps(data))
+    text = tomli_w.dumps(data)
+    fsync_folder(stage)
+    if used:
+        os.replace(stage, data_dir)
+        fsync_folder(folder)
+    else:
+        stage.rmdir()
+    atomic_write_text(folder / "scenario.toml", text)  # the switch: one rename
+    for eph, origin in moved:  # the shown data now lives in the new version (the old one is removed next)
+        origin.pop("sha256", None)
+        eph.origin_spec = origin
+    clean_stale_temporaries(folder, keep=data_dir.name if used else None)
     return folder / "scenario.toml"
 
 
-def _write_object_oem(obj, folder: Path) -> dict:
+# only names marsview's own writers make: io.atomic (".NAME.XXXXXXXX.tmp", mkstemp's 8 random characters) and
+# the staging folder of a save (".data-vN.tmp"); a user's own ".notes.tmp" is left alone
+_MARSVIEW_TMP = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp|\." + DATA_PREFIX + r"\d+\.tmp")
+
+
+def _data_version(name: str) -> int:
+    m = re.fullmatch(r"\.?" + DATA_PREFIX + r"(\d+)(\.tmp)?", name)
+    return int(m.group(1)) if m else 0
+
+
+def clean_stale_temporaries(folder, keep: str | None = None) -> list[str]:
+    """Remove what an interrupted save left in FOLDER: ``.*.tmp`` files and staging folders, and, when KEEP
+    names the version folder scenario.toml uses, every other ``data-vN`` folder. Best effort (a read-only
+    folder is left alone). Returns the names removed."""
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    if keep is None:
+        keep = _referenced_version(folder)
+    for p in entries:
+        stale_tmp = bool(_MARSVIEW_TMP.fullmatch(p.name))
+        old_version = keep is not None and _data_version(p.name) and not p.name.startswith(".") and p.name != keep
+        if not (stale_tmp or old_version):
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p.name)
+        except OSError:
+            pass
+    return removed
+
+
+def _referenced_version(folder: Path) -> str | None:
+    """The data-vN folder the current scenario.toml uses (None: none, or unreadable: remove no version)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((folder / "scenario.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    for od in data.get("objects", []) if isinstance(data.get("objects"), list) else []:
+        path = od.get("orbit", {}).get("path", "") if isinstance(od, dict) and isinstance(od.get("orbit"), dict) else ""
+        head = str(path).split("/", 1)[0]
+        if _data_version(head) and not head.startswith("."):
+            return head
+    return None
+
+
+def _unique_name(name: str, used: set) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    candidate, k = name, 1
+    while candidate.lower() in used:
+        k += 1
+        candidate = f"{stem}-{k}{dot}{ext}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:100] or "object"
+
+
+def _copy_or_link(src: Path, dest: Path) -> None:
+    """A hard link when possible (files are never modified in place: every write is a rename), else a copy."""
+    import shutil
+
+    if _data_version(src.parent.name) and not src.parent.name.startswith("."):  # our own, never edited in place
+        try:
+            os.link(src, dest)
+            return
+        except OSError:
+            pass
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+        fout.flush()
+        os.fsync(fout.fileno())
+
+
+def file_sha256(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_object_oem(obj, path: Path) -> dict:
     from marsview.io.oem import ephemeris_to_oem, write_oem
 
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in obj.name) + ".oem"
     msg = ephemeris_to_oem([obj.ephemeris], step_s=60.0)
-    write_oem(folder / name, msg)
-    return {"source": "file", "path": name, "object": obj.ephemeris.name}
-
+    write_oem(path, msg)
+    return {"source": "file", "path": path.name, "object": obj.ephemeris.name}

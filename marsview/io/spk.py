@@ -117,6 +117,9 @@ class SpkFile:
     warnings: list[str] = field(default_factory=list)
 
 
+_SPICE_MAX_PATH = 240  # SPICE's FILEN is 255 characters; leave room
+
+
 def _error(path, keyword: str, message: str) -> ParseError:
     return ParseError(path, 0, keyword, message)
 
@@ -129,7 +132,10 @@ def _check_daf_spk(path: Path) -> None:
     if not head:
         raise _error(path, "FILE", "empty file")
     if head[:7] != b"DAF/SPK" and head[:8] != b"NAIF/DAF":
-        raise _error(path, "IDWORD", f"not a SPICE SPK file (starts with {head!r}, expected 'DAF/SPK')")
+        raise _error(path, "IDWORD", "not a SPICE SPK file (it does not start with 'DAF/SPK')")
+    size = path.stat().st_size
+    if size % 1024:  # a DAF is a whole number of 1024-byte records
+        raise _error(path, "DAF", f"truncated: {size} bytes is not a whole number of 1024-byte DAF records")
 
 
 def read_spk_summary(path) -> SpkFile:
@@ -138,10 +144,10 @@ def read_spk_summary(path) -> SpkFile:
     _check_daf_spk(p)
     import spiceypy as sp
 
-    with spice_session() as sp:
+    with spice_session() as sp, _spice_name(p) as name:
         try:
             segments = []
-            handle = sp.dafopr(str(p))
+            handle = sp.dafopr(name)
             try:
                 sp.dafbfs(handle)
                 while sp.daffna():
@@ -159,7 +165,7 @@ def read_spk_summary(path) -> SpkFile:
                 sp.dafcls(handle)
             bodies = {}
             for target in sorted({s.target for s in segments}, key=lambda i: (i >= 0, abs(i))):
-                cover = sp.spkcov(str(p), target)
+                cover = sp.spkcov(name, target)
                 windows = [tuple(map(float, sp.wnfetd(cover, i))) for i in range(sp.wncard(cover))]
                 bodies[target] = SpkBody(target, body_name(target), body_kind(target), windows,
                                          [s for s in segments if s.target == target])
@@ -193,9 +199,57 @@ def _comments(sp, handle) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _spice_message(exc) -> str:
-    text = str(exc).replace("\n", " ")
-    return " ".join(text.split())[:400]
+_SPICE_MEANING = (  # SPICE short error code fragments -> what is wrong with the file, in words
+    (("DAFBEGGTEND", "DAFNOSUCHHANDLE", "DAFFRNOTFOUND", "DAFRWDATA", "FILEREADFAILED", "READFAILURE",
+      "DAFIMPROPOPEN", "DAFNEGADDR", "DAFBADRECORD", "DAFCRNOTFOUND", "BADDOUBLEPRECISION", "DAFFTFAILED"),
+     "truncated or damaged"),
+    (("UNKNOWNSPKTYPE", "SPKTYPENOTSUPP", "SPKTYPENOTSUPPORTD", "UNSUPPORTEDTYPE"), "unsupported SPK data type"),
+    (("SPKINSUFFDATA", "NOSUCHSEGMENT", "NOTCOVERED"), "no data"),
+    (("IDWORDNOTKNOWN", "NOTADAFFILE", "FILARCHMISMATCH", "INVALIDARCHTYPE", "NOTDAF", "FILARCHTYPE",
+      "UNKNOWNFILARC", "BADFILETYPE"), "not an SPK (DAF) file"),
+    (("NOSUCHFILE", "FILENOTFOUND"), "no such file"),
+)
+
+
+def _spice_message(exc, body: str = "") -> str:
+    """One line for a SPICE error: what is wrong, SPICE's short code and first sentence; never the =====
+    banner, toolkit version or call traceback."""
+    short = str(getattr(exc, "short", "") or "")
+    long_text = " ".join(str(getattr(exc, "long", "") or "").split())
+    if not short:  # not a SpiceyError with fields: take the code out of the text
+        import re
+
+        text = " ".join(str(exc).split())
+        m = re.search(r"SPICE\((\w+)\)\s*--\s*(.*?)(?:\s+\w+_c\s*-->|\s*=====|$)", text)
+        short, long_text = (f"SPICE({m.group(1)})", m.group(2)) if m else ("SPICE", text.replace("=", "").strip())
+    code = short.removeprefix("SPICE(").rstrip(")")
+    meaning = next((words for codes, words in _SPICE_MEANING if any(c in code for c in codes)), "SPICE error")
+    if meaning == "no data" and body:
+        meaning = f"no data for {body}"
+    first = long_text.split(". ")[0].strip().rstrip(".")
+    return f"{meaning} ({short}: {first[:200]})" if first else f"{meaning} ({short})"
+
+
+@contextmanager
+def _spice_name(path: Path, folder: bool = False):
+    """A name SPICE can open for PATH (its file names are limited to 255 characters): the path itself, or
+    for a longer one a symlink to it (FOLDER: to its folder) in a short temporary folder."""
+    text = str(Path(path).absolute())
+    target = Path(text).parent if folder else Path(text)
+    if len(text) <= _SPICE_MAX_PATH:
+        yield text
+        return
+    short = tempfile.mkdtemp(prefix="mv", dir="/tmp" if os.path.isdir("/tmp") else None)
+    link = os.path.join(short, "d" if folder else "k.bsp")
+    try:
+        os.symlink(target, link)
+        yield os.path.join(link, Path(text).name) if folder else link
+    finally:
+        try:
+            os.unlink(link)
+        except OSError:
+            pass
+        os.rmdir(short)
 
 
 # --- reading states ---------------------------------------------------------------------------------
@@ -235,10 +289,10 @@ def _select(info: SpkFile, objects) -> list[int]:
     return chosen
 
 
-def _window(sp, info: SpkFile, bodies: list[int]):
+def _window(sp, info: SpkFile, bodies: list[int], name: str | None = None):
     windows = None
     for b in bodies:
-        cover = sp.spkcov(info.path, b)
+        cover = sp.spkcov(name or info.path, b)
         windows = cover if windows is None else sp.wnintd(windows, cover)
     return [tuple(map(float, sp.wnfetd(windows, i))) for i in range(sp.wncard(windows))]
 
@@ -335,7 +389,7 @@ def read_spk(path, objects=None, start_tdb_s: float | None = None, stop_tdb_s: f
 
     info = read_spk_summary(path)
     result = []
-    with spice_session(info.path) as sp:
+    with _spice_name(Path(info.path)) as name, spice_session(name) as sp:
         for target in _select(info, objects):
             body = info.bodies[target]
             warnings = []
@@ -352,7 +406,7 @@ def read_spk(path, objects=None, start_tdb_s: float | None = None, stop_tdb_s: f
                              "barycentre (4) in this file: it would need other kernels")
             lo_t = -np.inf if start_tdb_s is None else float(start_tdb_s)
             hi_t = np.inf if stop_tdb_s is None else float(stop_tdb_s)
-            windows = [(max(a, lo_t), min(b, hi_t)) for a, b in _window(sp, info, chain)]
+            windows = [(max(a, lo_t), min(b, hi_t)) for a, b in _window(sp, info, chain, name)]
             windows = [(a, b) for a, b in windows if b > a]
             if not windows:
                 raise _error(info.path, f"BODY {target}", f"{body.name}: no time where all of "
@@ -365,7 +419,7 @@ def read_spk(path, objects=None, start_tdb_s: float | None = None, stop_tdb_s: f
                         seg, err, step = _sample_piece(sp, target, observer, lo, hi, tol_km,
                                                        f"{Path(info.path).name}:{body.name}", step)
                     except sp.exceptions.SpiceyError as exc:
-                        raise _error(info.path, f"BODY {target}", _spice_message(exc)) from None
+                        raise _error(info.path, f"BODY {target}", _spice_message(exc, body.name)) from None
                     segments.append(seg)
                     worst = max(worst, err)
             eph = TabulatedEphemeris(body.name, segments, frame="EME2000", source=info.path)
@@ -416,8 +470,10 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
         probe = eph.state(probe_t)
         ratio = np.linalg.norm(probe[:, :3], axis=1) / np.maximum(np.linalg.norm(probe[:, 3:], axis=1), 1e-12)
         steps[int(naif)] = 0.1 * float(np.min(ratio))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    fd, tmp_real = tempfile.mkstemp(prefix=".mv-spk.", suffix=".tmp", dir=target.parent or ".")
     os.close(fd)
+    alias = _spice_name(Path(tmp_real), folder=True)
+    tmp = alias.__enter__()  # the name SPICE writes and reads (short even in a deep folder)
     # a tabulated ephemeris is first written as its own table (type 9 for Lagrange, 13 for Hermite): SPICE
     # then interpolates exactly what marsview does; the read-back check decides, as for sampled objects
     types = {int(n): ("native" if _native_ok(eph) else 13) for eph, n in items}
@@ -427,7 +483,7 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
             errors = _write_and_check(tmp, items, steps, types, degree, comment, center)
             bad = [n for n, e in errors.items() if e > tol_km]
             if not bad:
-                os.replace(tmp, target)
+                os.replace(tmp_real, target)
                 return errors
             for n in bad:
                 if types[n] == "native":
@@ -445,8 +501,9 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
                     steps[n] /= 2.0
         raise ValueError(f"{target}: could not reach {tol_km * 1e6:.2f} mm accuracy for NAIF ids {bad}")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if os.path.exists(tmp_real):
+            os.unlink(tmp_real)
+        alias.__exit__(None, None, None)
 
 
 def _native_ok(eph) -> bool:

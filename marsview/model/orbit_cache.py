@@ -6,6 +6,12 @@ user's cache folder (``$MARSVIEW_CACHE_DIR``, else ``$XDG_CACHE_HOME/marsview``,
 under a SHA-256 of everything that determines them: initial state, epochs, force model, and the source of
 the core modules that compute them (so a physics fix invalidates old entries). Nothing is shipped.
 
+Partner-independent but still untrusted: each entry holds the request key it was computed for and a SHA-256 of
+its arrays; on read the key, the hash, the shapes, finiteness, the exact grid span and the state at the
+request's epoch are all checked, and any mismatch or read error (truncated, zero-byte, not a zip, shifted
+states, a short span) discards the entry with one log line and recomputes it: the cache can only ever cost
+time, never give a different orbit.
+
 Each orbit is stored as a ``TabulatedEphemeris`` (Lagrange, degree 7) whose interpolation error is
 verified at every mid-point between nodes against the integrator's dense output (< 1 mm), so the cached
 ephemeris is as good as the propagation itself.
@@ -15,16 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-CACHE_FORMAT = "marsview-orbit-cache 1"
+CACHE_FORMAT = "marsview-orbit-cache 2"
 STEP_S = 60.0
 DEGREE = 7
 TOL_KM = 1e-6
+_LOG = logging.getLogger("marsview.cache")
 _CORE_SOURCES = ("dynamics.py", "frames.py", "constants.py", "atmosphere.py", "sun.py", "maneuvers.py",
                  "tabulated.py", "time.py", "_jit.py", "twobody.py")
 
@@ -84,19 +92,58 @@ def _tabulate(req: OrbitRequest, epochs: np.ndarray, states: np.ndarray):
     return TabulatedEphemeris(req.name, [seg], frame="EME2000", source=req.source)
 
 
-def _load(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return data["epochs_tdb_s"].copy(), data["states"].copy()
-    except (OSError, ValueError, KeyError):
+def _content_hash(key: str, epochs: np.ndarray, states: np.ndarray) -> str:
+    h = hashlib.sha256(key.encode())
+    h.update(np.ascontiguousarray(epochs, dtype="<f8").tobytes())
+    h.update(np.ascontiguousarray(states, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def _load(path: Path, req: OrbitRequest, key: str):
+    """(epochs, states) of a verified entry, else None (missing; or bad: discarded with one log line)."""
+    if not path.exists():
         return None
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:  # our handle: closed on any error
+            stored_key, digest = str(data["key"]), str(data["sha256"])
+            epochs, states = data["epochs_tdb_s"].astype("<f8"), data["states"].astype("<f8")
+        problem = _check_entry(req, key, stored_key, digest, epochs, states)
+    except Exception as exc:  # noqa: BLE001 - any unreadable entry (BadZipFile, EOFError, ...) only costs time
+        problem = f"unreadable ({type(exc).__name__})"
+    if problem is None:
+        return epochs, states
+    _LOG.warning("orbit cache: %s: %s; discarded and recomputed", path.name, problem)
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    return None
 
 
-def _store(path: Path, epochs: np.ndarray, states: np.ndarray) -> None:
+def _check_entry(req, key, stored_key, digest, epochs, states) -> str | None:
+    if stored_key != key:
+        return "computed for other inputs"
+    if epochs.ndim != 1 or len(epochs) < DEGREE + 1 or states.shape != (len(epochs), 6):
+        return f"wrong shape {epochs.shape} / {states.shape}"
+    if digest != _content_hash(key, epochs, states):
+        return "content hash mismatch"
+    if not (np.all(np.isfinite(epochs)) and np.all(np.isfinite(states)) and np.all(np.diff(epochs) > 0)):
+        return "non-finite or unordered values"
+    if epochs[0] != req.start_tdb_s or epochs[-1] != req.stop_tdb_s:
+        return "span differs from the request"
+    if req.start_tdb_s <= req.t0_tdb_s <= req.stop_tdb_s:  # the orbit must pass through its initial state
+        at_t0 = _tabulate(req, epochs, states).state([req.t0_tdb_s])[0]
+        if np.max(np.abs(at_t0[:3] - np.asarray(req.state0[:3]))) > 1e-3:
+            return "states do not start from the requested state"
+    return None
+
+
+def _store(path: Path, key: str, epochs: np.ndarray, states: np.ndarray) -> None:
     from marsview.io.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
-    np.savez(buf, epochs_tdb_s=epochs, states=states)
+    np.savez(buf, epochs_tdb_s=epochs, states=states, key=np.array(key),
+             sha256=np.array(_content_hash(key, epochs, states)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, buf.getvalue())
@@ -134,7 +181,7 @@ def propagate_cached(requests: list[OrbitRequest], use_cache: bool = True, cance
     keys = [request_key(r) for r in requests]
     if use_cache:
         for i, key in enumerate(keys):
-            hit = _load(folder / f"{key}.npz")
+            hit = _load(folder / f"{key}.npz", requests[i], key)
             if hit is not None:
                 found[i] = hit
     groups: dict[tuple, list[int]] = {}
@@ -146,5 +193,5 @@ def propagate_cached(requests: list[OrbitRequest], use_cache: bool = True, cance
         for i, (epochs, states) in zip(members, results):
             found[i] = (epochs, states)
             if use_cache:
-                _store(folder / f"{keys[i]}.npz", epochs, states)
+                _store(folder / f"{keys[i]}.npz", keys[i], epochs, states)
     return [_tabulate(r, *found[i]) for i, r in enumerate(requests)]

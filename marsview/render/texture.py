@@ -272,10 +272,13 @@ def cached_mars_texture(width: int = 2048, height: int = 1024, cache_dir=None) -
     folder = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marsview"
     path = folder / f"mars_texture_v{TEXTURE_VERSION}_{width}x{height}.npy"
     try:
-        image = np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            image = np.load(fh, allow_pickle=False)
         if image.shape == (height, width, 3) and image.dtype == np.uint8:
             return image
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - zero bytes (EOFError), truncated, garbage: regenerate, never fail start-up
         pass
     image = generate_mars_texture(width, height)
     try:

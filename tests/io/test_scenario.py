@@ -226,7 +226,7 @@ def test_one_bad_file_loads_nothing(tmp_path):
     folder = _write_toml(tmp_path / "sc", SMALL.replace('source = "moon"\n    body = "Phobos"',
                                                          f'source = "file"\n    path = "{bad}"'))
     with pytest.raises(ParseError, match="CENTER_NAME"):
-        load_scenario([folder])
+        load_scenario([folder], allow_outside_paths=True)  # an absolute path outside the folder, allowed
 
 
 def test_save_and_reload_round_trip(tmp_path, monkeypatch):
@@ -241,7 +241,8 @@ def test_save_and_reload_round_trip(tmp_path, monkeypatch):
     sc.add_object(ScenarioObject("D", "spacecraft", _two_body("D", 500.0), hbr_m=1.0))
     out = save_scenario(sc, tmp_path / "saved")
     assert out.name == "scenario.toml"
-    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["D.oem", "c.oem", "scenario.toml"]
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["data-v1", "scenario.toml"]
+    assert sorted(p.name for p in (tmp_path / "saved" / "data-v1").iterdir()) == ["D.oem", "c.oem"]
     again = load_scenario([tmp_path / "saved"])
     assert again.names() == sc.names() and again.object("A").hbr_m == 4.25
     assert again.maneuvers["A"] == sc.maneuvers["A"]
