@@ -8,10 +8,12 @@ what reads a million-line OEM in well under a second.
 It only accepts what it can read *exactly as the line-by-line reader would*:
 - epochs ``YYYY-MM-DDThh:mm:ss[.f][Z]`` and ``YYYY-DDDThh:mm:ss[.f][Z]`` (fraction up to 15 digits), fields in
   range (the same checks as ``kvn.EpochArray.parse``);
-- numbers of the CCSDS form ``[+-]digits[.digits][(e|E)[+-]digits]``. A number whose significand (up to 19
-  digits) is below 2**53 and whose decimal exponent is within +-22 is converted with one correctly rounded
-  division or product (Clinger's fast path: both operands are exact, so the result is the nearest float64,
-  identical to ``float(text)``); any other number is left to Python's ``float`` (listed in ``hard``).
+- numbers of the CCSDS form ``[+-]digits[.digits][(e|E)[+-]digits]``. A number whose significand is below
+  2**53 and whose decimal exponent is within +-22 is converted with one correctly rounded division or product
+  (Clinger's fast path: both operands are exact, so the result is the nearest float64, identical to
+  ``float(text)``); a significand of up to 18 digits (decimal exponent within +-27) gets a first guess moved to the float64 whose rounding
+  interval holds the decimal, decided by exact 128-bit integer comparisons (ties to even); anything else is
+  left to Python's ``float`` (listed in ``hard``).
 Anything else -- a wrong field count, a character outside the number syntax, an epoch out of range or out of
 order -- stops the scan with a status, and the caller reads those lines through the line-by-line reader,
 which reports the exact ``file:line: keyword`` error (or accepts a valid form this scan does not handle).
@@ -20,6 +22,7 @@ which reports the exact ``file:line: keyword`` error (or accepts a valid form th
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 
@@ -71,16 +74,123 @@ def scan_data_lines(buf: np.ndarray, ncols: int, utc: bool):
 
 
 def _get_kernel():
-    global _kernel
+    global _kernel, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded
     if _kernel is None:
         import numba
 
-        try:
-            _kernel = numba.njit(cache=True, nogil=True)(_scan)
-        except RuntimeError as exc:  # no writable cache location (read-only install)
-            log.info("numba cache unavailable, compiling the OEM scan without it: %s", exc)
-            _kernel = numba.njit(cache=False, nogil=True)(_scan)
+        def jit(func):
+            try:
+                return numba.njit(cache=True, nogil=True)(func)
+            except RuntimeError as exc:  # no writable cache location (read-only install)
+                log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
+                return numba.njit(cache=False, nogil=True)(func)
+
+        # the helpers become module globals before the kernels that call them are compiled
+        _mul128, _shl128, _bits128 = jit(_mul128_py), jit(_shl128_py), jit(_bits128_py)
+        _cmp_scaled = jit(_cmp_scaled_py)
+        _upper_midpoint_cmp = jit(_upper_midpoint_cmp_py)
+        _correctly_rounded = jit(_correctly_rounded_py)
+        _kernel = jit(_scan)
     return _kernel
+
+
+# --- exact decimal -> float64 for significands up to 18 digits (the shortest round-trip text of a float64
+# has up to 17): a first guess from float arithmetic, then moved to the float64 whose rounding interval holds
+# the decimal, judged by exact 128-bit integer comparisons with the interval's midpoints (ties to even).
+_mul128 = _shl128 = _bits128 = _cmp_scaled = _upper_midpoint_cmp = _correctly_rounded = None
+_MASK32 = 0xFFFFFFFF
+
+
+def _mul128_py(a, b):
+    """a * b of two uint64 as (hi, lo)."""
+    m32 = np.uint64(_MASK32)
+    s32 = np.uint64(32)
+    a0, a1, b0, b1 = a & m32, a >> s32, b & m32, b >> s32
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    mid = (p00 >> s32) + (p01 & m32) + (p10 & m32)
+    lo = (p00 & m32) | ((mid & m32) << s32)
+    hi = p11 + (p01 >> s32) + (p10 >> s32) + (mid >> s32)
+    return hi, lo
+
+
+def _shl128_py(hi, lo, s):
+    """(hi, lo) << s for 0 <= s < 128 (bits shifted out are lost: callers check the bit length first)."""
+    if s == 0:
+        return hi, lo
+    if s >= 64:
+        return lo << np.uint64(s - 64), np.uint64(0)
+    return (hi << np.uint64(s)) | (lo >> np.uint64(64 - s)), lo << np.uint64(s)
+
+
+def _bits128_py(hi, lo):
+    """An upper bound (exact or one more) of the bit length of (hi, lo)."""
+    if hi != 0:
+        return math.frexp(float(hi))[1] + 64
+    if lo != 0:
+        return math.frexp(float(lo))[1]
+    return 0
+
+
+def _cmp_scaled_py(a_hi, a_lo, b_hi, b_lo, shift):
+    """Sign of a * 2**shift - b, or 2 when that does not fit 127 bits."""
+    if shift >= 0:
+        if _bits128(a_hi, a_lo) + shift > 127:
+            return 2
+        a_hi, a_lo = _shl128(a_hi, a_lo, shift)
+    else:
+        if _bits128(b_hi, b_lo) - shift > 127:
+            return 2
+        b_hi, b_lo = _shl128(b_hi, b_lo, -shift)
+    if a_hi != b_hi:
+        return 1 if a_hi > b_hi else -1
+    if a_lo != b_lo:
+        return 1 if a_lo > b_lo else -1
+    return 0
+
+
+def _upper_midpoint_cmp_py(m, q, x, pow5):
+    """Sign of m * 10**q - (x + ulp(x)/2) for a positive normal float64 x; 2 if out of range."""
+    f, e = math.frexp(x)
+    big_m = np.uint64(f * 9007199254740992.0)  # the 53-bit integer significand: x = M * 2**(e - 53)
+    two_m1 = big_m * np.uint64(2) + np.uint64(1)
+    if q >= 0:
+        a_hi, a_lo = _mul128(np.uint64(m), pow5[q])
+        b_hi, b_lo = np.uint64(0), two_m1
+    else:
+        a_hi, a_lo = np.uint64(0), np.uint64(m)
+        b_hi, b_lo = _mul128(two_m1, pow5[-q])
+    # m 5^q 2^q  vs  (2M+1) 2^(e-54)
+    return _cmp_scaled(a_hi, a_lo, b_hi, b_lo, q - (e - 54))
+
+
+def _correctly_rounded_py(m, q, pow5):
+    """The float64 nearest to m * 10**q (m > 0, m < 10**18, |q| <= 27: 5**27 < 2**64), or -1.0 when this
+    cannot decide (a product beyond 127 bits, a subnormal or overflowing result)."""
+    x = m * 10.0 ** q if q >= 0 else m / 10.0 ** (-q)
+    if not (2.2250738585072014e-308 < x < 1.7e308):
+        return -1.0
+    for _ in range(4):
+        c = _upper_midpoint_cmp(m, q, x, pow5)
+        if c == 2:
+            return -1.0
+        if c > 0:
+            x = np.nextafter(x, np.inf)
+            continue
+        if c == 0:  # halfway: to the even significand
+            return x if int(math.frexp(x)[0] * 9007199254740992.0) % 2 == 0 else np.nextafter(x, np.inf)
+        below = np.nextafter(x, 0.0)
+        if below < 2.2250738585072014e-308:
+            return -1.0
+        c = _upper_midpoint_cmp(m, q, below, pow5)
+        if c == 2:
+            return -1.0
+        if c < 0:
+            x = below
+            continue
+        if c == 0:
+            return x if int(math.frexp(x)[0] * 9007199254740992.0) % 2 == 0 else below
+        return x
+    return -1.0
 
 
 def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
@@ -89,6 +199,11 @@ def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
     for k in range(23):
         pow10[k] = p
         p *= 10.0
+    pow5 = np.empty(28, np.uint64)
+    p5 = np.uint64(1)
+    for k in range(28):
+        pow5[k] = p5
+        p5 *= np.uint64(5)
     days_in_month = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     day0 = 10957  # 2000-01-01 in days since 1970-01-01
     sec_limit = 61 if utc else 60
@@ -258,6 +373,8 @@ def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
             elif sig <= 18 and mant < 9007199254740992 and -22 <= dexp <= 22:
                 v = mant / pow10[-dexp] if dexp < 0 else mant * pow10[dexp]
             else:
+                v = _correctly_rounded(mant, dexp, pow5) if sig <= 18 and -27 <= dexp <= 27 else -1.0
+            if v < 0.0:  # left to Python's float
                 v = 0.0
                 if n_hard < hard.shape[0]:
                     hard[n_hard, 0] = row
