@@ -128,8 +128,10 @@ class CloseApproach:
     hbr2_km: float = 0.0
     sigma_km: float = float("nan")
     """Combined 1-sigma position error along the miss vector at TCA [km]: from each ephemeris' own covariance
-    (OEM covariance blocks) when it carries one near TCA, else from the along-track model; ``pc_method``
-    names which (…/OEM, …/TIMING-MODEL or …/OEM+TIMING-MODEL)."""
+    (OEM covariance blocks) brought to TCA, else from the along-track model; ``pc_method`` names which:
+    …/OEM-COV (TCA at a covariance epoch), …/OEM-COV-INTERPOLATED (between two, in RTN),
+    …/OEM-COV-PROPAGATED (outside them, with the state transition matrix), …/TIMING-MODEL, or two joined
+    by '+' when the objects differ (see ``uncertainty.ephemeris_covariance_km2``)."""
 
 
 @dataclass(frozen=True)
@@ -273,10 +275,10 @@ def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
     rtn = rtn_matrix(s1)[0] @ rel[:3]
     covs, sources = [], []
     for target, state in ((t1, s1), (t2, s2)):
-        given = ephemeris_covariance_km2(target.ephemeris, tca)  # partner's own covariance first
-        if given is not None and np.all(np.isfinite(given[:3, :3])):
-            covs.append(given[:3, :3])
-            sources.append("OEM")
+        given = ephemeris_covariance_km2(target.ephemeris, tca, state)  # partner's own covariance first
+        if given is not None and np.all(np.isfinite(given[0][:3, :3])):
+            covs.append(given[0][:3, :3])
+            sources.append(given[1])
         else:
             covs.append(target.uncertainty().inertial_covariance_km2(state[None], tca)[0])
             sources.append("TIMING-MODEL")
