@@ -110,7 +110,7 @@ def _oem(path) -> list[str]:
                                 f"after {_utc(prev.epochs_tdb_s[-1])}")
         if "MARS BARYCENTER" in {c.upper() for c in centres}:
             warnings.append(f"{name}: centre MARS BARYCENTER is treated as Mars (they differ by < 0.25 m)")
-    out += [f"  warning: {w}" for w in warnings]
+    out += [f"  warning: {w}" for w in warnings + msg.warnings]
     return out
 
 

@@ -169,10 +169,12 @@ def _sin_1mcos(d, short: bool):
     return sin_d, omc
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _kepler_table(e: float):
     """sin E and cos E at _FAST_TABLE + 1 equally spaced mean anomalies; depends on e alone, so it is
-    cached: an ephemeris asked again and again (screening, plots) solves it once."""
+    cached: an ephemeris asked again and again (screening, plots) solves it once. 1024 entries (131 kB
+    each, so at most 134 MB): screening asks every object in turn, chunk after chunk, and a cache smaller
+    than the number of objects would rebuild every table for every chunk."""
     grid_e = solve_kepler(np.arange(_FAST_TABLE + 1) * (2.0 * np.pi / _FAST_TABLE), e)
     sin_g, cos_g = np.sin(grid_e), np.cos(grid_e)
     sin_g.flags.writeable = False

@@ -11,7 +11,8 @@ their TDB values, and numbers are written back with the shortest text that reads
 read -> write -> read is identical, digit for digit.
 
 A segment whose last data line repeats the one before it exactly (same epoch, same numbers; some writers
-emit one) is read without it, and ``OemMessage.warnings`` says so; a repeated epoch anywhere else is an error.
+emit one) is read as written, ``OemMessage.warnings`` says so, and ``oem_convert`` leaves the repeat out of
+the ephemeris; a repeated epoch anywhere else is an error.
 
 Mars-centred ephemeris objects: ``oem_to_ephemerides`` / ``ephemeris_to_oem`` in ``marsview.io.oem_convert``
 (re-exported here).
@@ -527,10 +528,11 @@ class _OemReader:
         if not order_ok.all():
             i = int(np.argmin(order_ok)) + offset
             if i == len(texts) - 1 and self.repeats_previous(epochs, values, i):
-                # the run's last line repeats the previous one: dropped if it is also the segment's last
-                seg.pending_duplicate = None
-                self.store_kept(epochs, tdb, values, lines, i)
-                seg.pending_duplicate = (lines[i], texts[i].split()[0])
+                # the run's last line repeats the previous one: kept (the message is the file) and flagged;
+                # an error after all if more data lines follow in this segment
+                pending = (lines[i], texts[i].split()[0])
+                self.store_kept(epochs, tdb, values, lines, keep)  # (clears the block lists)
+                seg.pending_duplicate = pending
                 return
             raise self.error(lines[i], "epoch", f"epoch {texts[i].split()[0]} is not after the previous epoch")
         self.store_kept(epochs, tdb, values, lines, keep)
@@ -596,7 +598,7 @@ class _OemReader:
         if seg.pending_duplicate is not None:
             dup_line, text = seg.pending_duplicate
             self.warnings.append(f"{self.path}:{dup_line}: epoch: the segment's last data line repeats the one "
-                                 f"before it exactly ({text}); the repeat is ignored")
+                                 f"before it exactly ({text}); the repeat is not used for interpolation")
         keys, ml = seg.keys, seg.meta_lines
         if _key(epochs, 0) < keys["START_TIME"]:
             raise self.error(int(data_lines[0]), "epoch", f"first epoch is before START_TIME (line {ml['START_TIME']})")
