@@ -86,8 +86,8 @@ def hash_candidates(centre, radius, pad_max_km, shell_lo=None, shell_hi=None):
 
     Each sphere inflated by pad/2 goes into every cell of a uniform grid its bounding box touches (at most
     8, as the cell is larger than the largest inflated diameter); two spheres that overlap share a cell. A
-    pair is taken only in the first cell it shares (the corner of the overlap of their cell ranges), so no
-    pair is listed twice. SHELL_LO/SHELL_HI (per object, km): radial bounds of each object over the chunk
+    pair is taken only in the first cell it shares (the corner of the overlap of their cell ranges: on each
+    axis, the cell is the lower one of at least one of the two), so no pair is listed twice. SHELL_LO/SHELL_HI (per object, km): radial bounds of each object over the chunk
     (periapsis/apoapsis filter): pairs whose shells are further apart than PAD are never tested.
     """
     n_obj, m = radius.shape
@@ -108,7 +108,9 @@ def hash_candidates(centre, radius, pad_max_km, shell_lo=None, shell_hi=None):
     span = int(max(hi.max(), 1)) + 2
     straddle = hi > lo
     home = ((k * span + lo[:, 0]) * span + lo[:, 1]) * span + lo[:, 2]
-    keys, spheres = [home], [np.arange(obj.size)]
+    # each entry: the cell key, and the sphere with the cell's offset from its home cell in 3 bits
+    sphere = np.arange(obj.size, dtype=np.int64) * 8
+    keys, members = [home], [sphere]
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
@@ -120,43 +122,39 @@ def hash_candidates(centre, radius, pad_max_km, shell_lo=None, shell_hi=None):
                         pick &= straddle[:, axis]
                 idx = np.flatnonzero(pick)
                 keys.append(home[idx] + (dx * span + dy) * span + dz)
-                spheres.append(idx)
+                members.append(sphere[idx] + (dx * 4 + dy * 2 + dz))
     key = np.concatenate(keys)
-    sph = np.concatenate(spheres)
-    if float(key.max()) * obj.size < 2.0**62:
-        combined = np.sort(key * obj.size + sph)  # one int64 sort
-        key, sph = combined // obj.size, combined % obj.size
+    sph = np.concatenate(members)
+    width = 8 * obj.size
+    if float(key.max()) * width < 2.0**62:
+        combined = np.sort(key * width + sph)  # one int64 sort
+        key, sph = combined // width, combined % width
     else:
         order = np.argsort(key, kind="stable")
         key, sph = key[order], sph[order]
     edges = np.flatnonzero(np.diff(key)) + 1
     starts = np.concatenate([[0], edges])
     sizes = np.diff(np.concatenate([starts, [key.size]]))
-    a_parts, b_parts, key_parts = [], [], []
+    a_parts, b_parts = [], []
     for s in np.unique(sizes[sizes >= 2]):
         g0 = starts[sizes == s]
-        members = sph[g0[:, None] + np.arange(s)]
+        group = sph[g0[:, None] + np.arange(s)]
         iu, ju = np.triu_indices(int(s), 1)
-        a_parts.append(members[:, iu].ravel())
-        b_parts.append(members[:, ju].ravel())
-        key_parts.append(np.repeat(key[g0], iu.size))
+        a, b = group[:, iu].ravel(), group[:, ju].ravel()
+        first = (a & b & 7) == 0  # no axis on which both spheres reach this cell from the cell below
+        a_parts.append(a[first] >> 3)
+        b_parts.append(b[first] >> 3)
     if not a_parts:
         return np.empty((0, 3), dtype=np.int64)
-    a, b, key = np.concatenate(a_parts), np.concatenate(b_parts), np.concatenate(key_parts)
-    # first shared cell only: the cell whose coordinates are the larger of the two lower corners
-    first = np.ones(a.size, dtype=bool)
-    rest = key
-    for axis in (2, 1, 0):
-        rest, coord = np.divmod(rest, span)
-        first &= coord == np.maximum(lo[a, axis], lo[b, axis])
-    a, b = a[first], b[first]
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
     i, j, kk = obj[a], obj[b], k[a]
     if shell_lo is not None:
         near = (shell_lo[j] - shell_hi[i] < pad_max_km) & (shell_lo[i] - shell_hi[j] < pad_max_km)
         a, b, i, j, kk = a[near], b[near], i[near], j[near], kk[near]
-    d = c[b] - c[a]
+    x, y, z = np.ascontiguousarray(c.T)  # 1-D gathers are several times faster than row gathers
+    dx, dy, dz = x[b] - x[a], y[b] - y[a], z[b] - z[a]
     reach_sum = r[a] + r[b]  # = radius_a + radius_b + pad
-    close = np.einsum("ij,ij->i", d, d) < reach_sum * reach_sum
+    close = dx * dx + dy * dy + dz * dz < reach_sum * reach_sum
     return np.stack([kk[close], i[close], j[close]], axis=1)
 
 
