@@ -74,7 +74,7 @@ def scan_data_lines(buf: np.ndarray, ncols: int, utc: bool):
 
 
 def _get_kernel():
-    global _kernel, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded
+    global _kernel, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded, _two_product
     if _kernel is None:
         import numba
 
@@ -89,6 +89,7 @@ def _get_kernel():
         _mul128, _shl128, _bits128 = jit(_mul128_py), jit(_shl128_py), jit(_bits128_py)
         _cmp_scaled = jit(_cmp_scaled_py)
         _upper_midpoint_cmp = jit(_upper_midpoint_cmp_py)
+        _two_product = jit(_two_product_py)
         _correctly_rounded = jit(_correctly_rounded_py)
         _kernel = jit(_scan)
     return _kernel
@@ -97,7 +98,7 @@ def _get_kernel():
 # --- exact decimal -> float64 for significands up to 18 digits (the shortest round-trip text of a float64
 # has up to 17): a first guess from float arithmetic, then moved to the float64 whose rounding interval holds
 # the decimal, judged by exact 128-bit integer comparisons with the interval's midpoints (ties to even).
-_mul128 = _shl128 = _bits128 = _cmp_scaled = _upper_midpoint_cmp = _correctly_rounded = None
+_mul128 = _shl128 = _bits128 = _cmp_scaled = _upper_midpoint_cmp = _correctly_rounded = _two_product = None
 _MASK32 = 0xFFFFFFFF
 
 
@@ -163,12 +164,39 @@ def _upper_midpoint_cmp_py(m, q, x, pow5):
     return _cmp_scaled(a_hi, a_lo, b_hi, b_lo, q - (e - 54))
 
 
+def _two_product_py(a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker, with Veltkamp's splitting)."""
+    p = a * b
+    c = 134217729.0 * a
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
 def _correctly_rounded_py(m, q, pow5):
     """The float64 nearest to m * 10**q (m > 0, m < 10**18, |q| <= 27: 5**27 < 2**64), or -1.0 when this
     cannot decide (a product beyond 127 bits, a subnormal or overflowing result)."""
     x = m * 10.0 ** q if q >= 0 else m / 10.0 ** (-q)
     if not (2.2250738585072014e-308 < x < 1.7e308):
         return -1.0
+    if -22 <= q < 0:
+        # usual case first: the residual m - x 10^k in double-double (m = mh + ml exactly, 10^k exact,
+        # x 10^k exact by Dekker's product) moves x to the nearest float64 and says by how much the decimal
+        # clears the rounding boundaries; only a decimal within 1e-7 ulp of a midpoint needs the exact test
+        p10 = 10.0 ** (-q)
+        mh = float(m)
+        ml = float(m - np.int64(mh))
+        for _ in range(2):
+            hi, lo = _two_product(x, p10)
+            num = ((mh - hi) - lo) + ml  # = (decimal - x) * 10^k, to ~1e-16 of itself
+            f, e = math.frexp(x)
+            r = num / (math.ldexp(1.0, e - 53) * p10)  # in ulps of x
+            if abs(r) < 0.4999999 and f != 0.5:
+                return x
+            x = x + num / p10
     for _ in range(4):
         c = _upper_midpoint_cmp(m, q, x, pow5)
         if c == 2:
