@@ -111,7 +111,7 @@ class OemMessage:
     path: str = ""
     header_lines: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    """What the reader tolerated (``file:line: keyword: what``), e.g. a dropped duplicate last data line."""
+    """What the reader tolerated (``file:line: keyword: what``), e.g. a segment's repeated last data line."""
 
     @property
     def version(self) -> str:
@@ -154,7 +154,7 @@ class _Segment:
         self.day_of_year = False
         self.last_key: tuple | None = None
         self.last_values: np.ndarray | None = None
-        self.pending_duplicate: tuple[int, str] | None = None  # (line, epoch text) of a dropped repeat
+        self.pending_duplicate: tuple[int, str] | None = None  # (line, epoch text) of a repeated last line
         self.covs: list[OemCovariance] = []
         self.time_system = "UTC"
         self.meta_stop_line = 0

@@ -21,6 +21,7 @@ which reports the exact ``file:line: keyword`` error (or accepts a valid form th
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -42,7 +43,9 @@ def enabled(file_lines: int) -> bool:
     does everything)."""
     if os.environ.get("MARSVIEW_NO_JIT", "").strip() not in ("", "0"):
         return False
-    return file_lines >= MIN_LINES or "numba" in sys.modules
+    if "numba" in sys.modules:
+        return True
+    return file_lines >= MIN_LINES and importlib.util.find_spec("numba") is not None
 
 
 def warm_up() -> None:
