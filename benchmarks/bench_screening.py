@@ -118,7 +118,8 @@ def scenario_figures(orbits, paths):
         "max_tca_error_s": max(dt) if dt else None, "max_miss_error_m": 1e3 * max(dmiss) if dmiss else None,
         "read_oem_s": read_s, "read_oem_and_screen_s": read_and_screen_s,
         "read_oem_and_screen_cpu_s": read_and_screen_cpu_s, "screen_s_best_of_3": min(runs),
-        "brute_force_s": brute_s, "brute_force_cpu_s": brute_cpu_s, "speedup_vs_brute_force": brute_s / min(runs),
+        "brute_force_s": brute_s, "brute_force_cpu_s": brute_cpu_s,
+        "speedup_vs_brute_force": brute_s / min(runs),
         "speedup_read_and_screen_vs_brute_force": brute_s / read_and_screen_s,
         "speedup_read_and_screen_vs_brute_force_cpu": brute_cpu_s / read_and_screen_cpu_s,
         "speedup_vs_read_and_brute_force": (read_s + brute_s) / read_and_screen_s,
@@ -206,7 +207,8 @@ def scale_figures(n, recall_pairs=0):
     total, total_cpu = time.perf_counter() - t, time.process_time() - c
     pairs = n * (n - 1) // 2
     intervals = int(round((t1 - t0) / result.step_s))
-    out = {"objects": n, "pairs": pairs, "grid_step_s": result.step_s, "screen_s": total, "screen_cpu_s": total_cpu,
+    out = {"objects": n, "pairs": pairs, "grid_step_s": result.step_s, "screen_s": total,
+           "screen_cpu_s": total_cpu,
            "load_avg_1min": os.getloadavg()[0], "sampling_only_s_at_60s": sample_s,
            "pair_intervals_all": pairs * intervals, "pair_intervals_after_filters": result.candidate_intervals,
            "events": len(result.events)}
@@ -222,7 +224,8 @@ def main():
         orbits, paths, integrate_s = reference_scenario(folder)
         out["reference_integration_s"] = integrate_s
         out["reference_scenario"] = scenario_figures(orbits, paths)
-    out["scale"] = [scale_figures(n, recall_pairs=200 if n >= 1000 else 100) for n in ((100,) if quick else (100, 1000))]
+    sizes = (100,) if quick else (100, 1000)
+    out["scale"] = [scale_figures(n, recall_pairs=200 if n >= 1000 else 100) for n in sizes]
     if len(out["scale"]) == 2:
         a, b = out["scale"]
         out["scale_growth"] = {

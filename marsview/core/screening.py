@@ -3,8 +3,9 @@
 Pipeline (kernels and the argument why no event is dropped are in ``screening_search``):
   1. sample every object once on a common TDB grid (step from the fastest orbit; segment boundaries and
      coverage edges are grid epochs, and the left limit is sampled at each object's own boundaries);
-  2. per chunk of intervals: radial-shell filter per pair, swept-sphere filter (spatial hash for many
-     objects), relative-chord lower bound per pair and interval;
+  2. per chunk of intervals: radial-shell (periapsis/apoapsis) filter per pair, swept-sphere filter (spatial
+     hash for many objects: each pair taken once, in the first cell it shares), relative-chord lower bound
+     per pair and interval;
   3. all minima of the cubic Hermite of the relative position in surviving intervals;
   4. the time of closest approach of each Hermite minimum near the threshold is refined to the root of the
      range rate r.v on the ephemerides themselves (bracketed Illinois/bisection, vectorized over all
@@ -41,6 +42,7 @@ from .screening_search import (
     hash_candidates,
     hermite_minima,
     orbital_timescale_s,
+    radial_shells,
     shell_overlap,
     swept_spheres,
 )
@@ -362,7 +364,7 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
         h = np.diff(grid[k0:k1 + 1])
         centre, radius = swept_spheres(start, end, h[None, :], accel)
         if use_hash:
-            cand = hash_candidates(centre, radius, pad_max)
+            cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
             kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
         else:
             live = shell_overlap(centre, radius, pairs, pair_thr)

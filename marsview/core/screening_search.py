@@ -70,12 +70,19 @@ def swept_spheres(start, end, h_s, accel_kms2):
     return centre, radius
 
 
-def shell_overlap(centre, radius, pairs, pad_km):
-    """Keep pairs whose radial shells over the chunk (min/max |r| of the swept spheres) come within PAD."""
+def radial_shells(centre, radius):
+    """(lo, hi) per object [km]: the smallest and largest distance from Mars its swept spheres reach over the
+    chunk -- a rigorous periapsis/apoapsis band of the path (NaN samples ignored)."""
     with np.errstate(invalid="ignore"):
         rc = np.linalg.norm(centre, axis=-1)
         lo = np.nanmin(np.where(np.isfinite(rc), rc - radius, np.inf), axis=1)
         hi = np.nanmax(np.where(np.isfinite(rc), rc + radius, -np.inf), axis=1)
+    return lo, hi
+
+
+def shell_overlap(centre, radius, pairs, pad_km):
+    """Keep pairs whose radial shells over the chunk (min/max |r| of the swept spheres) come within PAD."""
+    lo, hi = radial_shells(centre, radius)
     i, j = pairs[:, 0], pairs[:, 1]
     ok = (lo[j] - hi[i] < pad_km[i, j]) & (lo[i] - hi[j] < pad_km[i, j])
     return pairs[ok]
@@ -87,8 +94,10 @@ def hash_candidates(centre, radius, pad_max_km, shell_lo=None, shell_hi=None):
     Each sphere inflated by pad/2 goes into every cell of a uniform grid its bounding box touches (at most
     8, as the cell is larger than the largest inflated diameter); two spheres that overlap share a cell. A
     pair is taken only in the first cell it shares (the corner of the overlap of their cell ranges: on each
-    axis, the cell is the lower one of at least one of the two), so no pair is listed twice. SHELL_LO/SHELL_HI (per object, km): radial bounds of each object over the chunk
-    (periapsis/apoapsis filter): pairs whose shells are further apart than PAD are never tested.
+    axis, the cell is the lower one of at least one of the two), so no pair is listed twice.
+    SHELL_LO/SHELL_HI (per object, km; ``radial_shells``): radial bounds of each object over the chunk (the
+    periapsis/apoapsis filter): pairs whose shells are further apart than PAD are dropped before the
+    distance test.
     """
     n_obj, m = radius.shape
     reach = radius + 0.5 * pad_max_km

@@ -11,9 +11,11 @@ It only accepts what it can read *exactly as the line-by-line reader would*:
 - numbers of the CCSDS form ``[+-]digits[.digits][(e|E)[+-]digits]``. A number whose significand is below
   2**53 and whose decimal exponent is within +-22 is converted with one correctly rounded division or product
   (Clinger's fast path: both operands are exact, so the result is the nearest float64, identical to
-  ``float(text)``); a significand of up to 18 digits (decimal exponent within +-27) gets a first guess moved to the float64 whose rounding
-  interval holds the decimal, decided by exact 128-bit integer comparisons (ties to even); anything else is
-  left to Python's ``float`` (listed in ``hard``).
+  ``float(text)``). A significand of up to 18 digits (the shortest round-trip text of a float64 has up to
+  17; decimal exponent within +-27) gets a first guess, corrected and certified with a double-double
+  residual, and where the decimal lies within 1e-7 ulp of a rounding boundary, decided by exact 128-bit
+  integer comparisons with the boundary (ties to even). Anything else is left to Python's ``float``
+  (listed in ``hard``).
 Anything else -- a wrong field count, a character outside the number syntax, an epoch out of range or out of
 order -- stops the scan with a status, and the caller reads those lines through the line-by-line reader,
 which reports the exact ``file:line: keyword`` error (or accepts a valid form this scan does not handle).
