@@ -181,7 +181,7 @@ class _OemReader:
 
     def run(self, fh) -> OemMessage:
         newlines = 0
-        while chunk := fh.read(1 << 24):  # size the columns once: a data line is at most one row
+        while chunk := fh.read(1 << 20):  # size the columns once: a data line is at most one row
             newlines += chunk.count(b"\n")
         fh.seek(0)
         self.rows = _Rows(newlines + 1)
