@@ -163,7 +163,7 @@ def _oem(path, unusable) -> list[str]:
             found = _usability(path, lambda k, lines=lines, s=s: lines.get(k, s.start_line), s.center_name,
                                s.ref_frame, unusable, name)
             warnings += [w for w in found if w not in warnings]
-    out += [f"  warning: {w}" for w in warnings]
+    out += [f"  warning: {w}" for w in warnings + msg.warnings]
     return out
 
 

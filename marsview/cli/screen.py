@@ -233,15 +233,16 @@ def format_csv(report: dict) -> str:
 # --- CDMs ---------------------------------------------------------------------------------------------
 
 def _oem_covariance_rtn_m2(eph, tdb_s, state):
-    """The ephemeris' own covariance nearest TCA (core.uncertainty rule), rotated to RTN, in m^2; else None."""
+    """The ephemeris' own covariance brought to TCA (core.uncertainty rule), rotated to RTN, in m^2; else None."""
     import numpy as np
 
     from marsview.core.frames import rtn_matrix
     from marsview.core.uncertainty import ephemeris_covariance_km2
 
-    cov = ephemeris_covariance_km2(eph, tdb_s)
-    if cov is None:
+    given = ephemeris_covariance_km2(eph, tdb_s, state[0])
+    if given is None:
         return None
+    cov = given[0]
     m = rtn_matrix(state)[0]
     big = np.zeros((6, 6))
     big[:3, :3] = big[3:, 3:] = m

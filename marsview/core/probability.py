@@ -8,7 +8,8 @@ T = N x R; the velocity block uses the same non-rotating axes, as CARA and Oreki
 
 Method names (`PcResult.method`): "FOSTER-2D" (exact integral over the disk, default), "CHAN" (series),
 "MAX-PC" (largest value over covariance scale, Alfano 2005), "MONTE-CARLO" (probability_montecarlo).
-Covariance sources (`PcResult.covariance_source`): "CDM", "OEM-COVARIANCE", "TIMING-MODEL", "USER".
+Covariance sources (`PcResult.covariance_source`): "CDM", "OEM-COV" (at its epoch), "OEM-COV-INTERPOLATED",
+"OEM-COV-PROPAGATED" (see core.uncertainty.ephemeris_covariance_km2), "TIMING-MODEL", "USER".
 `PcResult.pc_method` joins them ("FOSTER-2D/CDM") and appends the 2D usage-violation flags.
 """
 
@@ -25,7 +26,7 @@ from .frames import rtn_matrix
 from .probability_2d import chan_is_poor, log_pc_circle, pc_chan, pc_max_scaled
 
 METHODS = ("FOSTER-2D", "CHAN", "MAX-PC", "MONTE-CARLO")
-SOURCES = ("CDM", "OEM-COVARIANCE", "TIMING-MODEL", "USER")
+SOURCES = ("CDM", "OEM-COV", "OEM-COV-INTERPOLATED", "OEM-COV-PROPAGATED", "TIMING-MODEL", "USER")
 
 # CARA's usage-violation defaults (UsageViolationPc2D.m, Hall 2021): conjunction-duration gamma 1e-16,
 # clipping factor 1e-4 of the HBR, and the recommended cut-offs on the two timing indicators.
@@ -130,36 +131,6 @@ def repair_covariance(cov, floor):
     wc = np.maximum(w, floor)
     return (v * wc) @ v.T, True, w
 
-
-def ephemeris_covariance_km2(ephemeris, state, tdb_s):
-    """A partner's covariance (OEM COVARIANCE blocks, as core.tabulated segments carry them: epochs (K,),
-    (K,6,6) EME2000 km units) at TDB epoch tdb_s for the object's STATE there, or None when no segment
-    with covariances brackets the epoch. Between two covariance epochs the matrices are interpolated
-    linearly in each epoch's RTN frame (where orbit-determination errors evolve slowly) and rotated back
-    with STATE's RTN axes; at a covariance epoch the given matrix is returned as is. Source label for
-    results: "OEM-COVARIANCE"."""
-    for seg in getattr(ephemeris, "segments", ()):
-        cov = getattr(seg, "covariances", None)
-        if not cov:
-            continue
-        epochs, mats = np.asarray(cov[0], float), np.asarray(cov[1], float)
-        if not (epochs[0] <= tdb_s <= epochs[-1]):
-            continue
-        k = int(np.searchsorted(epochs, tdb_s))
-        if epochs[min(k, epochs.size - 1)] == tdb_s:
-            return mats[min(k, epochs.size - 1)].copy()
-        lo, hi = k - 1, k
-        states = seg.state(np.array([epochs[lo], epochs[hi]]))
-        w = (tdb_s - epochs[lo]) / (epochs[hi] - epochs[lo])
-        rtn = [_inertial_to_rtn(states[i], mats[j]) for i, j in ((0, lo), (1, hi))]
-        return rtn_to_inertial(state, (1 - w) * rtn[0] + w * rtn[1])
-    return None
-
-
-def _inertial_to_rtn(state, cov):
-    m = rtn_matrix(np.asarray(state, float)[None])[0]
-    rot = np.block([[m, np.zeros((3, 3))], [np.zeros((3, 3)), m]])
-    return rot @ np.asarray(cov, float) @ rot.T
 
 # --- geometry -----------------------------------------------------------------------------------------
 

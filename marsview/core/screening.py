@@ -3,8 +3,9 @@
 Pipeline (kernels and the argument why no event is dropped are in ``screening_search``):
   1. sample every object once on a common TDB grid (step from the fastest orbit; segment boundaries and
      coverage edges are grid epochs, and the left limit is sampled at each object's own boundaries);
-  2. per chunk of intervals: radial-shell filter per pair, swept-sphere filter (spatial hash for many
-     objects), relative-chord lower bound per pair and interval;
+  2. per chunk of intervals: radial-shell (periapsis/apoapsis) filter per pair, swept-sphere filter (spatial
+     hash for many objects: each pair taken once, in the first cell it shares), relative-chord lower bound
+     per pair and interval;
   3. all minima of the cubic Hermite of the relative position in surviving intervals;
   4. the time of closest approach of each Hermite minimum near the threshold is refined to the root of the
      range rate r.v on the ephemerides themselves (bracketed Illinois/bisection, vectorized over all
@@ -41,6 +42,7 @@ from .screening_search import (
     hash_candidates,
     hermite_minima,
     orbital_timescale_s,
+    radial_shells,
     shell_overlap,
     swept_spheres,
 )
@@ -128,8 +130,10 @@ class CloseApproach:
     hbr2_km: float = 0.0
     sigma_km: float = float("nan")
     """Combined 1-sigma position error along the miss vector at TCA [km]: from each ephemeris' own covariance
-    (OEM covariance blocks) when it carries one near TCA, else from the along-track model; ``pc_method``
-    names which (…/OEM, …/TIMING-MODEL or …/OEM+TIMING-MODEL)."""
+    (OEM covariance blocks) brought to TCA, else from the along-track model; ``pc_method`` names which:
+    …/OEM-COV (TCA at a covariance epoch), …/OEM-COV-INTERPOLATED (between two, in RTN),
+    …/OEM-COV-PROPAGATED (outside them, with the state transition matrix), …/TIMING-MODEL, or two joined
+    by '+' when the objects differ (see ``uncertainty.ephemeris_covariance_km2``)."""
 
 
 @dataclass(frozen=True)
@@ -273,10 +277,10 @@ def event_covariances_km2(t1, t2, tca, s1, s2):
     ("OEM" or "TIMING-MODEL"): what the screening uses for miss_sigma and Pc (and the 3D view draws)."""
     covs, sources = [], []
     for target, state in ((t1, s1), (t2, s2)):
-        given = ephemeris_covariance_km2(target.ephemeris, tca)  # partner's own covariance first
-        if given is not None and np.all(np.isfinite(given[:3, :3])):
-            covs.append(given[:3, :3])
-            sources.append("OEM")
+        given = ephemeris_covariance_km2(target.ephemeris, tca, state)  # partner's own covariance first
+        if given is not None and np.all(np.isfinite(given[0][:3, :3])):
+            covs.append(given[0][:3, :3])
+            sources.append(given[1])
         else:
             covs.append(target.uncertainty().inertial_covariance_km2(np.asarray(state)[None], tca)[0])
             sources.append("TIMING-MODEL")
@@ -369,7 +373,7 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
         h = np.diff(grid[k0:k1 + 1])
         centre, radius = swept_spheres(start, end, h[None, :], accel)
         if use_hash:
-            cand = hash_candidates(centre, radius, pad_max)
+            cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
             kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
         else:
             live = shell_overlap(centre, radius, pairs, pair_thr)

@@ -18,9 +18,20 @@ import numpy as np
 
 
 def eval_states(ephemerides, idx, t) -> np.ndarray:
-    """(M,6) states of ephemerides[idx[m]] at t[m], one ephemeris call per distinct object."""
+    """(M,6) states of ephemerides[idx[m]] at t[m]: one call per ephemeris type that evaluates many objects
+    at once (a ``states_each(ephemerides, t)`` static method, e.g. two-body orbits), else one ephemeris call
+    per distinct object."""
     out = np.empty((len(t), 6))
-    for k in np.unique(idx):
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        return out
+    batched = np.array([callable(getattr(type(e), "states_each", None)) for e in ephemerides], dtype=bool)
+    rows = np.flatnonzero(batched[idx])
+    if rows.size:
+        for kind in {type(ephemerides[int(k)]) for k in np.unique(idx[rows])}:
+            sel = rows[[type(ephemerides[int(idx[r])]) is kind for r in rows]]
+            out[sel] = kind.states_each([ephemerides[int(k)] for k in idx[sel]], t[sel])
+    for k in np.unique(idx[~batched[idx]]):
         sel = idx == k
         out[sel] = ephemerides[int(k)].state(t[sel])
     return out

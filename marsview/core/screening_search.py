@@ -70,22 +70,34 @@ def swept_spheres(start, end, h_s, accel_kms2):
     return centre, radius
 
 
-def shell_overlap(centre, radius, pairs, pad_km):
-    """Keep pairs whose radial shells over the chunk (min/max |r| of the swept spheres) come within PAD."""
+def radial_shells(centre, radius):
+    """(lo, hi) per object [km]: the smallest and largest distance from Mars its swept spheres reach over the
+    chunk -- a rigorous periapsis/apoapsis band of the path (NaN samples ignored)."""
     with np.errstate(invalid="ignore"):
         rc = np.linalg.norm(centre, axis=-1)
         lo = np.nanmin(np.where(np.isfinite(rc), rc - radius, np.inf), axis=1)
         hi = np.nanmax(np.where(np.isfinite(rc), rc + radius, -np.inf), axis=1)
+    return lo, hi
+
+
+def shell_overlap(centre, radius, pairs, pad_km):
+    """Keep pairs whose radial shells over the chunk (min/max |r| of the swept spheres) come within PAD."""
+    lo, hi = radial_shells(centre, radius)
     i, j = pairs[:, 0], pairs[:, 1]
     ok = (lo[j] - hi[i] < pad_km[i, j]) & (lo[i] - hi[j] < pad_km[i, j])
     return pairs[ok]
 
 
-def hash_candidates(centre, radius, pad_max_km):
+def hash_candidates(centre, radius, pad_max_km, shell_lo=None, shell_hi=None):
     """(k, i, j) with i < j whose swept spheres in interval k may come within PAD_MAX of each other.
 
     Each sphere inflated by pad/2 goes into every cell of a uniform grid its bounding box touches (at most
-    8, as the cell is larger than the largest inflated diameter); two spheres that overlap share a cell.
+    8, as the cell is larger than the largest inflated diameter); two spheres that overlap share a cell. A
+    pair is taken only in the first cell it shares (the corner of the overlap of their cell ranges: on each
+    axis, the cell is the lower one of at least one of the two), so no pair is listed twice.
+    SHELL_LO/SHELL_HI (per object, km; ``radial_shells``): radial bounds of each object over the chunk (the
+    periapsis/apoapsis filter): pairs whose shells are further apart than PAD are dropped before the
+    distance test.
     """
     n_obj, m = radius.shape
     reach = radius + 0.5 * pad_max_km
@@ -94,46 +106,65 @@ def hash_candidates(centre, radius, pad_max_km):
         return np.empty((0, 3), dtype=np.int64)
     # a cell of 3 reaches: a sphere straddles at most 2 cells per axis, ~4.6 cells on average
     cell = 3.0 * float(np.max(reach[valid])) * (1.0 + 1e-9)
-    obj, k = np.nonzero(valid)
+    obj, k = np.nonzero(valid)  # row-major: spheres ordered by object, so i < j within a cell
     c = centre[obj, k]
-    r = reach[obj, k][:, None]
-    lo = np.floor((c - r) / cell).astype(np.int64)
-    hi = np.floor((c + r) / cell).astype(np.int64)
+    r = reach[obj, k]
+    lo = np.floor((c - r[:, None]) / cell).astype(np.int64)
+    hi = np.floor((c + r[:, None]) / cell).astype(np.int64)
     base = lo.min(axis=0)
     lo -= base
     hi -= base
     span = int(max(hi.max(), 1)) + 2
-    keys, objs = [], []
+    straddle = hi > lo
+    home = ((k * span + lo[:, 0]) * span + lo[:, 1]) * span + lo[:, 2]
+    # each entry: the cell key, and the sphere with the cell's offset from its home cell in 3 bits
+    sphere = np.arange(obj.size, dtype=np.int64) * 8
+    keys, members = [home], [sphere]
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
-                d = np.array([dx, dy, dz])
-                pick = np.all((d == 0) | (hi > lo), axis=1)
-                cc = lo[pick] + d
-                key = ((k[pick] * span + cc[:, 0]) * span + cc[:, 1]) * span + cc[:, 2]
-                keys.append(key)
-                objs.append(obj[pick])
-    combined = np.sort(np.concatenate(keys) * n_obj + np.concatenate(objs))  # one int64 sort
-    key, ob = combined // n_obj, combined % n_obj
+                if dx == dy == dz == 0:
+                    continue
+                pick = np.ones(obj.size, dtype=bool)
+                for axis, d in enumerate((dx, dy, dz)):
+                    if d:
+                        pick &= straddle[:, axis]
+                idx = np.flatnonzero(pick)
+                keys.append(home[idx] + (dx * span + dy) * span + dz)
+                members.append(sphere[idx] + (dx * 4 + dy * 2 + dz))
+    key = np.concatenate(keys)
+    sph = np.concatenate(members)
+    width = 8 * obj.size
+    if float(key.max()) * width < 2.0**62:
+        combined = np.sort(key * width + sph)  # one int64 sort
+        key, sph = combined // width, combined % width
+    else:
+        order = np.argsort(key, kind="stable")
+        key, sph = key[order], sph[order]
     edges = np.flatnonzero(np.diff(key)) + 1
     starts = np.concatenate([[0], edges])
     sizes = np.diff(np.concatenate([starts, [key.size]]))
-    out = []
+    a_parts, b_parts = [], []
     for s in np.unique(sizes[sizes >= 2]):
         g0 = starts[sizes == s]
-        members = ob[g0[:, None] + np.arange(s)]
+        group = sph[g0[:, None] + np.arange(s)]
         iu, ju = np.triu_indices(int(s), 1)
-        kk = np.repeat(key[g0] // (span**3), iu.size)
-        out.append(np.stack([kk, members[:, iu].ravel(), members[:, ju].ravel()], axis=1))
-    if not out:
+        a, b = group[:, iu].ravel(), group[:, ju].ravel()
+        first = (a & b & 7) == 0  # no axis on which both spheres reach this cell from the cell below
+        a_parts.append(a[first] >> 3)
+        b_parts.append(b[first] >> 3)
+    if not a_parts:
         return np.empty((0, 3), dtype=np.int64)
-    cand = np.concatenate(out)
-    kk, i, j = cand[:, 0], cand[:, 1], cand[:, 2]
-    gap = np.linalg.norm(centre[j, kk] - centre[i, kk], axis=1) - radius[i, kk] - radius[j, kk]
-    cand = cand[gap < pad_max_km]
-    # pairs sharing several cells appear several times: drop the copies (after the cheap test, on few rows)
-    code = np.unique((cand[:, 0] * n_obj + cand[:, 1]) * n_obj + cand[:, 2])
-    return np.stack([code // (n_obj * n_obj), (code // n_obj) % n_obj, code % n_obj], axis=1)
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    i, j, kk = obj[a], obj[b], k[a]
+    if shell_lo is not None:
+        near = (shell_lo[j] - shell_hi[i] < pad_max_km) & (shell_lo[i] - shell_hi[j] < pad_max_km)
+        a, b, i, j, kk = a[near], b[near], i[near], j[near], kk[near]
+    x, y, z = np.ascontiguousarray(c.T)  # 1-D gathers are several times faster than row gathers
+    dx, dy, dz = x[b] - x[a], y[b] - y[a], z[b] - z[a]
+    reach_sum = r[a] + r[b]  # = radius_a + radius_b + pad
+    close = dx * dx + dy * dy + dz * dz < reach_sum * reach_sum
+    return np.stack([kk[close], i[close], j[close]], axis=1)
 
 
 def chord_lower_bound_km(r0, r1, h_s, accel_kms2):

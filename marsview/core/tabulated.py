@@ -133,23 +133,28 @@ class TabulatedSegment:
 
 def _lagrange_basis(x, u):
     """Lagrange basis l_j(u) over nodes x (N, w) at u (N, 1), and d l_j/du, without dividing by u - x_j
-    (exact at the nodes): numerators from prefix and suffix products of (u - x_k)."""
+    (exact at the nodes): numerators from prefix and suffix products of (u - x_k). Worked node by node on
+    (w, N) arrays, so each step runs over contiguous memory."""
     n, w = x.shape
-    d = u - x                                               # (N, w)
-    pre = np.ones((n, w))
-    dpre = np.zeros((n, w))
-    suf = np.ones((n, w))
-    dsuf = np.zeros((n, w))
+    xt = np.ascontiguousarray(x.T)                          # (w, N)
+    d = u[:, 0] - xt                                        # (w, N)
+    pre = np.empty((w, n))
+    dpre = np.empty((w, n))
+    suf = np.empty((w, n))
+    dsuf = np.empty((w, n))
+    pre[0], dpre[0], suf[w - 1], dsuf[w - 1] = 1.0, 0.0, 1.0, 0.0
     for j in range(1, w):
-        pre[:, j] = pre[:, j - 1] * d[:, j - 1]
-        dpre[:, j] = dpre[:, j - 1] * d[:, j - 1] + pre[:, j - 1]
+        pre[j] = pre[j - 1] * d[j - 1]
+        dpre[j] = dpre[j - 1] * d[j - 1] + pre[j - 1]
         k = w - 1 - j
-        suf[:, k] = suf[:, k + 1] * d[:, k + 1]
-        dsuf[:, k] = dsuf[:, k + 1] * d[:, k + 1] + suf[:, k + 1]
-    diff = x[:, :, None] - x[:, None, :]
-    np.einsum("nii->ni", diff)[...] = 1.0
-    denom = np.prod(diff, axis=2)
-    return pre * suf / denom, (dpre * suf + pre * dsuf) / denom
+        suf[k] = suf[k + 1] * d[k + 1]
+        dsuf[k] = dsuf[k + 1] * d[k + 1] + suf[k + 1]
+    denom = np.ones((w, n))
+    for j in range(w):
+        for k in range(w):
+            if k != j:
+                denom[j] *= xt[j] - xt[k]
+    return (pre * suf / denom).T, ((dpre * suf + pre * dsuf) / denom).T
 
 
 class TabulatedEphemeris(Ephemeris):

@@ -242,15 +242,92 @@ def _calendar_to_jd(scale: str, year, month, day, hour, minute, second):
 
 
 def calendar_to_tdb_s(year, month, day, hour, minute, second, time_system: str):
-    """Vectorized calendar fields in TIME_SYSTEM -> TDB seconds past J2000."""
+    """Vectorized calendar fields in TIME_SYSTEM -> TDB seconds past J2000 (fields checked by ERFA)."""
     scale = time_system.upper()
     if scale not in TIME_SYSTEMS:
         raise ValueError(f"unsupported TIME_SYSTEM {time_system!r} (marsview reads {', '.join(TIME_SYSTEMS)})")
     jd1, jd2 = _calendar_to_jd(scale, year, month, day, hour, minute, second)
+    y, mo, d = (np.asarray(x, dtype=np.int64) for x in (year, month, day))
+    minutes = _days_since_2000(y, mo, d) * 1440 + np.asarray(hour, dtype=np.int64) * 60 + np.asarray(minute)
+    fast = _minutes_to_tdb_s(minutes, np.asarray(second, dtype=np.float64), scale)
+    if fast is not None:
+        return fast
     if scale == "UTC":
         return utc_jd_to_tdb_s(jd1, jd2)
     seconds = ((jd1 - J2000_JD) + jd2) * SECONDS_PER_DAY
     return to_tdb_s(seconds, scale)
+
+
+def calendar_minutes_to_tdb_s(minutes, seconds, time_system: str):
+    """Epochs as whole minutes since 2000-01-01T00:00 of TIME_SYSTEM's calendar plus the seconds of the minute
+    (>= 60 only inside a UTC leap second) -> TDB seconds past J2000. Vectorized: ERFA is called once per
+    distinct UTC day (TAI-UTC only changes at midnight), so a million epochs convert in milliseconds. A
+    second >= 60 outside a leap second raises the same ValueError as ``calendar_to_tdb_s``."""
+    scale = time_system.upper()
+    if scale not in TIME_SYSTEMS:
+        raise ValueError(f"unsupported TIME_SYSTEM {time_system!r} (marsview reads {', '.join(TIME_SYSTEMS)})")
+    minutes = np.asarray(minutes, dtype=np.int64)
+    seconds = np.asarray(seconds, dtype=np.float64)
+    leap = seconds >= 60.0
+    if np.any(leap):  # let ERFA judge (and refuse) seconds 60.x exactly as the calendar path does
+        y, mo, d, h, mi = _minutes_to_fields(minutes[leap])
+        _calendar_to_jd(scale, y, mo, d, h, mi, seconds[leap])
+    fast = _minutes_to_tdb_s(minutes, seconds, scale)
+    if fast is not None:
+        return fast
+    y, mo, d, h, mi = _minutes_to_fields(minutes)
+    return calendar_to_tdb_s(y, mo, d, h, mi, seconds, scale)
+
+
+_DAY0_2000 = np.datetime64("2000-01-01", "D")
+_UTC_INTEGER_LEAP_SECONDS_FROM = 10227  # 1972-01-01 in days since 2000-01-01 is -10227
+
+
+def _days_since_2000(y, mo, d):
+    months = ((y - 1970) * 12 + (mo - 1)).astype("M8[M]")
+    return (months.astype("M8[D]") - _DAY0_2000).astype(np.int64) + (d - 1)
+
+
+def _minutes_to_fields(minutes):
+    days, minute_of_day = np.divmod(np.asarray(minutes, dtype=np.int64), 1440)
+    dates = _DAY0_2000 + days.astype("m8[D]")
+    years, months = dates.astype("M8[Y]"), dates.astype("M8[M]")
+    y = years.astype(np.int64) + 1970
+    mo = (months - years.astype("M8[M]")).astype(np.int64) + 1
+    d = (dates - months.astype("M8[D]")).astype(np.int64) + 1
+    h, mi = np.divmod(minute_of_day, 60)
+    return y, mo, d, h, mi
+
+
+def _minutes_to_tdb_s(minutes, seconds, scale):
+    """The arithmetic of calendar -> TDB on whole days; None where it does not apply (UTC before 1972, whose
+    TAI-UTC was not a whole number of seconds fixed over each day)."""
+    shape = np.shape(minutes)
+    minutes, seconds = np.broadcast_arrays(np.ravel(minutes), np.ravel(seconds))
+    out = _minutes_to_tdb_s_flat(minutes, seconds, scale)
+    return None if out is None else out.reshape(shape)
+
+
+def _minutes_to_tdb_s_flat(minutes, seconds, scale):
+    days, minute_of_day = np.divmod(minutes, 1440)
+    # seconds past J2000 (noon) on the scale's own uniform count; whole numbers are exact in float64
+    count = (days * 86400 - 43200 + minute_of_day * 60).astype(np.float64) + seconds
+    if scale == "UTC":
+        if days.size == 0:
+            return count
+        if days.min() < -_UTC_INTEGER_LEAP_SECONDS_FROM:
+            return None
+        cut = np.flatnonzero(np.diff(days)) + 1  # epochs come sorted: one ERFA call per run of one day
+        starts = np.concatenate([[0], cut])
+        if starts.size > days.size // 8 + 16:
+            unique, inverse = np.unique(days, return_inverse=True)
+        else:
+            unique, inverse = days[starts], np.repeat(np.arange(starts.size), np.diff(np.append(starts, days.size)))
+        _load_leap_seconds()
+        y, mo, d, _, _ = _minutes_to_fields(unique * 1440)
+        tai_minus_utc = _with_erfa_warnings_as_errors(erfa.dat, y, mo, d, 0.0)
+        return tt_s_to_tdb_s(count + np.asarray(tai_minus_utc)[inverse] + TT_MINUS_TAI_S)
+    return to_tdb_s(count, scale)
 
 
 def epoch_to_tdb_s(text: str, time_system: str = "UTC") -> float:

@@ -66,7 +66,7 @@ def stumpff_c2_c3(psi):
 
 def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_iter=60):
     """chi at each time offset dt (N,) for one orbit: sigma0 = r0.v0/sqrt(mu), alpha = 1/a, rp = periapsis
-    radius (scalars).
+    radius (scalars, or (N,) arrays: one orbit per offset).
 
     F(chi) = sigma0 chi^2 c2 + (1 - alpha r0) chi^3 c3 + r0 chi - sqrt(mu) dt is increasing with
     F' = r >= rp, so chi lies between 0 and sqrt(mu) dt / rp: a bracket for every conic.
@@ -78,7 +78,12 @@ def _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, guess, tol=1e-15, max_ite
     oa = 1.0 - alpha * r0
     n = 5.0
     active = np.arange(dt.size)
+    per_orbit = np.ndim(r0) > 0
+    if per_orbit:
+        r0_all, sigma0_all, alpha_all, oa_all = r0, sigma0, alpha, oa
     for _ in range(max_iter):
+        if per_orbit:
+            r0, sigma0, alpha, oa = r0_all[active], sigma0_all[active], alpha_all[active], oa_all[active]
         x = chi[active]
         x2 = x * x
         psi = alpha * x2
@@ -169,10 +174,12 @@ def _sin_1mcos(d, short: bool):
     return sin_d, omc
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _kepler_table(e: float):
     """sin E and cos E at _FAST_TABLE + 1 equally spaced mean anomalies; depends on e alone, so it is
-    cached: an ephemeris asked again and again (screening, plots) solves it once."""
+    cached: an ephemeris asked again and again (screening, plots) solves it once. 1024 entries (131 kB
+    each, so at most 134 MB): screening asks every object in turn, chunk after chunk, and a cache smaller
+    than the number of objects would rebuild every table for every chunk."""
     grid_e = solve_kepler(np.arange(_FAST_TABLE + 1) * (2.0 * np.pi / _FAST_TABLE), e)
     sin_g, cos_g = np.sin(grid_e), np.cos(grid_e)
     sin_g.flags.writeable = False
@@ -306,6 +313,48 @@ def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
     return out[0] if single else out
 
 
+def propagate_twobody_each(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2) -> np.ndarray:
+    """(K,6) Keplerian states: orbit k from states0[k] at t0_tdb_s[k] to its own epoch tdb_s[k], all K
+    solved together by universal variables (the same equations as ``propagate_twobody``'s universal path;
+    screening refines many close approaches of many orbits at once). Elliptic orbits only; others go one
+    by one through ``propagate_twobody``."""
+    s0 = np.asarray(states0, dtype=np.float64).reshape(-1, 6)
+    t0 = np.broadcast_to(np.asarray(t0_tdb_s, dtype=np.float64), (s0.shape[0],))
+    t = np.broadcast_to(np.asarray(tdb_s, dtype=np.float64), (s0.shape[0],))
+    mu = float(gm_km3s2)
+    sqmu = math.sqrt(mu)
+    r0v, v0v = s0[:, :3], s0[:, 3:]
+    r0 = np.sqrt(np.einsum("ij,ij->i", r0v, r0v))
+    alpha = 2.0 / r0 - np.einsum("ij,ij->i", v0v, v0v) / mu
+    hv = np.cross(r0v, v0v)
+    p = np.einsum("ij,ij->i", hv, hv) / mu
+    out = np.empty((s0.shape[0], 6))
+    ell = (alpha > 0.0) & (p > 0.0) & np.all(np.isfinite(s0), axis=1)
+    for k in np.flatnonzero(~ell):
+        out[k] = propagate_twobody(s0[k], t0[k], t[k:k + 1], mu)[0]
+    if not np.any(ell):
+        return out
+    r0v, v0v, r0, alpha, p = r0v[ell], v0v[ell], r0[ell], alpha[ell], p[ell]
+    ecc = np.sqrt(np.maximum(0.0, 1.0 - p * alpha))
+    rp = p / (1.0 + ecc)
+    sigma0 = np.einsum("ij,ij->i", r0v, v0v) / sqmu
+    dt = t[ell] - t0[ell]
+    per = 2.0 * math.pi / (sqmu * alpha ** 1.5)
+    dt = dt - per * np.round(dt / per)
+    chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, sqmu * alpha * dt)
+    psi = alpha * chi * chi
+    c2, c3 = stumpff_c2_c3(psi)
+    chi2 = chi * chi
+    f = 1.0 - chi2 * c2 / r0
+    g = dt - chi2 * chi * c3 / sqmu
+    rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
+    fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
+    gdot = 1.0 - chi2 * c2 / rn
+    out[ell, :3] = f[:, None] * r0v + g[:, None] * v0v
+    out[ell, 3:] = fdot[:, None] * r0v + gdot[:, None] * v0v
+    return out
+
+
 class TwoBodyEphemeris(Ephemeris):
     """A Keplerian orbit as an :class:`Ephemeris` over [start_tdb_s, stop_tdb_s]."""
 
@@ -332,3 +381,20 @@ class TwoBodyEphemeris(Ephemeris):
 
     def _state(self, tdb_s: np.ndarray) -> np.ndarray:
         return propagate_twobody(self.state0, self.t0_tdb_s, tdb_s, self.gm_km3s2)
+
+    @staticmethod
+    def states_each(ephemerides, tdb_s) -> np.ndarray:
+        """(K,6): ephemerides[k] (TwoBodyEphemeris) at tdb_s[k], in one vectorized solve (coverage checked)."""
+        t = np.asarray(tdb_s, dtype=np.float64)
+        cov = np.array([e.coverage for e in ephemerides]).reshape(-1, 2)
+        outside = (t < cov[:, 0]) | (t > cov[:, 1]) | ~np.isfinite(t)
+        if np.any(outside):
+            k = int(np.argmax(outside))
+            ephemerides[k].state(t[k])  # raises its CoverageError
+        out = np.empty((t.size, 6))
+        gms = np.array([e.gm_km3s2 for e in ephemerides])
+        for gm in np.unique(gms):
+            sel = np.flatnonzero(gms == gm)
+            out[sel] = propagate_twobody_each(np.array([ephemerides[k].state0 for k in sel]),
+                                              np.array([ephemerides[k].t0_tdb_s for k in sel]), t[sel], gm)
+        return out

@@ -96,12 +96,30 @@ def miss_in_sigmas(relative_position_km, combined_cov_km2) -> np.ndarray:
     return out
 
 
-def ephemeris_covariance_km2(ephemeris, tdb_s: float, max_offset_s: float = 86400.0):
-    """(6,6) inertial covariance [km^2, km^2/s, km^2/s^2] that an ephemeris carries (e.g. OEM covariance
-    blocks), nearest TDB_S within the segment that holds it and within MAX_OFFSET_S; None when it has none.
+COVARIANCE_AT_EPOCH = "OEM-COV"
+COVARIANCE_INTERPOLATED = "OEM-COV-INTERPOLATED"
+COVARIANCE_PROPAGATED = "OEM-COV-PROPAGATED"
+MAX_COVARIANCE_PROPAGATION_S = 7 * 86400.0
+"""Beyond this span from the nearest covariance epoch a linear (STM) propagation is not trusted: None."""
+AT_EPOCH_S = 10.0
+"""Within this span of a covariance epoch the matrix is used as given: over 10 s the gravity gradient changes
+the position terms by ~(10 s)^2 GM/r^3 < 1e-4 relative, below the precision a delivered covariance has."""
 
-    The covariance is taken as is at its own epoch (not propagated to TDB_S): partners deliver covariances
-    at the epochs they matter, and the offset used is bounded by MAX_OFFSET_S.
+
+def ephemeris_covariance_km2(ephemeris, tdb_s: float, state=None, force_model=None):
+    """The covariance an ephemeris carries (OEM COVARIANCE blocks, as ``core.tabulated`` segments hold them:
+    epochs (K,), (K,6,6) EME2000 [km^2, km^2/s, km^2/s^2]) brought to TDB_S, with how it was obtained:
+    (matrix (6,6), label), or None when the segment holding TDB_S carries none.
+
+    - at a covariance epoch (within AT_EPOCH_S = 10 s): that matrix as given, ``OEM-COV``;
+    - between two covariance epochs: the two matrices rotated into the RTN frame of their own epoch's state,
+      interpolated linearly in time there (orbit-determination errors evolve slowly in RTN, not in
+      inertial axes) and rotated back with the RTN axes of STATE (the object's state at TDB_S; taken from
+      the ephemeris when None), ``OEM-COV-INTERPOLATED``;
+    - before the first or after the last covariance epoch (up to MAX_COVARIANCE_PROPAGATION_S): the nearest
+      matrix propagated linearly, P = Phi P0 Phi^T, with the state transition matrix Phi of FORCE_MODEL
+      (default: the ephemeris' own force model when it has one, else point mass + J2, marsview's default),
+      ``OEM-COV-PROPAGATED``.
     """
     for seg in getattr(ephemeris, "segments", ()) or ():
         cov = getattr(seg, "covariances", None)
@@ -109,6 +127,50 @@ def ephemeris_covariance_km2(ephemeris, tdb_s: float, max_offset_s: float = 8640
             continue
         epochs, mats = np.asarray(cov[0], dtype=np.float64), np.asarray(cov[1], dtype=np.float64)
         k = int(np.argmin(np.abs(epochs - tdb_s)))
-        if abs(epochs[k] - tdb_s) <= max_offset_s:
-            return mats[k]
+        if abs(epochs[k] - tdb_s) <= AT_EPOCH_S:
+            return mats[k].copy(), COVARIANCE_AT_EPOCH
+        if state is None:
+            state = seg.state(np.array([tdb_s]))[0]
+        if epochs[0] < tdb_s < epochs[-1]:
+            hi = int(np.searchsorted(epochs, tdb_s))
+            lo = hi - 1
+            ends = seg.state(epochs[[lo, hi]])
+            w = (tdb_s - epochs[lo]) / (epochs[hi] - epochs[lo])
+            rtn = (1.0 - w) * _to_rtn(ends[0], mats[lo]) + w * _to_rtn(ends[1], mats[hi])
+            rot = _rtn6(state)
+            return rot.T @ rtn @ rot, COVARIANCE_INTERPOLATED
+        if abs(epochs[k] - tdb_s) > MAX_COVARIANCE_PROPAGATION_S:
+            return None
+        model = force_model or getattr(ephemeris, "force_model", None)
+        if model is None:
+            from .dynamics import ForceModel
+
+            model = ForceModel.j2_model()
+        phi = state_transition_matrix(seg.state(epochs[[k]])[0], float(epochs[k]), float(tdb_s), model)
+        return phi @ mats[k] @ phi.T, COVARIANCE_PROPAGATED
     return None
+
+
+def state_transition_matrix(state0, t0_tdb_s: float, t1_tdb_s: float, force_model, step_km: float = 1e-2,
+                            step_kms: float = 1e-5) -> np.ndarray:
+    """(6,6) d state(t1) / d state(t0) of FORCE_MODEL by central differences: the nominal and 12 displaced
+    states (10 m, 1 cm/s) integrated together; the truncation error is O(step^2), ~1e-9 relative here."""
+    from .dynamics import propagate_many
+
+    s0 = np.asarray(state0, dtype=np.float64)
+    steps = np.array([step_km] * 3 + [step_kms] * 3)
+    displaced = np.concatenate([s0 + np.diag(steps), s0 - np.diag(steps)])
+    out = propagate_many(displaced, t0_tdb_s, np.array([t1_tdb_s]), force_model)[:, 0, :]
+    return ((out[:6] - out[6:]) / (2.0 * steps[:, None])).T
+
+
+def _rtn6(state) -> np.ndarray:
+    m = rtn_matrix(np.asarray(state, dtype=np.float64)[None])[0]
+    rot = np.zeros((6, 6))
+    rot[:3, :3] = rot[3:, 3:] = m
+    return rot
+
+
+def _to_rtn(state, cov) -> np.ndarray:
+    rot = _rtn6(state)
+    return rot @ np.asarray(cov, dtype=np.float64) @ rot.T

@@ -123,11 +123,7 @@ class EpochArray:
         return len(self.minutes)
 
     def to_tdb_s(self, time_system: str) -> np.ndarray:
-        days, minute_of_day = np.divmod(self.minutes, 1440)
-        dates = _DATE0 + days.astype("m8[D]")
-        y, mo, d = _ymd(dates)
-        h, mi = np.divmod(minute_of_day, 60)
-        return mtime.calendar_to_tdb_s(y, mo, d, h, mi, self.seconds, time_system)
+        return mtime.calendar_minutes_to_tdb_s(self.minutes, self.seconds, time_system)
 
     def format(self) -> list[str]:
         days, minute_of_day = np.divmod(self.minutes, 1440)
@@ -215,15 +211,6 @@ class EpochError(ValueError):
     def __init__(self, index: int, message: str):
         self.index = index
         super().__init__(message)
-
-
-def _ymd(dates):
-    years = dates.astype("M8[Y]")
-    months = dates.astype("M8[M]")
-    y = years.astype(np.int64) + 1970
-    mo = (months - years.astype("M8[M]")).astype(np.int64) + 1
-    d = (dates - months.astype("M8[D]")).astype(np.int64) + 1
-    return y, mo, d
 
 
 def _dates_from_ymd(y, mo, d):

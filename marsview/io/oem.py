@@ -1,11 +1,18 @@
 """CCSDS Orbit Ephemeris Message (502.0-B-2/-B-3, versions 1.0-3.0), KVN: streaming reader and exact writer.
 
-The reader streams: it walks the lines once, hands runs of data lines (up to ``CHUNK_LINES`` at a time) to
-``numpy.loadtxt`` and parses their epochs vectorized (``kvn.EpochArray``), so a million-line file loads in
-seconds without holding its text in memory. When a chunk fails, a slow per-line pass finds the exact line
-and field to report. Epochs are kept as written (in the file's time system) beside their TDB values, and
-numbers are written back with the shortest text that reads back to the same float64: read -> write -> read
-is identical, digit for digit.
+The reader streams: it walks the file once in ~1 MiB blocks, cuts out each run of data lines with one regex
+search and scans it in bulk (``oem_scan``: one compiled pass over the bytes, epochs and numbers converted
+exactly as the line reader would), so a million-line file loads in well under a second. The rows go into
+columns allocated once for the whole file (its line count is known from a first pass), so memory stays at
+the arrays kept. Whatever the bulk scan does not accept goes through the line reader (runs of up to
+``CHUNK_LINES`` lines to ``numpy.loadtxt``, then a per-line pass that finds the exact line and field to
+report), so errors read the same either way. Epochs are kept as written (in the file's time system) beside
+their TDB values, and numbers are written back with the shortest text that reads back to the same float64:
+read -> write -> read is identical, digit for digit.
+
+A segment whose last data line repeats the one before it exactly (same epoch, same numbers; some writers
+emit one) is read as written, ``OemMessage.warnings`` says so, and ``oem_convert`` leaves the repeat out of
+the ephemeris; a repeated epoch anywhere else is an error.
 
 Mars-centred ephemeris objects: ``oem_to_ephemerides`` / ``ephemeris_to_oem`` in ``marsview.io.oem_convert``
 (re-exported here).
@@ -20,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import oem_scan
 from .atomic import atomic_open
 from .errors import ParseError
 from .frames_io import check_time_system
@@ -102,6 +110,8 @@ class OemMessage:
     comments: list[str] = field(default_factory=list)
     path: str = ""
     header_lines: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What the reader tolerated (``file:line: keyword: what``), e.g. a segment's repeated last data line."""
 
     @property
     def version(self) -> str:
@@ -138,8 +148,13 @@ class _Segment:
         self.data_comments: list[str] = []
         self.cov_comments: list[str] = []
         self.ncols: int | None = None
-        self.chunks: list[tuple] = []
+        self.row0: int | None = None  # first row in the reader's _Rows
+        self.rows = 0
+        self.digits = 0
+        self.day_of_year = False
         self.last_key: tuple | None = None
+        self.last_values: np.ndarray | None = None
+        self.pending_duplicate: tuple[int, str] | None = None  # (line, epoch text) of a repeated last line
         self.covs: list[OemCovariance] = []
         self.time_system = "UTC"
         self.meta_stop_line = 0
@@ -157,11 +172,20 @@ class _OemReader:
         self.block_lines: list[int] = []
         self.cov: dict | None = None
         self.state = "header"
+        self.rows = _Rows()
+        self.bulk = False
+        self.warnings: list[str] = []
 
     def error(self, line, keyword, message):
         return ParseError(self.path, line, keyword, message)
 
     def run(self, fh) -> OemMessage:
+        newlines = 0
+        while chunk := fh.read(1 << 20):  # size the columns once: a data line is at most one row
+            newlines += chunk.count(b"\n")
+        fh.seek(0)
+        self.rows = _Rows(newlines + 1)
+        self.bulk = oem_scan.enabled(newlines)
         lineno = 0
         for lineno, text in self.blocks(fh):
             lineno = self.walk(lineno, text)
@@ -188,18 +212,7 @@ class _OemReader:
                 else:
                     end = pos
                 if end > pos:
-                    span = text[pos:end]
-                    if "\r" in span:
-                        span = span.replace("\r", "")
-                    body = span[:-1] if span.endswith("\n") else span
-                    lines = body.split("\n")
-                    if lines[0].strip() and lines[-1].strip() and _BLANK.search(body) is None:
-                        self.add_lines(lines, range(lineno + 1, lineno + 1 + len(lines)))
-                    else:
-                        for i, line in enumerate(lines):
-                            if line.strip():
-                                self.add_lines([line], [lineno + 1 + i])
-                    lineno += len(lines)
+                    lineno = self.add_span(text[pos:end], lineno)
                     pos = end
                     continue
             nl = text.find("\n", pos)
@@ -221,6 +234,67 @@ class _OemReader:
         kv = split_kvn(text, self.path, lineno)
         self.state = getattr(self, "on_" + self.state)(kv, self.state)
 
+    def add_span(self, span: str, lineno: int) -> int:
+        """Read a run of data lines (whole lines, the first after line LINENO); return the last line number."""
+        body = span[:-1] if span.endswith("\n") else span
+        count = body.count("\n") + 1
+        if self.bulk and span.isascii() and self.add_scanned(body.encode("ascii"), lineno):
+            return lineno + count
+        if "\r" in body:
+            body = body.replace("\r", "")
+        lines = body.split("\n")
+        if lines[0].strip() and lines[-1].strip() and _BLANK.search(body) is None:
+            self.add_lines(lines, range(lineno + 1, lineno + 1 + len(lines)))
+        else:
+            for i, line in enumerate(lines):
+                if line.strip():
+                    self.add_lines([line], [lineno + 1 + i])
+        return lineno + count
+
+    def add_scanned(self, data: bytes, lineno: int) -> bool:
+        """The bulk path: False (nothing stored) when the scan meets anything the line reader must judge."""
+        seg = self.seg
+        if self.block:
+            self.flush()
+        self.check_no_pending_duplicate()
+        buf = np.frombuffer(data, np.uint8)
+        status, n, ncols, digits, doy, line, minutes, seconds, values, hard = oem_scan.scan_data_lines(
+            buf, seg.ncols or 0, seg.time_system == "UTC")
+        if status != oem_scan.OK or n == 0:
+            return False
+        if len(hard):
+            for r, c, a, b in hard.tolist():
+                values[r, c] = float(data[a:b])
+            if not np.isfinite(values[hard[:, 0], hard[:, 1]]).all():
+                return False
+        if seg.last_key is not None and not (int(minutes[0]), float(seconds[0])) > seg.last_key:
+            return False
+        epochs = EpochArray(minutes, seconds, digits, doy)
+        try:
+            tdb = epochs.to_tdb_s(seg.time_system)
+        except ValueError:
+            return False
+        seg.ncols = ncols
+        self.store_rows(epochs, tdb, values, line + (lineno + 1))
+        return True
+
+    def check_no_pending_duplicate(self) -> None:
+        if self.seg.pending_duplicate is not None:  # the repeated line was not the segment's last after all
+            line, text = self.seg.pending_duplicate
+            raise self.error(line, "epoch", f"epoch {text} is not after the previous epoch")
+
+    def store_rows(self, epochs: EpochArray, tdb, values, lines) -> None:
+        seg = self.seg
+        self.check_no_pending_duplicate()
+        if seg.row0 is None:
+            seg.row0 = self.rows.n
+            seg.day_of_year = epochs.day_of_year
+        self.rows.append(epochs.minutes, epochs.seconds, tdb, values, lines)
+        seg.rows += len(tdb)
+        seg.digits = max(seg.digits, epochs.digits)
+        seg.last_key = (int(epochs.minutes[-1]), float(epochs.seconds[-1]))
+        seg.last_values = values[-1].copy()
+
     def add_lines(self, texts, numbers) -> None:
         i = 0
         while i < len(texts):
@@ -241,10 +315,14 @@ class _OemReader:
         if expected:
             raise self.error(lineno, expected, f"truncated file: ended before {expected}")
         self.finish_segment(lineno)
-        return OemMessage(self.header, self.segments, self.comments, str(self.path), self.header_lines)
+        if self.rows.n < 0.75 * self.rows.capacity:  # mostly covariance or metadata lines: give back the rest
+            for seg in self.segments:
+                _copy_arrays(seg)
+        return OemMessage(self.header, self.segments, self.comments, str(self.path), self.header_lines,
+                          self.warnings)
 
-    def blocks(self, fh, block_bytes=1 << 22):
-        """(lines before it, text) for ~4 MiB blocks of whole lines, decoded at once (per line on trouble)."""
+    def blocks(self, fh, block_bytes=1 << 20):
+        """(lines before it, text) for ~1 MiB blocks of whole lines, decoded at once (per line on trouble)."""
         lineno = 0
         rest = b""
         while True:
@@ -418,6 +496,7 @@ class _OemReader:
 
     def flush(self):
         seg, lines, texts = self.seg, self.block_lines, self.block
+        self.check_no_pending_duplicate()
         ncols = len(texts[0].split())
         if seg.ncols is None:
             if ncols not in (7, 10):
@@ -445,13 +524,36 @@ class _OemReader:
             offset = 0
         else:
             offset = 1
+        keep = len(texts)
         if not order_ok.all():
             i = int(np.argmin(order_ok)) + offset
+            if i == len(texts) - 1 and self.repeats_previous(epochs, values, i):
+                # the run's last line repeats the previous one: kept (the message is the file) and flagged;
+                # an error after all if more data lines follow in this segment
+                pending = (lines[i], texts[i].split()[0])
+                self.store_kept(epochs, tdb, values, lines, keep)  # (clears the block lists)
+                seg.pending_duplicate = pending
+                return
             raise self.error(lines[i], "epoch", f"epoch {texts[i].split()[0]} is not after the previous epoch")
-        seg.last_key = (minutes[-1], seconds[-1])
-        seg.chunks.append((epochs, tdb, values, np.asarray(lines, dtype=np.int64)))
+        self.store_kept(epochs, tdb, values, lines, keep)
+
+    def store_kept(self, epochs, tdb, values, lines, keep):
+        if keep:
+            self.store_rows(epochs.take(slice(0, keep)), tdb[:keep], values[:keep],
+                            np.asarray(lines[:keep], dtype=np.int64))
         self.block.clear()
         self.block_lines.clear()
+
+    def repeats_previous(self, epochs, values, i) -> bool:
+        """Row I has the same epoch and the same numbers as the row before it (maybe in an earlier run)."""
+        seg = self.seg
+        if i >= 1:
+            key, previous = (epochs.minutes[i - 1], epochs.seconds[i - 1]), values[i - 1]
+        elif seg.last_key is not None:
+            key, previous = seg.last_key, seg.last_values
+        else:
+            return False
+        return (epochs.minutes[i], epochs.seconds[i]) == key and np.array_equal(values[i], previous)
 
     def locate_error(self, texts, lines, seg):
         names = FIELDS[: seg.ncols - 1]
@@ -487,21 +589,23 @@ class _OemReader:
         seg = self.seg
         if seg is None:
             return
-        if not seg.chunks:
+        if not seg.rows:
             raise self.error(seg.meta_stop_line or line, "data line", "segment has no ephemeris data lines")
-        epochs = EpochArray.concatenate([c[0] for c in seg.chunks])
-        tdb = np.concatenate([c[1] for c in seg.chunks])
-        values = np.concatenate([c[2] for c in seg.chunks])
-        data_lines = np.concatenate([c[3] for c in seg.chunks])
-        seg.chunks = []
+        rows = slice(seg.row0, seg.row0 + seg.rows)
+        epochs = EpochArray(self.rows.minutes[rows], self.rows.seconds[rows], seg.digits, seg.day_of_year)
+        tdb, states, data_lines = self.rows.tdb[rows], self.rows.states[rows], self.rows.lines[rows]
+        accelerations = self.rows.accelerations[rows] if seg.ncols == 10 else None
+        if seg.pending_duplicate is not None:
+            dup_line, text = seg.pending_duplicate
+            self.warnings.append(f"{self.path}:{dup_line}: epoch: the segment's last data line repeats the one "
+                                 f"before it exactly ({text}); the repeat is not used for interpolation")
         keys, ml = seg.keys, seg.meta_lines
         if _key(epochs, 0) < keys["START_TIME"]:
             raise self.error(int(data_lines[0]), "epoch", f"first epoch is before START_TIME (line {ml['START_TIME']})")
         if _key(epochs, -1) > keys["STOP_TIME"]:
             raise self.error(int(data_lines[-1]), "epoch", f"last epoch is after STOP_TIME (line {ml['STOP_TIME']})")
         self.segments.append(OemSegment(
-            metadata=seg.meta, epochs=epochs, epochs_tdb_s=tdb, states=np.ascontiguousarray(values[:, :6]),
-            accelerations=np.ascontiguousarray(values[:, 6:9]) if values.shape[1] == 9 else None,
+            metadata=seg.meta, epochs=epochs, epochs_tdb_s=tdb, states=states, accelerations=accelerations,
             covariances=seg.covs, comments=seg.comments, data_comments=seg.data_comments,
             covariance_comments=seg.cov_comments, metadata_lines=ml, data_lines=data_lines,
             start_line=seg.start_line))
@@ -510,6 +614,53 @@ class _OemReader:
 
 def _key(epochs: EpochArray, i: int) -> tuple[int, float]:
     return int(epochs.minutes[i]), float(epochs.seconds[i])
+
+
+class _Rows:
+    """The data rows of all segments of a file in columns allocated once (capacity = the file's line count
+    when known, else grown by doubling); segments take views of their rows."""
+
+    def __init__(self, capacity: int = 0):
+        self.n = 0
+        self.capacity = capacity
+        self.minutes = np.empty(capacity, np.int64)
+        self.seconds = np.empty(capacity)
+        self.tdb = np.empty(capacity)
+        self.states = np.empty((capacity, 6))
+        self.lines = np.empty(capacity, np.int64)
+        self.accelerations: np.ndarray | None = None
+
+    def append(self, minutes, seconds, tdb, values, lines) -> None:
+        k = len(tdb)
+        if self.n + k > self.capacity:
+            self._grow(max(self.n + k, 2 * self.capacity, 1024))
+        if values.shape[1] == 9 and self.accelerations is None:
+            self.accelerations = np.empty((self.capacity, 3))
+        rows = slice(self.n, self.n + k)
+        self.minutes[rows], self.seconds[rows], self.tdb[rows], self.lines[rows] = minutes, seconds, tdb, lines
+        self.states[rows] = values[:, :6]
+        if values.shape[1] == 9:
+            self.accelerations[rows] = values[:, 6:9]
+        self.n += k
+
+    def _grow(self, capacity: int) -> None:
+        for name in ("minutes", "seconds", "tdb", "states", "lines", "accelerations"):
+            old = getattr(self, name)
+            if old is not None:
+                new = np.empty((capacity,) + old.shape[1:], old.dtype)
+                new[:self.n] = old[:self.n]
+                setattr(self, name, new)
+        self.capacity = capacity
+
+
+def _copy_arrays(seg: OemSegment) -> None:
+    """Give SEG its own arrays (views of a larger buffer would keep all of it alive)."""
+    seg.epochs = EpochArray(seg.epochs.minutes.copy(), seg.epochs.seconds.copy(), seg.epochs.digits,
+                            seg.epochs.day_of_year)
+    seg.epochs_tdb_s, seg.states = seg.epochs_tdb_s.copy(), seg.states.copy()
+    seg.data_lines = seg.data_lines.copy()
+    if seg.accelerations is not None:
+        seg.accelerations = seg.accelerations.copy()
 
 
 # --- writing ---------------------------------------------------------------------------------------

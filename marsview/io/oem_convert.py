@@ -28,12 +28,15 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnin
     lines = seg.metadata_lines
     check_mars_centre(seg.center_name, path, lines.get("CENTER_NAME", seg.start_line))
     frame = check_frame(seg.ref_frame, path, lines.get("REF_FRAME", seg.start_line))
-    t = seg.epochs_tdb_s
-    states = to_eme2000(seg.states, t, frame)
+    t, raw, raw_acc = seg.epochs_tdb_s, seg.states, seg.accelerations
+    if t.size >= 2 and t[-1] == t[-2]:  # the exact repeat of the last line the reader warned about
+        t, raw = t[:-1], raw[:-1]
+        raw_acc = None if raw_acc is None else raw_acc[:-1]
+    states = to_eme2000(raw, t, frame)
     acc = None
-    if seg.accelerations is not None and frame != "IAU_MARS":  # body-fixed accelerations carry frame terms
+    if raw_acc is not None and frame != "IAU_MARS":  # body-fixed accelerations carry frame terms
         rot = rotation_to_eme2000(t, frame)[:, :3, :3]
-        acc = np.einsum("nij,nj->ni", rot, seg.accelerations)
+        acc = np.einsum("nij,nj->ni", rot, raw_acc)
     method = (seg.interpolation or "LAGRANGE").upper()
     degree = seg.interpolation_degree if seg.interpolation_degree is not None else DEFAULT_DEGREE
     if method == "LINEAR":

@@ -296,6 +296,7 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
         from marsview.io.oem import oem_to_ephemerides, read_oem
 
         msg = read_oem(path)
+        warnings.extend(msg.warnings)
         ids = {seg.object_name: seg.metadata.get("OBJECT_ID") for seg in msg.segments}
         for eph in oem_to_ephemerides(msg, warnings):
             if select and eph.name.upper() != str(select).upper():

@@ -27,10 +27,6 @@ SAMPLES = SHARED / "reference" / "ccsds_samples"
 SKIP_NAMES = {"MANIFEST.txt", "LICENSE.txt", "LICENSE", "NOTICE.txt", "expected.json"}
 FILE_LINE = re.compile(r":(\d+): ([^:\n]+): ")
 BAD_CLASSES = ("CRASH", "READ-WRONG", "REFUSED-WRONGLY")
-# OEMs whose last data line is written twice: dropping the exact duplicate is the OEM data-block parser's
-# rule, which another branch (wt16) implements; until it lands they are refused with file:line: epoch.
-REPEATED_LAST_LINE = {"orekit/src/test/resources/ccsds/odm/oem/OEM-Issue839.txt",
-                      "orekit/src/test/resources/ccsds/odm/oem/OEMExample1.txt"}
 
 
 def _peer_files():
@@ -60,8 +56,6 @@ def corpus(tmp_path_factory):
 @pytest.mark.parametrize("rel", PEER_FILES or ["(no corpus)"])
 def test_peer_file(corpus, rel):
     row = corpus[rel]
-    if rel in REPEATED_LAST_LINE and row["class"] == "REFUSED-WRONGLY":
-        pytest.xfail("exact duplicated last data line: the OEM data-block rule of branch wt16")
     assert row["class"] not in BAD_CLASSES, f"{row['class']}: {row['detail']}"
     if row["class"] == "REFUSED-CLEAR":
         assert FILE_LINE.search(row["detail"]), row["detail"]
