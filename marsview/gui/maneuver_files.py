@@ -97,14 +97,16 @@ class PlanFilesMixin:
         if o.mode != "exact" or planned is None:  # a child process sends no trajectory back
             base = obj.ephemeris
             planned = planned_ephemeris(base, [b.to_core() for b in burns], o.request.force_model,
-                                        stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]))
+                                        stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]),
+                                        method=o.request.method)
         start, stop = self._span()
         fm = self.force_model.currentText()
         if kind == "opm":
             plan_export.write_maneuver_opm(path, name, planned, burns, mass_kg=obj.mass_kg, isp_s=self.isp.value())
             note = ""
         elif kind == "oem":
-            plan_export.write_planned_oem(path, planned, start, stop, burns=burns, force_model=fm)
+            plan_export.write_planned_oem(path, planned, start, stop, burns=burns, force_model=fm,
+                                          method=o.request.method)
             note = ""
         else:
             naif = obj.naif_id if obj.naif_id is not None else -999

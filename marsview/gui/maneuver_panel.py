@@ -34,6 +34,8 @@ SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); 
 EXACT_DELAY_MS = 400
 DV_AXES = (("dvRadial", "Radial (m/s)"), ("dvInTrack", "In-track (m/s)"), ("dvCrossTrack", "Cross-track (m/s)"))
 FORCE_MODELS = ("zonal", "j2", "two-body", "full")
+PLAN_METHOD_LABELS = (("delivered + Δ (the burn's effect)", "differential"),
+                      ("absolute propagation (legacy)", "absolute"))
 
 
 def _qdt_from_tdb(tdb_s: float) -> QDateTime:
@@ -110,6 +112,18 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.force_model.addItems(FORCE_MODELS)
         self.force_model.currentTextChanged.connect(lambda _t: self._on_dv_edited())
         form.addRow("Force model", self.force_model)
+        self.method = QComboBox(objectName="maneuverPlanMethod")
+        for label, key in PLAN_METHOD_LABELS:
+            self.method.addItem(label, key)
+        self.method.setToolTip("delivered + Δ: the delivered ephemeris plus the burn's effect (our propagation "
+                               "with the burn minus without it, both from the delivered state at the burn). "
+                               "absolute: our propagation alone after the burn (carries the force-model "
+                               "mismatch with the delivery).")
+        self.method.currentIndexChanged.connect(lambda _i: self._on_dv_edited())
+        form.addRow("Trajectory", self.method)
+        self.model_info = QLabel(objectName="planModelInfo")
+        self.model_info.setWordWrap(True)
+        form.addRow("", self.model_info)
         lay.addLayout(form)
         grid = QGridLayout()
         self.spins, self.sliders = [], []
@@ -339,7 +353,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         _, stop = self._span()
         return PlanRequest(name, tuple(self.plan.burns_for(name)), tuple(screening_targets(self.scenario)),
                            self.baseline, ForceModel.from_name(self.force_model.currentText()), stop,
-                           self.encounter.currentData(), exact, self._arc_cache, self.preview)
+                           self.encounter.currentData(), exact, self._arc_cache, self.preview,
+                           self.method.currentData() or "differential")
 
     def _submit(self, exact: bool) -> None:
         if self.scenario is None or self.baseline is None:
@@ -376,6 +391,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.outcome = PlanOutcome(req, None, self.baseline, changes, before, after, "none")
         self._show(self.outcome)
         self.status.setText("no burn")
+        self._show_model_info(self.outcome)
         self.outcomeShown.emit(self.outcome)
 
     def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
@@ -384,11 +400,26 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self._show(outcome)
         mode = {"none": "no burn", "preview": "preview (2nd order)", "exact": "exact"}[outcome.mode]
         self.status.setText(f"{mode}, {elapsed_ms:.0f} ms")
+        self._show_model_info(outcome)
         self.outcomeShown.emit(outcome)
         self.plannedResult.emit(outcome.result, outcome.mode)
         self.screeningFinished.emit()
         if outcome.mode == "preview":
             self.exact_timer.start()
+
+    def _show_model_info(self, o) -> None:
+        """Which force model made the burn's effect, and how big the correction to our own dynamics is."""
+        fm = o.request.force_model.name
+        if o.mode == "none":
+            self.model_info.setText(f"{fm}; no burn: the delivered trajectory")
+        elif o.request.method == "absolute":
+            self.model_info.setText(f"{fm}, ABSOLUTE propagation after the burn: includes the force-model "
+                                    "mismatch with the delivered ephemeris")
+        elif o.model_mismatch_km is not None:
+            self.model_info.setText(f"{fm}: delivered + burn effect; correction (delivered vs our propagation at "
+                                    f"the window end) {o.model_mismatch_km:.3f} km")
+        else:
+            self.model_info.setText(f"{fm}: delivered + burn effect")
 
     def _on_failed(self, _rid, message, details) -> None:
         self._report("Maneuver planning failed: " + message, details)

@@ -234,6 +234,7 @@ class PlanRequest:
     exact: bool = False
     arc_cache: dict | None = None
     preview: bool | None = None  # None: preview only when the compiled dynamics (core._jit) are unavailable
+    method: str = "differential"  # core.planning.PLAN_METHODS: delivered + our difference, or ours alone
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ class PlanOutcome:
     targeted_before: Any
     targeted_after: tuple | None  # (tca_tdb_s, miss_km, relative_speed_kms, event or None)
     mode: str  # "none", "preview" or "exact"
+    model_mismatch_km: float | None = None  # |delivered - our unburned propagation| at the plan's end (the correction)
 
     @property
     def new_events(self) -> tuple:
@@ -272,18 +274,19 @@ def compute_plan(req: PlanRequest, cancel: CancelToken) -> PlanOutcome:
         if preview and not req.exact and len(burns) == 1 and not burns[0].is_finite:
             b = burns[0]
             stop = min(req.stop_tdb_s, base.coverage[1])
-            key = (req.spacecraft, id(base), b.epoch_tdb_s, b.frame, req.force_model, stop)
+            key = (req.spacecraft, id(base), b.epoch_tdb_s, b.frame, req.force_model, stop, req.method)
             cache = req.arc_cache if req.arc_cache is not None else {}
             arc = cache.get(key)
             if arc is None:
                 arc = planning.BurnArc(base, b.epoch_tdb_s, b.frame, req.force_model, stop_tdb_s=stop,
-                                       cancel=cancel)
+                                       cancel=cancel, method=req.method)
                 cache.clear()  # one arc at a time: they hold a week of dense output
                 cache[key] = arc
             planned, mode = arc.ephemeris(b.dv_mps), "preview"
         else:
             planned = planning.planned_ephemeris(base, [x.to_core() for x in burns], req.force_model,
-                                                 stop_tdb_s=min(req.stop_tdb_s, base.coverage[1]), cancel=cancel)
+                                                 stop_tdb_s=min(req.stop_tdb_s, base.coverage[1]), cancel=cancel,
+                                                 method=req.method)
             mode = "exact"
         cancel.check()
         targets = [_replace(t, ephemeris=planned) if t.name == req.spacecraft else t for t in req.targets]
@@ -299,7 +302,7 @@ def compute_plan(req: PlanRequest, cancel: CancelToken) -> PlanOutcome:
         else:  # moved above the threshold: find the closest approach anyway
             other_eph = next(t.ephemeris for t in req.targets if t.name == other)
             after = (*planning.refine_encounter(planned, other_eph, tca), None)
-    return PlanOutcome(req, planned, result, changes, before, after, mode)
+    return PlanOutcome(req, planned, result, changes, before, after, mode, getattr(planned, "model_mismatch_km", None))
 
 
 def planning_rescreen(baseline, targets, name, cancel):
