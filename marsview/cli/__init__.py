@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie")
+SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "plan")
 
 
 def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
