@@ -215,7 +215,23 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.baseline = result
         self._context_key += 1
         self._fill_encounters()
+        self._warm_child()
         self._schedule()
+
+    def _warm_child(self) -> None:
+        """Send the planning child the new context and let it plan once (imports, compiled kernels, caches),
+        so the operator's first drag is as fast as the next ones."""
+        if not isinstance(self.worker, ProcessWorker) or self.scenario is None or self.baseline is None:
+            return
+        name = self.target.currentText()
+        if not name:
+            return
+        req = self.request()
+        start, stop = self._span()
+        self.worker.set_context(self._context_key, req.targets, req.baseline)
+        self._sent_context = self._context_key
+        self.worker.warm((self._context_key, name, start + 0.1 * (stop - start), stop, req.force_model,
+                          req.method))
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
