@@ -94,7 +94,8 @@ class PlanFilesMixin:
             raise ValueError("no planned burn to export yet")
         name, burns, obj = o.request.spacecraft, list(o.request.burns), self.scenario.object(o.request.spacecraft)
         planned = o.planned
-        if o.mode != "exact" or planned is None:  # a child process sends no trajectory back
+        if o.mode != "exact" or planned is None or getattr(planned, "from_samples", False):
+            # a child process sends back only a sampled trajectory (for display): export the exact one
             base = obj.ephemeris
             planned = planned_ephemeris(base, [b.to_core() for b in burns], o.request.force_model,
                                         stop_tdb_s=min(o.request.stop_tdb_s, base.coverage[1]),

@@ -33,6 +33,7 @@ from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWork
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
 DV_AXES = (("dvRadial", "Radial (m/s)"), ("dvInTrack", "In-track (m/s)"), ("dvCrossTrack", "Cross-track (m/s)"))
+VNB_LABELS = ("Velocity (m/s)", "Normal (m/s)", "Binormal (m/s)")
 FORCE_MODELS = ("zonal", "j2", "two-body", "full")
 PLAN_METHOD_LABELS = (("delivered + Δ (the burn's effect)", "differential"),
                       ("absolute propagation (legacy)", "absolute"))
@@ -107,6 +108,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.frame = QComboBox(objectName="maneuverFrame")
         self.frame.addItems(["RTN", "VNB"])
         self.frame.currentTextChanged.connect(lambda _t: self._on_dv_edited())
+        self.frame.currentTextChanged.connect(lambda _t: self._label_dv_axes())
         form.addRow("Δv frame", self.frame)
         self.force_model = QComboBox(objectName="maneuverForceModel")
         self.force_model.addItems(FORCE_MODELS)
@@ -126,6 +128,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         form.addRow("", self.model_info)
         lay.addLayout(form)
         grid = QGridLayout()
+        self.dv_grid, self.dv_labels = grid, []
         self.spins, self.sliders = [], []
         for row, (name, label) in enumerate(DV_AXES):
             spin = QDoubleSpinBox(objectName=name)
@@ -137,7 +140,9 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             slider.setRange(-int(SLIDER_RANGE_MPS * 1000), int(SLIDER_RANGE_MPS * 1000))
             spin.valueChanged.connect(lambda v, s=slider: self._spin_changed(v, s))
             slider.valueChanged.connect(lambda i, s=spin: s.setValue(i / 1000.0))
-            grid.addWidget(QLabel(label), row, 0)
+            text = QLabel(label, objectName=name + "Label")
+            self.dv_labels.append(text)
+            grid.addWidget(text, row, 0)
             grid.addWidget(spin, row, 1)
             grid.addWidget(slider, row, 2)
             self.spins.append(spin)
@@ -191,11 +196,28 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.setWidget(body)
         self._update_totals()
 
+    def _label_dv_axes(self) -> None:
+        """RTN: Radial / In-track / Cross-track; VNB: Velocity / Normal / Binormal, in that order on screen (the
+        in-track box is V, the cross-track box N and the radial box B: see ``dv_local_mps``)."""
+        vnb = self.frame.currentText() == "VNB"
+        order = (1, 2, 0) if vnb else (0, 1, 2)  # which box goes on each row
+        labels = VNB_LABELS if vnb else tuple(label for _, label in DV_AXES)
+        for row, (box, text) in enumerate(zip(order, labels)):
+            self.dv_labels[box].setText(text)
+            for col, widget in enumerate((self.dv_labels[box], self.spins[box], self.sliders[box])):
+                self.dv_grid.addWidget(widget, row, col)
+
     # --- scenario and baseline -----------------------------------------------------------------------------
     def set_scenario(self, scenario, baseline=None) -> None:
         """Show SCENARIO; restore its saved plan (or an unsaved autosave, which wins)."""
         self.worker.cancel()
         self.scenario, self.baseline, self.outcome = scenario, baseline, None
+        if getattr(self, "trade", None) is not None:
+            self.trade.reset()  # nothing of the previous scenario stays on screen
+        self.before_after.setText("")
+        self.new_flag.setText("")
+        self.comparison.setRowCount(0)
+        self.model_info.setText("")
         self._context_key += 1
         self._arc_cache = {}
         self.plan = self._restore_plan(scenario)
@@ -411,6 +433,15 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.outcomeShown.emit(self.outcome)
 
     def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
+        if outcome.planned is None and outcome.planned_samples is not None and self.scenario is not None:
+            from dataclasses import replace
+
+            from .maneuver_worker import planned_from_samples
+
+            name = outcome.request.spacecraft
+            if name in self.scenario.names():
+                base = self.scenario.object(name).ephemeris
+                outcome = replace(outcome, planned=planned_from_samples(base, outcome.planned_samples))
         self.outcome = outcome
         self.clear_error()
         self._show(outcome)
@@ -465,13 +496,25 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.new_flag.setText("" if not new else "NEW close approach: " + "; ".join(
             f"{c.other} at {format_epoch(c.after.tca_tdb_s, digits=0)} UTC, {c.after.miss_km:.3f} km" for c in new))
         rows = o.changes
+        outside = {(status, other): miss for status, other, _tca, miss in getattr(o, "outside", ())}
         self.comparison.setRowCount(len(rows))
         for i, c in enumerate(rows):
             ev = c.after or c.before
-            cells = (c.other + (" (NEW)" if c.status == "new" else ""), format_epoch(ev.tca_tdb_s, digits=0),
-                     _km(c.before), _km(c.after), _pc(c.before), _pc(c.after))
+            before, after = _km(c.before), _km(c.after)
+            if c.status == "gone" and ("gone", c.other) in outside:  # left the screening: still say where to
+                after = f"{outside['gone', c.other]:.3f} (above threshold)"
+            if c.status == "new" and ("new", c.other) in outside:
+                before = f"{outside['new', c.other]:.3f} (above threshold)"
+            tag = {"new": " (NEW)", "gone": " (REMOVED)"}.get(c.status, "")
+            cells = (c.other + tag, format_epoch(ev.tca_tdb_s, digits=0), before, after, _pc(c.before), _pc(c.after))
             for j, text in enumerate(cells):
-                self.comparison.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if c.status in ("new", "gone"):
+                    font = item.font()
+                    font.setBold(c.status == "new")
+                    font.setItalic(c.status == "gone")
+                    item.setFont(font)
+                self.comparison.setItem(i, j, item)
 
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""

@@ -247,6 +247,8 @@ class PlanOutcome:
     targeted_after: tuple | None  # (tca_tdb_s, miss_km, relative_speed_kms, event or None)
     mode: str  # "none", "preview" or "exact"
     model_mismatch_km: float | None = None  # |delivered - our unburned propagation| at the plan's end (the correction)
+    outside: tuple = ()  # (status, other, tca_tdb_s, miss_km): the other side of a NEW/REMOVED row, above threshold
+    planned_samples: tuple | None = None  # (burn epoch, epochs, planned - delivered states) from a child process
 
     @property
     def new_events(self) -> tuple:
@@ -302,7 +304,54 @@ def compute_plan(req: PlanRequest, cancel: CancelToken) -> PlanOutcome:
         else:  # moved above the threshold: find the closest approach anyway
             other_eph = next(t.ephemeris for t in req.targets if t.name == other)
             after = (*planning.refine_encounter(planned, other_eph, tca), None)
-    return PlanOutcome(req, planned, result, changes, before, after, mode, getattr(planned, "model_mismatch_km", None))
+    outside = _outside_threshold(changes, planned, base, req.targets) if burns else ()
+    return PlanOutcome(req, planned, result, changes, before, after, mode, getattr(planned, "model_mismatch_km", None),
+                       outside)
+
+
+def _outside_threshold(changes, planned, base, targets) -> tuple:
+    """For each REMOVED row, the closest approach the plan leaves (its after-miss, above the threshold); for
+    each NEW row, the delivered trajectory's closest approach there (its before-miss)."""
+    from marsview.core.planning import refine_encounter
+
+    ephs = {t.name: t.ephemeris for t in targets}
+    out = []
+    for c in changes:
+        if c.status not in ("gone", "new") or c.other not in ephs:
+            continue
+        ev = c.before if c.status == "gone" else c.after
+        mine = planned if c.status == "gone" else base
+        try:
+            tca, miss, _ = refine_encounter(mine, ephs[c.other], ev.tca_tdb_s)
+        except ValueError:
+            continue
+        out.append((c.status, c.other, tca, miss))
+    return tuple(out)
+
+
+def planned_samples(planned, step_s: float = 60.0):
+    """(burn epoch, epochs, planned - delivered states) after the burn, every STEP_S: a compact, smooth form of
+    the planned trajectory for the GUI (3D ghost, distance plot); ``planned_from_samples`` rebuilds it."""
+    import numpy as np
+
+    t_burn = float(planned.burn_epoch_tdb_s)
+    stop = float(planned.coverage[1])
+    t = np.unique(np.concatenate([np.arange(t_burn, stop, step_s), [stop]]))
+    return t_burn, t, planned.state(t) - planned.base.state(t)
+
+
+def planned_from_samples(base, samples, source: str = "planned"):
+    """The planned trajectory as delivered + interpolated difference (core.planning.PlannedEphemeris)."""
+    from marsview.core.planning import PlannedEphemeris
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+
+    t_burn, t, delta = samples
+    if t.size < 2:
+        return None
+    table = TabulatedEphemeris(base.name, [TabulatedSegment(t, delta, "LAGRANGE", min(7, t.size - 1))])
+    eph = PlannedEphemeris(base.name, base, t_burn, float(t[-1]), lambda x: base.state(x) + table.state(x), source)
+    eph.from_samples = True  # for display; exports recompute the exact trajectory
+    return eph
 
 
 def planning_rescreen(baseline, targets, name, cancel):
@@ -364,8 +413,9 @@ def _child_plan(payload, request_id: int):
         out = compute_plan(full, _SharedCancel(request_id))
     except PropagationCancelled as exc:
         raise Cancelled() from exc
+    samples = planned_samples(out.planned) if out.mode != "none" and hasattr(out.planned, "base") else None
     light = _replace(out, request=_replace(req, targets=(), baseline=None, arc_cache=None), planned=None,
-                     result=_replace(out.result, cache={}))
+                     result=_replace(out.result, cache={}), planned_samples=samples)
     return light, (time.perf_counter() - t0) * 1000.0
 
 
