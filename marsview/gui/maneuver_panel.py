@@ -229,6 +229,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         if named:
             self.target.setCurrentText(named[0])
         self._on_target_changed(self.target.currentText())
+        self._offer_autosave()
 
     def set_baseline(self, result) -> None:
         """A fresh screening of the unplanned scenario: the plan is re-applied on top of it."""
