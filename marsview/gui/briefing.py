@@ -119,6 +119,9 @@ class BriefingOverlay(QWidget):
         self.setAttribute(Qt.WA_TransparentForMouseEvents, True)
         self.clock = QLabel(self)
         self.clock.setObjectName("briefingClock")
+        self.planned = QLabel(self)  # a maneuver plan is shown, not the delivery
+        self.planned.setObjectName("briefingPlanned")
+        self.planned.hide()
         self.callouts = QWidget(self)
         self.callouts.setObjectName("briefingCallouts")
         self._lay = QVBoxLayout(self.callouts)
@@ -134,6 +137,7 @@ class BriefingOverlay(QWidget):
         h = max(int(screen_height_px), 480)
         self.clock_px, self.text_px = round(h * 0.07), round(h * 0.028)
         self.clock.setStyleSheet(self._style("text", self.clock_px, bold=True))
+        self.planned.setStyleSheet(self._style("amber", self.text_px, bold=True))
         self.hint.setStyleSheet(self._style("text_dim", round(h * 0.018)))
         for lab in self.labels:
             lab.setStyleSheet(self._style(lab.property("paletteKey") or "text", self.text_px))
@@ -144,8 +148,10 @@ class BriefingOverlay(QWidget):
         return (f"color: {p[key]}; background-color: {p['background']}; font-size: {px}px; "
                 f"padding: {max(2, px // 6)}px {max(4, px // 3)}px; font-weight: {'bold' if bold else 'normal'}")
 
-    def show_state(self, tdb_s: float, events, scale: str = "UTC") -> None:
+    def show_state(self, tdb_s: float, events, scale: str = "UTC", planned: str | None = None) -> None:
         self.clock.setText(format_epoch(tdb_s, scale, digits=0).replace("T", " ") + " " + scale)
+        self.planned.setText(planned or "")
+        self.planned.setVisible(bool(planned))
         rows = [callout_text(e, tdb_s) for e in current_events(events, tdb_s)]
         while len(self.labels) < len(rows):
             lab = QLabel(self.callouts)
@@ -173,9 +179,10 @@ class BriefingOverlay(QWidget):
 
     def _layout(self) -> None:
         m = max(8, self.text_px // 2)
-        for w in (self.clock, self.callouts, self.hint):
+        for w in (self.clock, self.callouts, self.hint, self.planned):
             w.adjustSize()
         self.clock.move(self.width() - self.clock.width() - m, m)
+        self.planned.move(m, m)
         self.callouts.move(m, self.height() - self.callouts.height() - self.hint.height() - 2 * m)
         self.hint.move(m, self.height() - self.hint.height() - m)
 
@@ -297,7 +304,7 @@ class BriefingMode(QObject):
         w = self.window
         self.overlay.setGeometry(w.globe.widget.geometry())
         events = w.controller.result.events if w.controller.result is not None else []
-        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale)
+        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale, getattr(w, "planned_label", None))
 
     # --- keys ----------------------------------------------------------------------------------------
     def eventFilter(self, obj, event):

@@ -7,18 +7,20 @@ import io
 import math
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
 
 COLUMNS = ("Pair", "TCA (UTC)", "Miss (km)", "Rel. speed (km/s)", "Radial (km)", "In-track (km)",
            "Cross-track (km)", "Miss / σ", "Pc")
+PLAN_COLUMNS = ("Miss before (km)", "Miss after (km)", "Plan")  # appended while a maneuver plan is shown
 SORT_ROLE = Qt.UserRole + 1
 EVENT_ROLE = Qt.UserRole + 2
 
 # severity colours (dark enough for white text; red/amber are told apart by the text weight too)
 RED, AMBER = QColor("#a01d1d"), QColor("#8a5a00")
+NEW_ROW = QColor("#7a2a63")  # a NEW close approach the plan creates, when not already red/amber (white text)
 
 
 def severity(event) -> int:
@@ -40,21 +42,39 @@ class ConjunctionModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.events: list = []
+        self.plan_marks: dict | None = None  # id(event) -> (status "", "NEW" or "REMOVED", before km, after km)
+        self.removed: list = []  # delivered events the plan takes out of the screening (shown struck out)
 
     def set_events(self, events) -> None:
         self.beginResetModel()
         self.events = list(events)
         self.endResetModel()
 
+    def set_plan(self, marks, removed=()) -> None:
+        """Show a maneuver plan: MARKS as ``plan_marks``, REMOVED rows appended; None = no plan."""
+        self.beginResetModel()
+        self.plan_marks = None if marks is None else dict(marks)
+        self.removed = list(removed) if marks is not None else []
+        self.endResetModel()
+
+    def _rows(self) -> list:
+        return self.events + self.removed if self.plan_marks is not None else self.events
+
+    def _plan_values(self, e):
+        status, before, after = self.plan_marks.get(id(e), ("", e.miss_km, e.miss_km))
+        return ((_fmt(before) if before is not None else "—", -1.0 if before is None else before),
+                (_fmt(after) if after is not None else "—", -1.0 if after is None else after),
+                (status, status))
+
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.events)
+        return 0 if parent.isValid() else len(self._rows())
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(COLUMNS) + (len(PLAN_COLUMNS) if self.plan_marks is not None else 0)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
+            return (COLUMNS + PLAN_COLUMNS)[section]
         return None
 
     def _values(self, e):
@@ -75,18 +95,32 @@ class ConjunctionModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        e = self.events[index.row()]
+        e = self._rows()[index.row()]
         if role == EVENT_ROLE:
             return e
+        status = self.plan_marks.get(id(e), ("",))[0] if self.plan_marks is not None else ""
         if role in (Qt.DisplayRole, SORT_ROLE):
-            text, value = self._values(e)[index.column()]
+            values = self._values(e) + (self._plan_values(e) if self.plan_marks is not None else ())
+            text, value = values[index.column()]
+            if index.column() == 0 and status:
+                text = f"{status} · {text}"
             return text if role == Qt.DisplayRole else value
+        if status and role == Qt.FontRole:
+            font = QFont()
+            font.setBold(status == "NEW")
+            font.setItalic(status == "REMOVED")
+            font.setStrikeOut(status == "REMOVED" and index.column() < len(COLUMNS))
+            return font
+        if status == "REMOVED" and role == Qt.ForegroundRole:
+            return QBrush(QColor("#9a9a9a"))
+        if status == "NEW" and role == Qt.BackgroundRole and not severity(e):
+            return QBrush(NEW_ROW)
         if role == Qt.TextAlignmentRole and index.column() >= 2:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.BackgroundRole:
             level = severity(e)
             return QBrush(RED if level == 2 else AMBER) if level else None
-        if role == Qt.ForegroundRole and severity(e):
+        if role == Qt.ForegroundRole and (severity(e) or status == "NEW"):
             return QBrush(QColor("white"))
         if role == Qt.ToolTipRole:
             return (f"{e.object1} ({e.source1}) – {e.object2} ({e.source2})\n"
@@ -133,6 +167,10 @@ class ConjunctionTable(QTableView):
 
     def set_events(self, events) -> None:
         self.source_model.set_events(events)
+
+    def set_plan(self, marks, removed=()) -> None:
+        """Before/after miss columns and NEW / REMOVED rows for a maneuver plan (None: no plan)."""
+        self.source_model.set_plan(marks, removed)
 
     def event_at(self, row: int):
         """The event shown at a view row (after sorting)."""

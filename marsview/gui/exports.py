@@ -102,6 +102,9 @@ def default_caption(window, tdb_s: float | None = None, who: str | None = None) 
     who = who if who is not None else _user()
     parts = [sc.name if sc is not None else "no scenario", format_epoch(t, "UTC", digits=0).replace("T", " ") + " UTC",
              what, f"{who} · marsview"]
+    planned = getattr(window, "planned_label", None)
+    if planned:  # a maneuver plan is shown, not the delivered ephemerides
+        parts.insert(0, planned)
     return "  ·  ".join(parts)
 
 

@@ -529,6 +529,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             self.worker.shutdown()
             if getattr(self, "trade", None) is not None:
                 self.trade.shutdown()
+            if getattr(self, "indicator", None) is not None:
+                self.indicator.shutdown()
 
 
 def _km(ev) -> str:
@@ -597,6 +599,11 @@ def install_maneuver_planning(window) -> ManeuverPanel:
         panel.errorOccurred.connect(window.report_error)
     from .trade_space import TradeSpacePanel
 
+    if hasattr(window, "table"):
+        from .plan_indicator import PlanIndicator
+
+        panel.indicator = PlanIndicator(window, panel)  # banner, ghost orbit, before/after table, plan curve
+        controller.scenarioChanged.connect(lambda _sc: panel.indicator.clear())
     panel.trade = TradeSpacePanel(panel, window)
     window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)
     window.tabifyDockWidget(panel, panel.trade)

@@ -100,8 +100,8 @@ class TradeSpacePanel(QDockWidget):
         self.plot.addItem(self.image)
         # what a colour means (km or log10 Pc) and where the threshold runs (miss = screening threshold, or
         # Pc = the solver's Pc target)
-        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=cmap, label="miss distance (km)",
-                                        interactive=False)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=cmap, interactive=False)
+        self.colorbar.axis.setLabel("miss distance (km)")
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.contour = pg.IsocurveItem(level=0.0, pen=pg.mkPen("#ff4040", width=2))
         self.contour.setParentItem(self.image)
@@ -238,6 +238,14 @@ class TradeSpacePanel(QDockWidget):
             self._drain()  # the last columns may still be in the queue
             self._poll.stop()
         self.result = result
+        if self._grid is not None and getattr(result, "miss_km", None) is not None \
+                and result.miss_km.shape == self._values.shape:  # the whole map, whatever columns are in flight
+            if self._grid[4] and result.pc is not None:
+                with np.errstate(divide="ignore"):
+                    self._values = np.log10(np.maximum(result.pc, 1e-300))
+            else:
+                self._values = np.array(result.miss_km, dtype=float)
+            self._draw()
         self.progress.setValue(1000)
         self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
                             "relative to the ephemeris; click a cell to set that burn)")

@@ -80,6 +80,7 @@ class MarsScene:
         self.markers = MarkerLabelAdapter(self.view.scene, theme.label_font_pt, theme.marker_px, theme.text)
         self.encounter = EncounterAdapter(self.view.scene)
         self.overlay_lines: dict[str, str] = {}
+        self.frame_hooks: list = []  # f(tdb_s, eme_to_display (3,3), focus_km) after each frame's update (plan_ghost)
         self._overlay = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="left",
                                            anchor_y="center", font_size=theme.overlay_font_pt, pos=(14, 20))
         self._clock = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="right",
@@ -232,6 +233,8 @@ class MarsScene:
         self.markers.update(names, positions, colors, focus)
         caption = self.encounter.update(t, m, focus)
         self._update_overlay(caption)
+        for hook in self.frame_hooks:
+            hook(t, m, focus)
         self.canvas.update()
 
     def _update_overlay(self, encounter_caption: str = "") -> None:
