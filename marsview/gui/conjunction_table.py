@@ -44,10 +44,13 @@ class ConjunctionModel(QAbstractTableModel):
         self.events: list = []
         self.plan_marks: dict | None = None  # id(event) -> (status "", "NEW" or "REMOVED", before km, after km)
         self.removed: list = []  # delivered events the plan takes out of the screening (shown struck out)
+        self._row_list = None
+        self._value_cache: dict = {}
 
     def set_events(self, events) -> None:
         self.beginResetModel()
         self.events = list(events)
+        self._reset_cache()
         self.endResetModel()
 
     def set_plan(self, marks, removed=()) -> None:
@@ -55,10 +58,26 @@ class ConjunctionModel(QAbstractTableModel):
         self.beginResetModel()
         self.plan_marks = None if marks is None else dict(marks)
         self.removed = list(removed) if marks is not None else []
+        self._reset_cache()
         self.endResetModel()
 
+    def _reset_cache(self) -> None:
+        # the view asks for every cell several times per repaint: the rows and their formatted values are
+        # built once per reset (a table refreshed on every maneuver drag must not format the same epoch 100 times)
+        self._row_list = self.events + self.removed if self.plan_marks is not None else self.events
+        self._value_cache: dict = {}
+
     def _rows(self) -> list:
-        return self.events + self.removed if self.plan_marks is not None else self.events
+        if getattr(self, "_row_list", None) is None:
+            self._reset_cache()
+        return self._row_list
+
+    def _row_values(self, row: int, e):
+        values = self._value_cache.get(row)
+        if values is None:
+            values = self._values(e) + (self._plan_values(e) if self.plan_marks is not None else ())
+            self._value_cache[row] = values
+        return values
 
     def _plan_values(self, e):
         status, before, after = self.plan_marks.get(id(e), ("", e.miss_km, e.miss_km))
@@ -100,8 +119,7 @@ class ConjunctionModel(QAbstractTableModel):
             return e
         status = self.plan_marks.get(id(e), ("",))[0] if self.plan_marks is not None else ""
         if role in (Qt.DisplayRole, SORT_ROLE):
-            values = self._values(e) + (self._plan_values(e) if self.plan_marks is not None else ())
-            text, value = values[index.column()]
+            text, value = self._row_values(index.row(), e)[index.column()]
             if index.column() == 0 and status:
                 text = f"{status} · {text}"
             return text if role == Qt.DisplayRole else value

@@ -254,7 +254,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.worker.set_context(self._context_key, req.targets, req.baseline)
         self._sent_context = self._context_key
         self.worker.warm((self._context_key, name, start + 0.1 * (stop - start), stop, req.force_model,
-                          req.method))
+                          req.method, req.targeted))
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
@@ -523,6 +523,9 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             if t is not None:
                 t.stop()
         self.throttle.stop()
+        for w in (self.worker, getattr(getattr(self, "trade", None), "worker", None)):
+            if hasattr(w, "begin_shutdown"):
+                w.begin_shutdown()  # both children stop at once; the joins below then overlap
         try:
             self.autosave()
         finally:

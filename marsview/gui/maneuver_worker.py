@@ -396,7 +396,7 @@ class _SharedCancel:
             raise Cancelled()
 
 
-def _child_plan(payload, request_id: int):
+def _child_plan(payload, request_id: int, cancel=None):
     """Run ``compute_plan`` in the child; the outcome comes back without what the GUI already has."""
     import time
     from dataclasses import replace as _replace
@@ -410,7 +410,7 @@ def _child_plan(payload, request_id: int):
     full = _replace(req, targets=targets, baseline=baseline, arc_cache=_CHILD["arcs"])
     t0 = time.perf_counter()
     try:
-        out = compute_plan(full, _SharedCancel(request_id))
+        out = compute_plan(full, cancel or _SharedCancel(request_id))
     except PropagationCancelled as exc:
         raise Cancelled() from exc
     samples = planned_samples(out.planned) if out.mode != "none" and hasattr(out.planned, "base") else None
@@ -478,7 +478,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child_main(conn, latest) -> None:
+def _child_main(conn, latest, requests=None) -> None:
     """The planning child: run jobs (job_id, request_id, fn, payload) from CONN one at a time until None or EOF;
     reply ("done", job_id, request_id, (result, elapsed_ms) or None, error or None)."""
     import signal
@@ -486,6 +486,7 @@ def _child_main(conn, latest) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then stops us
     _child_init(latest, _ChildLink(conn))
+    _CHILD["requests"] = requests  # the newest submitted request id (a warm-up gives way to a real request)
     while True:
         try:
             msg = conn.recv()
@@ -516,21 +517,35 @@ def _child_warm(payload, request_id: int):
     context (a 1 mm/s burn, thrown away), so the operator's first drag costs what every later one does."""
     import time
 
-    from marsview.core.dynamics import PropagationCancelled
     from marsview.model.plan import PlannedBurn
 
-    key, spacecraft, burn_epoch_tdb_s, stop_tdb_s, force_model, method = payload
+    key, spacecraft, burn_epoch_tdb_s, stop_tdb_s, force_model, method, targeted, requests_at_post = payload
     ctx_key, targets, baseline = _CHILD["context"]
     if ctx_key != key or baseline is None:
         return None, 0.0
+    import pickle
+
     t0 = time.perf_counter()
-    req = PlanRequest(spacecraft, (PlannedBurn(burn_epoch_tdb_s, (0.0, 1e-3, 0.0)),), targets, baseline,
-                      force_model, stop_tdb_s, exact=True, arc_cache=_CHILD["arcs"], method=method)
+    req = PlanRequest(spacecraft, (PlannedBurn(burn_epoch_tdb_s, (0.0, 1e-3, 0.0)),), (), None, force_model,
+                      stop_tdb_s, targeted=targeted, exact=True, method=method)
     try:
-        compute_plan(req, _SharedCancel(request_id))
-    except (Cancelled, PropagationCancelled):
+        # exactly what a request does, reply pickling included; not cancelled by ``cancel()`` (the panel
+        # cancels when it shows the unplanned baseline), only by a real request, which needs the child
+        light, _ = _child_plan((key, req), 0, _RequestCancel(requests_at_post))
+        pickle.dumps(light, protocol=pickle.HIGHEST_PROTOCOL)
+    except Cancelled:
         pass
     return None, (time.perf_counter() - t0) * 1000.0
+
+
+class _RequestCancel(_SharedCancel):
+    """Set once a request newer than REQUEST_ID has been submitted."""
+
+    def is_set(self) -> bool:
+        requests = _CHILD.get("requests")
+        return requests is not None and requests.value != self.request_id
+
+    __call__ = is_set
 
 
 class ProcessWorker(QObject):
@@ -559,6 +574,7 @@ class ProcessWorker(QObject):
         fix_emit_refcount()
         self._mp = mp.get_context("spawn")  # never fork a process that runs Qt threads
         self._latest_shared = self._mp.RawValue("q", 0)
+        self._requests_shared = self._mp.RawValue("q", 0)  # the newest submitted request (not bumped by cancel)
         self.queue = queue.Queue()  # progressive output of long jobs (trade space): (request_id, ...) items
         self._ids = itertools.count(1)
         self._job_ids = itertools.count(1)
@@ -570,6 +586,7 @@ class ProcessWorker(QObject):
         self._outbox = None
         self._context = None
         self._closed = False
+        self._stop_sent = False
         self.restarts = 0
         self.warm_ms = None
         self._done.connect(self._on_done)
@@ -595,8 +612,8 @@ class ProcessWorker(QObject):
     def _spawn(self):
         """Start the child; returns (process, parent end of the pipe). Raises OSError/RuntimeError on failure."""
         parent_conn, child_conn = self._mp.Pipe()
-        proc = self._mp.Process(target=_child_main, args=(child_conn, self._latest_shared), daemon=True,
-                                name="marsview-planning")
+        proc = self._mp.Process(target=_child_main, args=(child_conn, self._latest_shared, self._requests_shared),
+                                daemon=True, name="marsview-planning")
         proc.start()
         child_conn.close()
         return proc, parent_conn
@@ -696,7 +713,7 @@ class ProcessWorker(QObject):
         except (OSError, RuntimeError, ValueError) as exc:
             self._report_start_failure(self._latest_id, exc)
             return
-        self._post(None, _child_warm, payload)
+        self._post(None, _child_warm, (*payload, self._requests_shared.value))
 
     def _on_warm_done(self, ms: float) -> None:
         self.warm_ms = ms
@@ -715,6 +732,7 @@ class ProcessWorker(QObject):
         rid = next(self._ids)
         self._latest_id = rid
         self._latest_shared.value = rid  # the running request sees it and stops at its next check
+        self._requests_shared.value = rid
         try:
             self._ensure_started()
         except (OSError, RuntimeError, ValueError) as exc:
@@ -738,8 +756,9 @@ class ProcessWorker(QObject):
     def _stop_child(self, timeout_s: float) -> None:
         """Ask the child to stop (cancel + end of input), then terminate, then kill; close the pipe."""
         proc, conn, outbox = self._proc, self._conn, self._outbox
-        if outbox is not None:
+        if outbox is not None and not self._stop_sent:
             outbox.put(None)  # after what is queued: the child stops once its job is done or cancelled
+        self._stop_sent = False
         if proc is not None:
             proc.join(timeout_s)
             if proc.is_alive():
@@ -756,10 +775,20 @@ class ProcessWorker(QObject):
             conn.close()  # the child is gone: the reader thread has seen EOF
         self._proc = self._conn = self._outbox = None
 
+    def begin_shutdown(self) -> None:
+        """Cancel and ask the child to stop without waiting (several workers then stop in parallel)."""
+        if self._closed or self._stop_sent:
+            return
+        self.cancel()
+        self._requests_shared.value = -1  # a warm-up in progress stops too
+        if self._outbox is not None:
+            self._outbox.put(None)
+            self._stop_sent = True
+
     def shutdown(self) -> None:
         """Cancel and stop the child; returns within about ``SHUTDOWN_S`` + 1.5 s whatever it was doing."""
         if self._closed:
             return
-        self.cancel()
+        self.begin_shutdown()
         self._closed = True
         self._stop_child(self.SHUTDOWN_S)

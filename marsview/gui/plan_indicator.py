@@ -10,11 +10,12 @@ everything (and the plots).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
 from marsview.core.time import format_epoch
 
+CURVE_DELAY_MS = 400
 BANNER_STYLE = ("background-color: #CC79A7; color: #000000; font-weight: bold; font-size: 15px; "
                 "padding: 6px 12px; border-bottom: 3px solid #7a2a63")
 
@@ -82,6 +83,12 @@ class PlanIndicator(QObject):
 
         self.curve_worker = LatestWorker(self)  # the planned distance curve is sampled off the GUI thread
         self.curve_worker.finished.connect(self._on_curve)
+        # ... once the plan has settled: sampling a week of distance on every drag would compete with the
+        # GUI thread (and the table) for the interpreter
+        self.curve_timer = QTimer(self)
+        self.curve_timer.setSingleShot(True)
+        self.curve_timer.setInterval(CURVE_DELAY_MS)
+        self.curve_timer.timeout.connect(self._request_curve)
         window.planned_label = None
         window.planned_result = None
         panel.outcomeShown.connect(self.show_outcome)
@@ -108,7 +115,11 @@ class PlanIndicator(QObject):
             scene.set_overlay_line("plan", short_plan_label(outcome) or "")
         if self.ghost is not None:
             self.ghost.set_plan(outcome.request.spacecraft if label else None, outcome.planned if label else None)
-        self._request_curve()
+        if label:
+            self.curve_timer.start()
+        else:
+            self.curve_timer.stop()
+            self._request_curve()  # clears the planned curve
 
     def _on_event_selected(self, event) -> None:
         """A planned close approach of the maneuvered spacecraft: draw the planned encounter geometry (the
@@ -128,6 +139,7 @@ class PlanIndicator(QObject):
 
     def clear(self) -> None:
         """Another scenario was opened: no plan, no old curves."""
+        self.curve_timer.stop()
         self.curve_worker.cancel()
         self.outcome = None
         w = self.window
@@ -174,4 +186,5 @@ class PlanIndicator(QObject):
             plots.show_planned_distance(t, d, "planned")
 
     def shutdown(self) -> None:
+        self.curve_timer.stop()
         self.curve_worker.shutdown()

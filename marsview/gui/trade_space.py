@@ -211,7 +211,9 @@ class TradeSpacePanel(QDockWidget):
         base = self.panel.baseline
         return float(base.threshold_km) if base is not None else 10.0
 
-    def _draw(self) -> None:
+    def _draw(self, contour: bool = False) -> None:
+        """The map as it stands; CONTOUR: also the threshold line (pyqtgraph traces it in Python: once the map is
+        complete, not for every column that arrives)."""
         epochs, dv, _, tca, use_pc = self._grid
         finite = np.isfinite(self._values)
         img = np.nan_to_num(self._values, nan=np.nanmin(self._values) if finite.any() else 0.0)
@@ -223,7 +225,7 @@ class TradeSpacePanel(QDockWidget):
         self.colorbar.axis.setLabel("log10 Pc" if use_pc else "miss distance (km)")
         level = self.threshold_level()
         self.contour.setLevel(level)
-        self.contour.setData(img if finite.any() and lo < level < hi else None)
+        self.contour.setData(img if contour and finite.all() and lo < level < hi else None)
         x0, x1 = (epochs[0] - tca) / HOUR, (epochs[-1] - tca) / HOUR
         dx = (x1 - x0) / max(len(epochs) - 1, 1)
         dy = (dv[-1] - dv[0]) / max(len(dv) - 1, 1)
@@ -245,7 +247,7 @@ class TradeSpacePanel(QDockWidget):
                     self._values = np.log10(np.maximum(result.pc, 1e-300))
             else:
                 self._values = np.array(result.miss_km, dtype=float)
-            self._draw()
+            self._draw(contour=True)
         self.progress.setValue(1000)
         self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
                             "relative to the ephemeris; click a cell to set that burn)")
