@@ -112,7 +112,8 @@ def write_planned_spk(path, planned: Ephemeris, start_tdb_s: float, stop_tdb_s: 
     # one piece per segment, each ending on its left limit: io.spk samples a piece's end with state(), which
     # on a burn epoch is the post-burn state and would bend the last Hermite interval of the previous piece
     pieces = [(_Window(planned, p, q, left=True), naif_id) for p, q in zip(edges[:-1], edges[1:]) if q > p]
-    comment = "\n".join(["Planned trajectory (marsview maneuver plan)."] + [_burn_comment(b) for b in burns])
+    comment = "\n".join(["PLANNED trajectory (a marsview maneuver plan, not a delivered ephemeris)."]
+                        + [_burn_comment(b) for b in burns])
     return write_spk(path, pieces, tol_km=tol_km, comment=comment)
 
 
@@ -146,6 +147,6 @@ def write_maneuver_opm(path, name: str, planned: Ephemeris, burns, mass_kg: floa
         mans.append(OpmManeuver(format_epoch(b.epoch_tdb_s, "UTC", digits=6), b.epoch_tdb_s,
                                 float(b.duration_s), dm, frame, tuple(x / 1000.0 for x in dv)))
     msg = build_opm(name, object_id or "UNKNOWN", format_epoch(t0, "UTC", digits=6), state,
-                    comments=["State just before the first maneuver; maneuvers planned with marsview."],
+                    comments=["PLANNED maneuver(s), planned with marsview; the state is the delivered one just before the first."],
                     spacecraft={"MASS": mass_kg}, maneuvers=mans)
     write_opm(path, msg)
