@@ -432,6 +432,7 @@ from .planning_trade import (  # noqa: E402
     trade_space,
 )
 
-__all__ = ["PLAN_METHODS", "BurnArc", "Encounter", "EventChange", "PlannedEphemeris", "Solution", "TradeSpace", "Verification",
-           "active_burns", "compare_events", "encounter_pc", "find_event", "from_curvilinear", "linear_miss_km",
-           "planned_ephemeris", "refine_encounter", "smallest_dv", "to_curvilinear", "trade_space", "verify_plan"]
+__all__ = ["PLAN_METHODS", "BurnArc", "Encounter", "EventChange", "PlannedEphemeris", "Solution", "TradeSpace",
+           "Verification", "active_burns", "compare_events", "encounter_pc", "find_event", "from_curvilinear",
+           "linear_miss_km", "planned_ephemeris", "refine_encounter", "smallest_dv", "to_curvilinear", "trade_space",
+           "verify_plan"]

@@ -2,7 +2,8 @@
 
 Plans live in the scenario: ``save`` puts them into ``Scenario.maneuvers`` and writes scenario.toml through
 io.scenario.save_scenario (atomic). An unsaved plan is autosaved (model.plan.autosave_path, keyed by the
-scenario and its object set) and offered on reopen of the same data only, after asking. Exports always write the exact planned trajectory (never the live preview).
+scenario and its object set) and offered on reopen of the same data only, after asking. Exports always write
+the exact planned trajectory (never the live preview).
 """
 
 from __future__ import annotations

@@ -147,6 +147,7 @@ def write_maneuver_opm(path, name: str, planned: Ephemeris, burns, mass_kg: floa
         mans.append(OpmManeuver(format_epoch(b.epoch_tdb_s, "UTC", digits=6), b.epoch_tdb_s,
                                 float(b.duration_s), dm, frame, tuple(x / 1000.0 for x in dv)))
     msg = build_opm(name, object_id or "UNKNOWN", format_epoch(t0, "UTC", digits=6), state,
-                    comments=["PLANNED maneuver(s), planned with marsview; the state is the delivered one just before the first."],
+                    comments=["PLANNED maneuver(s), planned with marsview; the state is the delivered one just "
+                              "before the first."],
                     spacecraft={"MASS": mass_kg}, maneuvers=mans)
     write_opm(path, msg)

@@ -51,7 +51,8 @@ def test_a_plan_is_shown_as_planned_everywhere(qtbot, planned_window):
     qtbot.waitUntil(lambda: _row(window, ("SC", "THIRD"))[0] is not None, timeout=TIMEOUT_MS)
     assert banner.isVisible() and banner.text().startswith("PLANNED: SC") and "1.0000" in banner.text()
     # the table: before/after miss columns, NEW and REMOVED rows
-    headers = [window.table.source_model.headerData(c, Qt.Horizontal) for c in range(window.table.source_model.columnCount())]
+    model = window.table.source_model
+    headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
     assert headers[-3:] == ["Miss before (km)", "Miss after (km)", "Plan"]
     _, new = _row(window, ("SC", "THIRD"))
     assert new[0].startswith("NEW · ") and new[-1] == "NEW" and float(new[-2]) == pytest.approx(1.5, abs=0.05)
