@@ -34,6 +34,8 @@ class TradeSpacePanel(QDockWidget):
         super().__init__("Trade space", parent)
         self.setObjectName("tradeSpacePanel")
         self.panel = panel
+        self.promise = None  # the solver's last answer, until the panel's exact re-screen of it comes back
+        panel.outcomeShown.connect(self._check_promise)
         self.result = None
         self.last_error = None
         self._grid = None
@@ -295,6 +297,7 @@ class TradeSpacePanel(QDockWidget):
                                                                  force_model=fm, cancel=cancel, **target))
 
     def _on_solved(self, solution, _elapsed_ms) -> None:
+        self.promise = solution
         self.solved.emit(solution)
         self.status.setText(f"smallest Δv {solution.total_dv_mps:.4f} m/s RTN ({', '.join(f'{x:.4f}' for x in solution.dv_mps)})"
                             f" at {format_epoch(solution.burn_epoch_tdb_s, digits=0)} UTC: predicted miss "
@@ -302,6 +305,22 @@ class TradeSpacePanel(QDockWidget):
                             + (f", Pc {solution.predicted_pc:.2e}" if solution.predicted_pc is not None else "")
                             + "; the panel now checks it exactly against every object")
         self.panel.set_burn(solution.burn_epoch_tdb_s, solution.dv_mps, "RTN")
+
+    def _check_promise(self, outcome) -> None:
+        """The solver's promise next to what the exact re-screen of that burn shows (the same number within
+        about 1 %: both follow the planning rule, the promise through the linear response)."""
+        sol = self.promise
+        if sol is None or outcome.mode != "exact" or outcome.targeted_after is None or not outcome.request.burns:
+            return
+        b = outcome.request.burns[0]
+        if abs(b.epoch_tdb_s - sol.burn_epoch_tdb_s) > 1.0 or any(
+                abs(x - y) > 6e-5 for x, y in zip(b.dv_mps, sol.dv_mps)):
+            return  # another burn by now
+        self.promise = None
+        exact = outcome.targeted_after[1]
+        off_pct = 100.0 * (exact / sol.predicted_miss_km - 1.0)
+        self.status.setText(self.status.text().split("; the panel now checks")[0]
+                            + f"; exact re-screen: {exact:.3f} km ({off_pct:+.2f} % of the promise)")
 
     def reset(self) -> None:
         """Another scenario was opened: forget the map, the solver's answer and any run in flight."""
@@ -311,6 +330,7 @@ class TradeSpacePanel(QDockWidget):
         self._run = None
         self._grid = None
         self.result = None
+        self.promise = None
         self.last_error = None
         self.image.clear()
         self.contour.setData(None)

@@ -309,6 +309,7 @@ def test_trade_space_progressive_click_and_solve(qtbot, setup):
     _wait_for(qtbot, panel, lambda o: o.mode == "exact"
               and np.allclose(o.request.burns[0].dv_mps, sol.dv_mps, rtol=0, atol=6e-5))
     assert panel.outcome.targeted_after[1] == pytest.approx(5.0, rel=0.02)
+    qtbot.waitUntil(lambda: "exact re-screen" in trade.status.text(), timeout=TIMEOUT_MS)  # promise vs check shown
     trade.cells.setValue(200)
     trade.start()
     trade.cancel()
