@@ -182,7 +182,7 @@ class BriefingOverlay(QWidget):
         for w in (self.clock, self.callouts, self.hint, self.planned):
             w.adjustSize()
         self.clock.move(self.width() - self.clock.width() - m, m)
-        self.planned.move(m, m)
+        self.planned.move(m, self.callouts.y() - self.planned.height() - m)  # above the callouts it concerns
         self.callouts.move(m, self.height() - self.callouts.height() - self.hint.height() - 2 * m)
         self.hint.move(m, self.height() - self.hint.height() - m)
 
@@ -303,8 +303,10 @@ class BriefingMode(QObject):
             return
         w = self.window
         self.overlay.setGeometry(w.globe.widget.geometry())
-        events = w.controller.result.events if w.controller.result is not None else []
-        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale, getattr(w, "planned_label", None))
+        result = getattr(w, "planned_result", None) or w.controller.result  # a shown plan's close approaches
+        events = result.events if result is not None else []
+        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale,
+                                getattr(w, "planned_short_label", None) or getattr(w, "planned_label", None))
 
     # --- keys ----------------------------------------------------------------------------------------
     def eventFilter(self, obj, event):

@@ -89,7 +89,7 @@ class PlanIndicator(QObject):
         self.curve_timer.setSingleShot(True)
         self.curve_timer.setInterval(CURVE_DELAY_MS)
         self.curve_timer.timeout.connect(self._request_curve)
-        window.planned_label = None
+        window.planned_label = window.planned_short_label = None
         window.planned_result = None
         panel.outcomeShown.connect(self.show_outcome)
         if hasattr(window, "table"):
@@ -102,6 +102,7 @@ class PlanIndicator(QObject):
         self.outcome = outcome if label else None
         w = self.window
         w.planned_label = label
+        w.planned_short_label = short_plan_label(outcome)
         w.planned_result = outcome.result if label else None
         self.banner.setText(label or "")
         self.banner.setVisible(bool(label))
@@ -143,7 +144,7 @@ class PlanIndicator(QObject):
         self.curve_worker.cancel()
         self.outcome = None
         w = self.window
-        w.planned_label = w.planned_result = None
+        w.planned_label = w.planned_short_label = w.planned_result = None
         self.banner.hide()
         if hasattr(w, "table"):
             w.table.set_plan(None)
