@@ -166,6 +166,7 @@ class TradeSpacePanel(QDockWidget):
         use_pc = self.metric_box.currentIndex() == 1
         self._grid = (epochs, dv, direction, enc.tca_tdb_s, use_pc)
         self._values = np.full((n, n), np.nan)
+        self.result = None
         self._draw()
         self.progress.setValue(0)
         self.status.setText("computing…")
@@ -196,8 +197,9 @@ class TradeSpacePanel(QDockWidget):
     @Slot(object)
     def _on_column(self, item) -> None:
         run, k, values = item
-        if run is not self._run or self._grid is None:
-            return
+        if run is not self._run or self._grid is None or (self.result is not None and self._grid is not None
+                                                           and np.isfinite(self._values).all()):
+            return  # late columns of a map already drawn whole
         miss, pc = values
         if self._grid[4]:
             with np.errstate(divide="ignore"):
@@ -213,9 +215,9 @@ class TradeSpacePanel(QDockWidget):
         base = self.panel.baseline
         return float(base.threshold_km) if base is not None else 10.0
 
-    def _draw(self, contour: bool = False) -> None:
-        """The map as it stands; CONTOUR: also the threshold line (pyqtgraph traces it in Python: once the map is
-        complete, not for every column that arrives)."""
+    def _draw(self) -> None:
+        """The map as it stands, and the threshold line once the map is complete (pyqtgraph traces it in Python:
+        not for every column that arrives)."""
         epochs, dv, _, tca, use_pc = self._grid
         finite = np.isfinite(self._values)
         img = np.nan_to_num(self._values, nan=np.nanmin(self._values) if finite.any() else 0.0)
@@ -227,7 +229,7 @@ class TradeSpacePanel(QDockWidget):
         self.colorbar.axis.setLabel("log10 Pc" if use_pc else "miss distance (km)")
         level = self.threshold_level()
         self.contour.setLevel(level)
-        self.contour.setData(img if contour and finite.all() and lo < level < hi else None)
+        self.contour.setData(img if finite.all() and lo < level < hi else None)
         x0, x1 = (epochs[0] - tca) / HOUR, (epochs[-1] - tca) / HOUR
         dx = (x1 - x0) / max(len(epochs) - 1, 1)
         dy = (dv[-1] - dv[0]) / max(len(dv) - 1, 1)
@@ -249,7 +251,7 @@ class TradeSpacePanel(QDockWidget):
                     self._values = np.log10(np.maximum(result.pc, 1e-300))
             else:
                 self._values = np.array(result.miss_km, dtype=float)
-            self._draw(contour=True)
+            self._draw()
         self.progress.setValue(1000)
         self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
                             "relative to the ephemeris; click a cell to set that burn)")
