@@ -10,12 +10,15 @@ everything (and the plots).
 
 from __future__ import annotations
 
+import weakref
+
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
 from marsview.core.time import format_epoch
 
 CURVE_DELAY_MS = 400
+_SCENE_GHOSTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # off-screen scenes' ghosts
 BANNER_STYLE = ("background-color: #CC79A7; color: #000000; font-weight: bold; font-size: 15px; "
                 "padding: 6px 12px; border-bottom: 3px solid #7a2a63")
 
@@ -91,6 +94,7 @@ class PlanIndicator(QObject):
         self.curve_timer.timeout.connect(self._request_curve)
         window.planned_label = window.planned_short_label = None
         window.planned_result = None
+        window.plan_indicator = self  # exports.OffscreenView copies the plan into its own scene
         panel.outcomeShown.connect(self.show_outcome)
         if hasattr(window, "table"):
             window.table.eventSelected.connect(self._on_event_selected)  # after the window's own handler
@@ -122,11 +126,27 @@ class PlanIndicator(QObject):
             self.curve_timer.stop()
             self._request_curve()  # clears the planned curve
 
+    def apply_to_scene(self, scene, selected_event=None) -> None:
+        """Show the current plan in another MarsScene (an off-screen copy for screenshots and reports): its own
+        ghost orbit and stamp, and the planned encounter geometry for SELECTED_EVENT."""
+        o = self.outcome
+        if o is None or o.planned is None:
+            return
+        from marsview.render.plan_ghost import PlanGhost
+
+        ghost = _SCENE_GHOSTS.get(scene)
+        if ghost is None:
+            ghost = _SCENE_GHOSTS[scene] = PlanGhost(scene)
+        ghost.set_plan(o.request.spacecraft, o.planned)
+        self._planned_encounter(scene, selected_event)
+
     def _on_event_selected(self, event) -> None:
         """A planned close approach of the maneuvered spacecraft: draw the planned encounter geometry (the
         window's encounter view would pair the delivered trajectory with the planned miss)."""
+        self._planned_encounter(getattr(getattr(self.window, "globe", None), "scene", None), event)
+
+    def _planned_encounter(self, scene, event) -> None:
         o = self.outcome
-        scene = getattr(getattr(self.window, "globe", None), "scene", None)
         if o is None or o.planned is None or scene is None or event is None:
             return
         name = o.request.spacecraft

@@ -75,6 +75,16 @@ def test_a_plan_is_shown_as_planned_everywhere(qtbot, planned_window):
     report = build_report(window, pictures=False)
     assert report.title.startswith("PLANNED") and report.facts[0][0] == "PLANNED"
     assert any("THIRD" in (e.object1, e.object2) for e in report.events)
+    # an off-screen picture (screenshots, report) shows the ghost orbit and the stamp too
+    from marsview.gui.exports import OffscreenView
+
+    view = OffscreenView(window, (640, 400))
+    try:
+        rgb = view.render().astype(int)
+    finally:
+        view.close()
+    magenta = (np.abs(rgb[..., 0] - 255) < 40) & (np.abs(rgb[..., 1] - 102) < 40) & (np.abs(rgb[..., 2] - 204) < 40)
+    assert magenta.sum() > 50, "no ghost/stamp pixels in the off-screen view"
     window.briefing.overlay.show_state(scene.tdb_s, [], "UTC", window.planned_label)
     assert window.briefing.overlay.planned.text().startswith("PLANNED")
     # the distance plot shows the planned curve beside the delivered one
