@@ -12,7 +12,8 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "trend", "watch")
+SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "plan", "trend",
+               "watch")
 
 
 def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:

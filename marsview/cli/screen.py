@@ -152,10 +152,11 @@ def _num(x, digits=None):
 
 
 def event_dict(e) -> dict:
+    """A screened close approach in the report's JSON shape ("source": "screening"; CDM rows: cdm_event_dict)."""
     from marsview.core.time import format_epoch
 
     return {
-        "object1": e.object1, "object2": e.object2, "tca_utc": format_epoch(e.tca_tdb_s, "UTC", 6),
+        "source": "screening", "object1": e.object1, "object2": e.object2, "tca_utc": format_epoch(e.tca_tdb_s, "UTC", 6),
         "tca_tdb_s": e.tca_tdb_s, "miss_km": e.miss_km, "relative_speed_kms": e.relative_speed_kms,
         "radial_km": e.radial_km, "in_track_km": e.in_track_km, "cross_track_km": e.cross_track_km,
         "crossing_dt_s": _num(e.crossing_dt_s), "miss_sigma": _num(e.miss_sigma), "sigma_km": _num(e.sigma_km),
@@ -177,7 +178,7 @@ def cdm_event_dict(c) -> dict:
 def report_dict(result, conjunctions=()) -> dict:
     from marsview.core.time import format_epoch
 
-    events = [dict(event_dict(e), source="screening") for e in result.events]
+    events = [event_dict(e) for e in result.events]
     events += [cdm_event_dict(c) for c in conjunctions]
     events.sort(key=lambda ev: ev["tca_tdb_s"])
     return {

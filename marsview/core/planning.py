@@ -1,8 +1,16 @@
 """Maneuver planning: planned trajectories, before/after comparison, trade space and the smallest-dv solver.
 
-Planned trajectory (exact): the spacecraft's own ephemeris up to the first burn, then the core dynamics
-(``core.dynamics.integrate_arcs``, DOP853) from the ephemeris state at the burn, with every burn applied. A plan
-whose burns are all zero returns the ephemeris itself, so a zero burn changes nothing, bit for bit.
+Planned trajectory (exact), the rule: a plan is a *change* to the delivered trajectory.
+    planned(t) = delivered(t)                                         t < t_burn
+    planned(t) = delivered(t) + [ours_with_burns(t) - ours_without(t)]   t >= t_burn
+where both of our propagations (core dynamics, DOP853, the same force model, the same step sequence when they
+can be integrated together) start from the delivered state at the first burn. A partner's ephemeris comes from
+its own high-fidelity dynamics that no force model of ours reproduces; the difference removes that mismatch
+(kilometres after a week for a low orbiter) from the burn's effect, so a 0.1 mm/s burn moves a miss by
+millimetres, not by the force-model error. A plan whose burns are all zero returns the ephemeris itself (bit
+for bit). ``method="absolute"`` keeps the former behaviour (our propagation alone after the burn) as an explicit
+option; ``PlannedEphemeris.model_mismatch_km`` is the size of the correction (|delivered - ours_without| at the
+end of the plan).
 
 Live preview (``BurnArc``): dragging dv must update in well under a second, and a week of DOP853 integration
 for a low orbiter takes seconds. So for one impulsive burn at a fixed epoch the planned trajectory is
@@ -13,7 +21,8 @@ the reference's orbit normal, theta measured from the reference position), not i
 main effect is a phase drift theta growing ~3 dv/v per radian of orbit, and a Cartesian expansion of
 sin(theta) would be wrong by a*theta^3/6 (tens of km after a week); in q the response is nearly linear.
     q(t; dv) = q0(t) + sum_i [J_i(t) dv_i + 1/2 H_ii(t) dv_i^2]     (central differences, delta = 0.5 m/s)
-then converted back to Cartesian exactly. Cross terms dv_i dv_j are neglected.
+then converted back to Cartesian exactly. Cross terms dv_i dv_j are neglected. The preview follows the same
+rule: delivered(t) + [x(t; dv) - x(t; 0)].
 tests/core/test_planning.py measures the preview against the exact trajectory.
 
 Trade space (``trade_space``) and solver (``smallest_dv``): linear response of the targeted encounter to a
@@ -36,9 +45,10 @@ import numpy as np
 from .dynamics import ForceModel, evaluate_arcs, integrate_arcs
 from .ephemeris import Ephemeris
 from .frames import rtn_matrix, vnb_matrix
-from .maneuvers import FiniteBurn, ImpulsiveBurn
+from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse
 
 PREVIEW_DELTA_MPS = 0.5
+PLAN_METHODS = ("differential", "absolute")  # delivered + (ours with - ours without) | ours alone after the burn
 MATCH_WINDOW_S = 1800.0  # an event of the same pair within this of the old TCA is "the same encounter"
 
 
@@ -93,16 +103,25 @@ def from_curvilinear(q, x0):
 
 class PlannedEphemeris(Ephemeris):
     """The base ephemeris before ``burn_epoch_tdb_s``; ``after(t)`` from it on (an epoch on the burn takes the
-    post-burn state, like a segment boundary)."""
+    post-burn state, like a segment boundary). ``method`` ("differential" or "absolute", module docstring),
+    ``force_model_name`` and ``model_mismatch_km`` (the size of the correction the differential rule applies:
+    |delivered - our unburned propagation| in position at the end of the plan; None when unknown) say how it
+    was built."""
 
-    def __init__(self, name, base: Ephemeris, burn_epoch_tdb_s: float, stop_tdb_s: float, after, source: str):
+    def __init__(self, name, base: Ephemeris, burn_epoch_tdb_s: float, stop_tdb_s: float, after, source: str,
+                 method: str = "differential", force_model_name: str = "", model_mismatch_km: float | None = None,
+                 after_left=None):
         self.name = name
         self.base = base
         self.frame = base.frame
         self.burn_epoch_tdb_s = float(burn_epoch_tdb_s)
         self._stop = float(stop_tdb_s)
         self._after = after
+        self._after_left = after_left  # (t) -> state just before t on an arc boundary (finite burns)
         self.source = source
+        self.method = method
+        self.force_model_name = force_model_name
+        self.model_mismatch_km = model_mismatch_km
 
     @property
     def coverage(self):
@@ -129,6 +148,8 @@ class PlannedEphemeris(Ephemeris):
             return self.base.state(t)[0]
         for arc in getattr(self, "arcs", ()):
             if arc.start_tdb_s < t == arc.stop_tdb_s:
+                if self._after_left is not None:
+                    return self._after_left(arc, t)
                 return arc.evaluate(np.array([t]))[0]
         return self.state(t)[0]
 
@@ -138,10 +159,20 @@ class PlannedEphemeris(Ephemeris):
         return self.source
 
 
+def _check_method(method: str) -> str:
+    m = method.strip().lower()
+    if m not in PLAN_METHODS:
+        raise ValueError(f"unknown planning method {method!r} (choose {' or '.join(PLAN_METHODS)})")
+    return m
+
+
 def planned_ephemeris(base: Ephemeris, burns, force_model: ForceModel, stop_tdb_s: float | None = None,
-                      name: str | None = None, cancel=None, rtol: float = 1e-12, atol: float = 1e-9) -> Ephemeris:
+                      name: str | None = None, cancel=None, rtol: float = 1e-12, atol: float = 1e-9,
+                      method: str = "differential") -> Ephemeris:
     """Exact planned trajectory of BASE with BURNS (core ImpulsiveBurn/FiniteBurn), to STOP (default: the end
-    of BASE's coverage). No effective burn -> BASE itself."""
+    of BASE's coverage), by METHOD (module docstring: "differential", the rule, or "absolute"). No effective
+    burn -> BASE itself."""
+    method = _check_method(method)
     burns = active_burns(burns)
     if not burns:
         return base
@@ -152,11 +183,44 @@ def planned_ephemeris(base: Ephemeris, burns, force_model: ForceModel, stop_tdb_
     stop = stop if stop_tdb_s is None else float(stop_tdb_s)
     if not start <= t_burn < stop:
         raise ValueError(f"{base.name}: burn at TDB {t_burn:.3f} s is outside [{start:.3f}, {stop:.3f}]")
+    if method == "differential":
+        stop = min(stop, base.coverage[1])  # the rule needs the delivered trajectory wherever it applies
     state0 = base.state(t_burn)[0]
-    arcs = integrate_arcs(state0, t_burn, stop, force_model, burns, rtol=rtol, atol=atol, cancel=cancel)
     total = sum(b.total_dv_mps for b in burns)
-    eph = PlannedEphemeris(name or base.name, base, t_burn, stop, lambda t: evaluate_arcs(arcs, t),
-                           f"planned {total:.4f} m/s ({force_model.name})")
+    kw = dict(rtol=rtol, atol=atol, cancel=cancel)
+    label = f"planned {total:.4f} m/s ({force_model.name}, {method})"
+    if method == "absolute":
+        arcs = integrate_arcs(state0, t_burn, stop, force_model, burns, **kw)
+        eph = PlannedEphemeris(name or base.name, base, t_burn, stop, lambda t: evaluate_arcs(arcs, t), label,
+                               method, force_model.name, None)
+        eph.arcs = arcs
+        return eph
+    if len(burns) == 1 and isinstance(burns[0], ImpulsiveBurn):
+        # one impulse at t_burn: both trajectories integrated together (one step sequence, so their difference
+        # carries no step-size noise: a 0.1 mm/s burn is resolved to well under a millimetre)
+        pair = np.stack([state0, apply_impulse(state0, burns[0])])
+        both = integrate_arcs(pair, t_burn, stop, force_model, **kw)
+
+        def after(t):
+            y = evaluate_arcs(both, t)
+            return base.state(t) + (y[:, 6:] - y[:, :6])
+
+        mismatch = float(np.linalg.norm(base.state(stop)[0, :3] - evaluate_arcs(both, np.array([stop]))[0, :3]))
+        return PlannedEphemeris(name or base.name, base, t_burn, stop, after, label, method, force_model.name,
+                                mismatch)
+    arcs = integrate_arcs(state0, t_burn, stop, force_model, burns, **kw)
+    reference = integrate_arcs(state0, t_burn, stop, force_model, (), **kw)
+
+    def after(t):
+        return base.state(t) + (evaluate_arcs(arcs, t) - evaluate_arcs(reference, t))
+
+    def after_left(arc, t):
+        x = np.array([t])
+        return base.state(x)[0] + arc.evaluate(x)[0] - evaluate_arcs(reference, x)[0]
+
+    mismatch = float(np.linalg.norm(base.state(stop)[0, :3] - evaluate_arcs(reference, np.array([stop]))[0, :3]))
+    eph = PlannedEphemeris(name or base.name, base, t_burn, stop, after, label, method, force_model.name,
+                           mismatch, after_left)
     eph.arcs = arcs
     return eph
 
@@ -166,8 +230,10 @@ class BurnArc:
     module docstring). Build once per (spacecraft, burn epoch, frame, force model); ``ephemeris(dv)`` is cheap."""
 
     def __init__(self, base: Ephemeris, burn_epoch_tdb_s: float, frame: str, force_model: ForceModel,
-                 stop_tdb_s: float | None = None, delta_mps: float = PREVIEW_DELTA_MPS, cancel=None):
+                 stop_tdb_s: float | None = None, delta_mps: float = PREVIEW_DELTA_MPS, cancel=None,
+                 method: str = "differential"):
         self.base = base
+        self.method = _check_method(method)
         self.burn_epoch_tdb_s = float(burn_epoch_tdb_s)
         self.frame = frame.upper()
         self.force_model = force_model
@@ -187,6 +253,8 @@ class BurnArc:
         self._arcs = integrate_arcs(stack, self.burn_epoch_tdb_s, self.stop_tdb_s, force_model,
                                     rtol=1e-11, atol=1e-9, cancel=cancel)
         self._cache: dict = {}
+        stop = np.array([self.stop_tdb_s])
+        self.model_mismatch_km = float(np.linalg.norm(base.state(stop)[0, :3] - evaluate_arcs(self._arcs, stop)[0, :3]))
 
     def _terms(self, t: np.ndarray):
         """(x0, q0, J, H) at epochs t: (N,6), (N,6), (N,3,6), (N,3,6) in q; memoised per epoch array (screening grids repeat)."""
@@ -214,7 +282,10 @@ class BurnArc:
         dv = np.asarray(dv_mps, dtype=np.float64)
         x0, q0, jac, hess = self._terms(t)
         q = q0 + np.einsum("i,nij->nj", dv, jac) + 0.5 * np.einsum("i,nij->nj", dv * dv, hess)
-        return from_curvilinear(q, x0)
+        x = from_curvilinear(q, x0)
+        if self.method == "differential":
+            return self.base.state(t) + (x - x0)
+        return x
 
     def ephemeris(self, dv_mps, name: str | None = None) -> Ephemeris:
         """The planned trajectory for dv_mps (zero dv -> the base ephemeris itself)."""
@@ -223,7 +294,10 @@ class BurnArc:
             return self.base
         total = float(np.linalg.norm(dv))
         return PlannedEphemeris(name or self.base.name, self.base, self.burn_epoch_tdb_s, self.stop_tdb_s,
-                                lambda t: self.states(t, dv), f"planned {total:.4f} m/s (preview)")
+                                lambda t: self.states(t, dv),
+                                f"planned {total:.4f} m/s ({self.force_model.name}, {self.method}, preview)",
+                                self.method, self.force_model.name,
+                                self.model_mismatch_km if self.method == "differential" else None)
 
 
 # --- before / after ------------------------------------------------------------------------------------------
@@ -358,6 +432,7 @@ from .planning_trade import (  # noqa: E402
     trade_space,
 )
 
-__all__ = ["BurnArc", "Encounter", "EventChange", "PlannedEphemeris", "Solution", "TradeSpace", "Verification",
-           "active_burns", "compare_events", "encounter_pc", "find_event", "from_curvilinear", "linear_miss_km",
-           "planned_ephemeris", "refine_encounter", "smallest_dv", "to_curvilinear", "trade_space", "verify_plan"]
+__all__ = ["PLAN_METHODS", "BurnArc", "Encounter", "EventChange", "PlannedEphemeris", "Solution", "TradeSpace",
+           "Verification", "active_burns", "compare_events", "encounter_pc", "find_event", "from_curvilinear",
+           "linear_miss_km", "planned_ephemeris", "refine_encounter", "smallest_dv", "to_curvilinear", "trade_space",
+           "verify_plan"]

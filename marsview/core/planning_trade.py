@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dynamics import ForceModel, integrate_arcs
+from .dynamics import ForceModel, PropagationCancelled, integrate_arcs
 from .ephemeris import Ephemeris
 from .planning import _local_axes, from_curvilinear, to_curvilinear
 
@@ -194,7 +194,12 @@ def smallest_dv(encounter: Encounter, burn_epoch_tdb_s: float, target_miss_km: f
             good &= pc <= target_pc
         return good, miss, pc
 
+    def check_cancel():  # the search runs seconds for "any direction": a superseded or closing caller stops it
+        if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+            raise PropagationCancelled("solver cancelled")
+
     def min_magnitude(directions):  # (D,3) -> (D,) smallest magnitude reaching the target (inf: none)
+        check_cancel()
         coarse = np.concatenate([[0.0], np.geomspace(resolution_mps, max_dv_mps, 120)])
         good = ok(directions[:, None, :] * coarse[None, :, None])[0]
         first = np.where(good.any(axis=1), good.argmax(axis=1), coarse.size)

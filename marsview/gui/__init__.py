@@ -47,9 +47,29 @@ def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
                     **({"allow_outside_paths": True} if allow_outside_paths else {}))
     restore_settings(window)
     window.raise_()
+    stop_on_sigterm(app)
     rc = app.exec()
     shutdown_window(window)
     return rc
+
+
+def stop_on_sigterm(app) -> None:
+    """SIGTERM (and SIGINT) end the event loop like closing the window, so background work is cancelled and
+    child processes are stopped instead of being left behind. Qt's loop runs no Python code by itself: a
+    200 ms timer gives the interpreter a chance to run the signal handler."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(_signum, _frame):
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    tick = QTimer(app)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    app._marsview_signal_tick = tick
 
 
 def shutdown_window(window) -> None:

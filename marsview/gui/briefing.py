@@ -133,6 +133,9 @@ class BriefingOverlay(QWidget):
         self.setAttribute(Qt.WA_TransparentForMouseEvents, True)
         self.clock = QLabel(self)
         self.clock.setObjectName("briefingClock")
+        self.planned = QLabel(self)  # a maneuver plan is shown, not the delivery
+        self.planned.setObjectName("briefingPlanned")
+        self.planned.hide()
         self.callouts = QWidget(self)
         self.callouts.setObjectName("briefingCallouts")
         self._lay = QVBoxLayout(self.callouts)
@@ -164,6 +167,7 @@ class BriefingOverlay(QWidget):
         self.hint_px = size(HINT_FRACTION, HINT_MIN_PT)
         self.indicator_px = size(INDICATOR_FRACTION, INDICATOR_MIN_PT)
         self.clock.setStyleSheet(self._style("text", self.clock_px, bold=True))
+        self.planned.setStyleSheet(self._style("amber", self.text_px, bold=True))
         self.hint.setStyleSheet(self._style("text_dim", self.hint_px))
         self.indicator.setStyleSheet(self._style("amber", self.indicator_px, bold=True)
                                      + f"; border: {max(2, self.indicator_px // 12)}px solid "
@@ -186,8 +190,10 @@ class BriefingOverlay(QWidget):
         return (f"color: {p[key]}; background-color: {p['background']}; font-size: {px}px; "
                 f"padding: {max(2, px // 6)}px {max(4, px // 3)}px; font-weight: {'bold' if bold else 'normal'}")
 
-    def show_state(self, tdb_s: float, events, scale: str = "UTC") -> None:
+    def show_state(self, tdb_s: float, events, scale: str = "UTC", planned: str | None = None) -> None:
         self.clock.setText(format_clock(tdb_s, scale, digits=0) + " " + scale)
+        self.planned.setText(planned or "")
+        self.planned.setVisible(bool(planned))
         rows = [callout_text(e, tdb_s) for e in current_events(events, tdb_s)]
         while len(self.labels) < len(rows):
             lab = QLabel(self.callouts)
@@ -215,10 +221,11 @@ class BriefingOverlay(QWidget):
 
     def _layout(self) -> None:
         m = max(8, self.text_px // 2)
-        for w in (self.clock, self.callouts, self.hint, self.indicator):
+        for w in (self.clock, self.callouts, self.hint, self.indicator, self.planned):
             w.adjustSize()
         self.clock.move(self.width() - self.clock.width() - m, m)
         self.indicator.move((self.width() - self.indicator.width()) // 2, self.clock.height() + 2 * m)
+        self.planned.move(m, self.callouts.y() - self.planned.height() - m)  # above the callouts it concerns
         self.callouts.move(m, self.height() - self.callouts.height() - self.hint.height() - 2 * m)
         self.hint.move(m, self.height() - self.hint.height() - m)
 
@@ -355,8 +362,10 @@ class BriefingMode(QObject):
             return
         w = self.window
         self.overlay.setGeometry(w.globe.widget.geometry())
-        events = w.controller.result.events if w.controller.result is not None else []
-        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale)
+        result = getattr(w, "planned_result", None) or w.controller.result  # a shown plan's close approaches
+        events = result.events if result is not None else []
+        self.overlay.show_state(w.clock.tdb_s, events, w.timebar.clock_scale,
+                                getattr(w, "planned_short_label", None) or getattr(w, "planned_label", None))
 
     # --- keys ----------------------------------------------------------------------------------------
     def eventFilter(self, obj, event):

@@ -20,6 +20,7 @@ EVENT_ROLE = Qt.UserRole + 2
 
 # severity colours (dark enough for white text; red/amber are told apart by the text weight too)
 RED, AMBER = QColor("#a01d1d"), QColor("#8a5a00")
+NEW_ROW = QColor("#7a2a63")  # a NEW close approach the plan creates, when not already red/amber (white text)
 
 
 def severity(event) -> int:
@@ -107,6 +108,9 @@ TABLE_COLUMNS: list[Column] = [
            "the recomputed value with the file's own beside it"),
 ]
 COLUMNS = tuple(c.header.replace("\n", " ") for c in TABLE_COLUMNS)  # one-line headers, for text exports
+PLAN_COLUMNS = ("Miss before\n(km)", "Miss after\n(km)", "Plan")  # appended while a maneuver plan is shown
+PLAN_TIP = ("While a maneuver plan is shown: the delivered (before) and planned (after) miss, and NEW / REMOVED "
+            "for close approaches the plan creates or takes away")
 
 
 class ConjunctionModel(QAbstractTableModel):
@@ -114,56 +118,108 @@ class ConjunctionModel(QAbstractTableModel):
         super().__init__(parent)
         self.events: list = []
         self.marks: dict = {}  # id(event) -> (label, tooltip): rows that changed with the last delivery
+        self.plan_marks: dict | None = None  # id(event) -> (status "", "NEW" or "REMOVED", before km, after km)
+        self.removed: list = []  # delivered events the plan takes out of the screening (shown struck out)
+        self._row_list = None
+        self._value_cache: dict = {}
 
     def set_events(self, events) -> None:
         self.beginResetModel()
         self.events = list(events)
         self.marks = {}
+        self._reset_cache()
         self.endResetModel()
 
     def set_marks(self, marks: dict) -> None:
         """Mark rows (id(event) -> (label such as "NEW" or "WORSE", tooltip)); shown before the pair."""
         self.marks = dict(marks)
-        if self.events:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.events) - 1, len(COLUMNS) - 1))
+        if self._rows():
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows()) - 1, self.columnCount() - 1))
+
+    def set_plan(self, marks, removed=()) -> None:
+        """Show a maneuver plan: MARKS as ``plan_marks``, REMOVED rows appended; None = no plan."""
+        self.beginResetModel()
+        self.plan_marks = None if marks is None else dict(marks)
+        self.removed = list(removed) if marks is not None else []
+        self._reset_cache()
+        self.endResetModel()
+
+    def _reset_cache(self) -> None:
+        # the view asks for every cell several times per repaint: the rows and their formatted values are
+        # built once per reset (a table refreshed on every maneuver drag must not format the same epoch 100 times)
+        self._row_list = self.events + self.removed if self.plan_marks is not None else self.events
+        self._value_cache = {}
+
+    def _rows(self) -> list:
+        if self._row_list is None:
+            self._reset_cache()
+        return self._row_list
+
+    def _row_values(self, row: int, e):
+        values = self._value_cache.get(row)
+        if values is None:
+            values = (tuple((c.text(e), c.sort(e)) for c in TABLE_COLUMNS)
+                      + (self._plan_values(e) if self.plan_marks is not None else ()))
+            self._value_cache[row] = values
+        return values
+
+    def _plan_values(self, e):
+        status, before, after = self.plan_marks.get(id(e), ("", e.miss_km, e.miss_km))
+        return ((_fmt(before) if before is not None else "—", -1.0 if before is None else before),
+                (_fmt(after) if after is not None else "—", -1.0 if after is None else after),
+                (status, status))
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.events)
+        return 0 if parent.isValid() else len(self._rows())
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(TABLE_COLUMNS)
+        if parent.isValid():
+            return 0
+        return len(TABLE_COLUMNS) + (len(PLAN_COLUMNS) if self.plan_marks is not None else 0)
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return TABLE_COLUMNS[section].header
-        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
-            return TABLE_COLUMNS[section].tip
+        if orientation != Qt.Horizontal:
+            return None
+        base = len(TABLE_COLUMNS)
+        if role == Qt.DisplayRole:
+            return TABLE_COLUMNS[section].header if section < base else PLAN_COLUMNS[section - base]
+        if role == Qt.ToolTipRole:
+            return TABLE_COLUMNS[section].tip if section < base else PLAN_TIP
         return None
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        e = self.events[index.row()]
+        e = self._rows()[index.row()]
         if role == EVENT_ROLE:
             return e
-        column = TABLE_COLUMNS[index.column()]
+        status = self.plan_marks.get(id(e), ("",))[0] if self.plan_marks is not None else ""
         mark = self.marks.get(id(e))
-        if role == Qt.DisplayRole:
-            text = column.text(e)
-            # the first column carries the delivery mark (NEW · / WORSE · / CHANGED ·)
-            return f"{mark[0]} · {text}" if mark is not None and index.column() == 0 else text
-        if role == SORT_ROLE:
-            return column.sort(e)
-        if role == Qt.FontRole and mark is not None:
+        if role in (Qt.DisplayRole, SORT_ROLE):
+            text, value = self._row_values(index.row(), e)[index.column()]
+            if role == SORT_ROLE:
+                return value
+            if index.column() == 0:
+                # the plan status (NEW / REMOVED) and the delivery mark (NEW / WORSE / CHANGED) lead the pair
+                text = " · ".join([*filter(None, (status, mark[0] if mark is not None else "")), text])
+            return text
+        if role == Qt.FontRole and (status or mark is not None):
             font = QFont()
-            font.setBold(True)
+            font.setBold(status == "NEW" or mark is not None)
+            font.setItalic(status == "REMOVED")
+            font.setStrikeOut(status == "REMOVED" and index.column() < len(TABLE_COLUMNS))
             return font
-        if role == Qt.TextAlignmentRole and column.numeric:
+        if status == "REMOVED" and role == Qt.ForegroundRole:
+            return QBrush(QColor("#9a9a9a"))
+        if status == "NEW" and role == Qt.BackgroundRole and not severity(e):
+            return QBrush(NEW_ROW)
+        if role == Qt.TextAlignmentRole and (index.column() >= len(TABLE_COLUMNS)
+                                              or TABLE_COLUMNS[index.column()].numeric):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.BackgroundRole:
             level = severity(e)
             return QBrush(RED if level == 2 else AMBER) if level else None
-        if role == Qt.ForegroundRole and severity(e):
+        if role == Qt.ForegroundRole and (severity(e) or status == "NEW"):
             return QBrush(QColor("white"))
         if role == Qt.ToolTipRole and getattr(e, "source", None) == "CDM":
             return (f"{e.object1} – {e.object2} from {e.path}\nPc {e.pc_method} with HBR {e.hbr_m:g} m "
@@ -220,6 +276,10 @@ class ConjunctionTable(QTableView):
 
     def set_events(self, events) -> None:
         self.source_model.set_events(events)
+
+    def set_plan(self, marks, removed=()) -> None:
+        """Before/after miss columns and NEW / REMOVED rows for a maneuver plan (None: no plan)."""
+        self.source_model.set_plan(marks, removed)
 
     def event_at(self, row: int):
         """The event shown at a view row (after sorting)."""

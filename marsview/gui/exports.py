@@ -76,6 +76,9 @@ class OffscreenView:
         for key in ("center", "distance", "elevation", "azimuth", "fov"):
             setattr(dst.camera, key, getattr(src.camera, key))
         dst.overlay_lines = dict(src.overlay_lines)
+        indicator = getattr(win, "plan_indicator", None)
+        if indicator is not None:  # a shown maneuver plan: ghost orbit, PLANNED stamp, planned encounter
+            indicator.apply_to_scene(dst, sel)
         dst.set_time(src.tdb_s)
 
     def render(self, tdb_s: float | None = None) -> np.ndarray:
@@ -104,6 +107,9 @@ def default_caption(window, tdb_s: float | None = None, who: str | None = None) 
     who = who if who is not None else _user()
     parts = [sc.name if sc is not None else "no scenario", format_clock(t, "UTC", digits=0) + " UTC",
              what, f"{who} · marsview"]
+    planned = getattr(window, "planned_short_label", None) or getattr(window, "planned_label", None)
+    if planned:  # a maneuver plan is shown, not the delivered ephemerides
+        parts.insert(0, planned)
     return "  ·  ".join(parts)
 
 

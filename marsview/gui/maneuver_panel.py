@@ -33,7 +33,10 @@ from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWork
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
 DV_AXES = (("dvRadial", "Radial (m/s)"), ("dvInTrack", "In-track (m/s)"), ("dvCrossTrack", "Cross-track (m/s)"))
+VNB_LABELS = ("Velocity (m/s)", "Normal (m/s)", "Binormal (m/s)")
 FORCE_MODELS = ("zonal", "j2", "two-body", "full")
+PLAN_METHOD_LABELS = (("delivered + Δ (the burn's effect)", "differential"),
+                      ("absolute propagation (legacy)", "absolute"))
 
 
 def _qdt_from_tdb(tdb_s: float) -> QDateTime:
@@ -105,13 +108,27 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.frame = QComboBox(objectName="maneuverFrame")
         self.frame.addItems(["RTN", "VNB"])
         self.frame.currentTextChanged.connect(lambda _t: self._on_dv_edited())
+        self.frame.currentTextChanged.connect(lambda _t: self._label_dv_axes())
         form.addRow("Δv frame", self.frame)
         self.force_model = QComboBox(objectName="maneuverForceModel")
         self.force_model.addItems(FORCE_MODELS)
         self.force_model.currentTextChanged.connect(lambda _t: self._on_dv_edited())
         form.addRow("Force model", self.force_model)
+        self.method = QComboBox(objectName="maneuverPlanMethod")
+        for label, key in PLAN_METHOD_LABELS:
+            self.method.addItem(label, key)
+        self.method.setToolTip("delivered + Δ: the delivered ephemeris plus the burn's effect (our propagation "
+                               "with the burn minus without it, both from the delivered state at the burn). "
+                               "absolute: our propagation alone after the burn (carries the force-model "
+                               "mismatch with the delivery).")
+        self.method.currentIndexChanged.connect(lambda _i: self._on_dv_edited())
+        form.addRow("Trajectory", self.method)
+        self.model_info = QLabel(objectName="planModelInfo")
+        self.model_info.setWordWrap(True)
+        form.addRow("", self.model_info)
         lay.addLayout(form)
         grid = QGridLayout()
+        self.dv_grid, self.dv_labels = grid, []
         self.spins, self.sliders = [], []
         for row, (name, label) in enumerate(DV_AXES):
             spin = QDoubleSpinBox(objectName=name)
@@ -123,7 +140,9 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             slider.setRange(-int(SLIDER_RANGE_MPS * 1000), int(SLIDER_RANGE_MPS * 1000))
             spin.valueChanged.connect(lambda v, s=slider: self._spin_changed(v, s))
             slider.valueChanged.connect(lambda i, s=spin: s.setValue(i / 1000.0))
-            grid.addWidget(QLabel(label), row, 0)
+            text = QLabel(label, objectName=name + "Label")
+            self.dv_labels.append(text)
+            grid.addWidget(text, row, 0)
             grid.addWidget(spin, row, 1)
             grid.addWidget(slider, row, 2)
             self.spins.append(spin)
@@ -177,11 +196,28 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.setWidget(body)
         self._update_totals()
 
+    def _label_dv_axes(self) -> None:
+        """RTN: Radial / In-track / Cross-track; VNB: Velocity / Normal / Binormal, in that order on screen (the
+        in-track box is V, the cross-track box N and the radial box B: see ``dv_local_mps``)."""
+        vnb = self.frame.currentText() == "VNB"
+        order = (1, 2, 0) if vnb else (0, 1, 2)  # which box goes on each row
+        labels = VNB_LABELS if vnb else tuple(label for _, label in DV_AXES)
+        for row, (box, text) in enumerate(zip(order, labels)):
+            self.dv_labels[box].setText(text)
+            for col, widget in enumerate((self.dv_labels[box], self.spins[box], self.sliders[box])):
+                self.dv_grid.addWidget(widget, row, col)
+
     # --- scenario and baseline -----------------------------------------------------------------------------
     def set_scenario(self, scenario, baseline=None) -> None:
         """Show SCENARIO; restore its saved plan (or an unsaved autosave, which wins)."""
         self.worker.cancel()
         self.scenario, self.baseline, self.outcome = scenario, baseline, None
+        if getattr(self, "trade", None) is not None:
+            self.trade.reset()  # nothing of the previous scenario stays on screen
+        self.before_after.setText("")
+        self.new_flag.setText("")
+        self.comparison.setRowCount(0)
+        self.model_info.setText("")
         self._context_key += 1
         self._arc_cache = {}
         self.plan = self._restore_plan(scenario)
@@ -193,6 +229,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         if named:
             self.target.setCurrentText(named[0])
         self._on_target_changed(self.target.currentText())
+        self._offer_autosave()
 
     def set_baseline(self, result) -> None:
         """A fresh screening of the unplanned scenario: the plan is re-applied on top of it."""
@@ -201,7 +238,23 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.baseline = result
         self._context_key += 1
         self._fill_encounters()
+        self._warm_child()
         self._schedule()
+
+    def _warm_child(self) -> None:
+        """Send the planning child the new context and let it plan once (imports, compiled kernels, caches),
+        so the operator's first drag is as fast as the next ones."""
+        if not isinstance(self.worker, ProcessWorker) or self.scenario is None or self.baseline is None:
+            return
+        name = self.target.currentText()
+        if not name:
+            return
+        req = self.request()
+        start, stop = self._span()
+        self.worker.set_context(self._context_key, req.targets, req.baseline)
+        self._sent_context = self._context_key
+        self.worker.warm((self._context_key, name, start + 0.1 * (stop - start), stop, req.force_model,
+                          req.method, req.targeted))
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
@@ -339,7 +392,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         _, stop = self._span()
         return PlanRequest(name, tuple(self.plan.burns_for(name)), tuple(screening_targets(self.scenario)),
                            self.baseline, ForceModel.from_name(self.force_model.currentText()), stop,
-                           self.encounter.currentData(), exact, self._arc_cache, self.preview)
+                           self.encounter.currentData(), exact, self._arc_cache, self.preview,
+                           self.method.currentData() or "differential")
 
     def _submit(self, exact: bool) -> None:
         if self.scenario is None or self.baseline is None:
@@ -376,19 +430,44 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.outcome = PlanOutcome(req, None, self.baseline, changes, before, after, "none")
         self._show(self.outcome)
         self.status.setText("no burn")
+        self._show_model_info(self.outcome)
         self.outcomeShown.emit(self.outcome)
 
     def _on_finished(self, _rid, outcome, elapsed_ms) -> None:
+        if outcome.planned is None and outcome.planned_samples is not None and self.scenario is not None:
+            from dataclasses import replace
+
+            from .maneuver_worker import planned_from_samples
+
+            name = outcome.request.spacecraft
+            if name in self.scenario.names():
+                base = self.scenario.object(name).ephemeris
+                outcome = replace(outcome, planned=planned_from_samples(base, outcome.planned_samples))
         self.outcome = outcome
         self.clear_error()
         self._show(outcome)
         mode = {"none": "no burn", "preview": "preview (2nd order)", "exact": "exact"}[outcome.mode]
         self.status.setText(f"{mode}, {elapsed_ms:.0f} ms")
+        self._show_model_info(outcome)
         self.outcomeShown.emit(outcome)
         self.plannedResult.emit(outcome.result, outcome.mode)
         self.screeningFinished.emit()
         if outcome.mode == "preview":
             self.exact_timer.start()
+
+    def _show_model_info(self, o) -> None:
+        """Which force model made the burn's effect, and how big the correction to our own dynamics is."""
+        fm = o.request.force_model.name
+        if o.mode == "none":
+            self.model_info.setText(f"{fm}; no burn: the delivered trajectory")
+        elif o.request.method == "absolute":
+            self.model_info.setText(f"{fm}, ABSOLUTE propagation after the burn: includes the force-model "
+                                    "mismatch with the delivered ephemeris")
+        elif o.model_mismatch_km is not None:
+            self.model_info.setText(f"{fm}: delivered + burn effect; correction (delivered vs our propagation at "
+                                    f"the window end) {o.model_mismatch_km:.3f} km")
+        else:
+            self.model_info.setText(f"{fm}: delivered + burn effect")
 
     def _on_failed(self, _rid, message, details) -> None:
         self._report("Maneuver planning failed: " + message, details)
@@ -418,13 +497,25 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.new_flag.setText("" if not new else "NEW close approach: " + "; ".join(
             f"{c.other} at {format_epoch(c.after.tca_tdb_s, digits=0)} UTC, {c.after.miss_km:.3f} km" for c in new))
         rows = o.changes
+        outside = {(status, other): miss for status, other, _tca, miss in getattr(o, "outside", ())}
         self.comparison.setRowCount(len(rows))
         for i, c in enumerate(rows):
             ev = c.after or c.before
-            cells = (c.other + (" (NEW)" if c.status == "new" else ""), format_epoch(ev.tca_tdb_s, digits=0),
-                     _km(c.before), _km(c.after), _pc(c.before), _pc(c.after))
+            before, after = _km(c.before), _km(c.after)
+            if c.status == "gone" and ("gone", c.other) in outside:  # left the screening: still say where to
+                after = f"{outside['gone', c.other]:.3f} (above threshold)"
+            if c.status == "new" and ("new", c.other) in outside:
+                before = f"{outside['new', c.other]:.3f} (above threshold)"
+            tag = {"new": " (NEW)", "gone": " (REMOVED)"}.get(c.status, "")
+            cells = (c.other + tag, format_epoch(ev.tca_tdb_s, digits=0), before, after, _pc(c.before), _pc(c.after))
             for j, text in enumerate(cells):
-                self.comparison.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if c.status in ("new", "gone"):
+                    font = item.font()
+                    font.setBold(c.status == "new")
+                    font.setItalic(c.status == "gone")
+                    item.setFont(font)
+                self.comparison.setItem(i, j, item)
 
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
@@ -432,12 +523,17 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             if t is not None:
                 t.stop()
         self.throttle.stop()
+        for w in (self.worker, getattr(getattr(self, "trade", None), "worker", None)):
+            if hasattr(w, "begin_shutdown"):
+                w.begin_shutdown()  # both children stop at once; the joins below then overlap
         try:
             self.autosave()
         finally:
             self.worker.shutdown()
             if getattr(self, "trade", None) is not None:
                 self.trade.shutdown()
+            if getattr(self, "indicator", None) is not None:
+                self.indicator.shutdown()
 
 
 def _km(ev) -> str:
@@ -506,6 +602,11 @@ def install_maneuver_planning(window) -> ManeuverPanel:
         panel.errorOccurred.connect(window.report_error)
     from .trade_space import TradeSpacePanel
 
+    if hasattr(window, "table"):
+        from .plan_indicator import PlanIndicator
+
+        panel.indicator = PlanIndicator(window, panel)  # banner, ghost orbit, before/after table, plan curve
+        controller.scenarioChanged.connect(lambda _sc: panel.indicator.clear())
     panel.trade = TradeSpacePanel(panel, window)
     window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)
     window.tabifyDockWidget(panel, panel.trade)

@@ -102,6 +102,7 @@ def _plot(title, ylabel):
 
 class PlotsPanel(QTabWidget):
     eventClicked = Signal(object)  # a close approach picked on the timeline
+    distanceShown = Signal(str, str)  # the distance plot now shows this pair (a plan adds its planned curve)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -117,6 +118,9 @@ class PlotsPanel(QTabWidget):
         self.addTab(self.timelinePlot, "Timeline")
         self.distancePlot.setLogMode(y=True)
         self._dist_curve = self.distancePlot.plot(pen=pg.mkPen("#56B4E9", width=1.5))
+        self._plan_curve = self.distancePlot.plot(pen=pg.mkPen((255, 102, 204, 170), width=1.2,
+                                                               style=pg.QtCore.Qt.DashLine))
+        self.distance_pair = None
         self._thr_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#D55E00", width=1.5, style=pg.QtCore.Qt.DashLine))
         self.distancePlot.addItem(self._thr_line)
         self._tca_points = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#F0E442"), pen=pg.mkPen("k"))
@@ -142,6 +146,27 @@ class PlotsPanel(QTabWidget):
                                      np.log10([max(e.miss_km, 1e-6) for e in tcas]))
         else:
             self._tca_points.setData([], [])
+        self.distance_pair = (name1, name2)
+        self._plan_curve.setData([], [])
+        self.distanceShown.emit(name1, name2)
+
+    def show_planned_distance(self, epochs_tdb_s, distance_km, label: str = "planned") -> None:
+        """The pair's distance with the maneuver plan (dashed magenta), beside the delivered curve."""
+        x = tdb_to_posix_utc(epochs_tdb_s) if len(epochs_tdb_s) else np.empty(0)
+        self._plan_curve.setData(x, np.maximum(distance_km, 1e-6) if len(epochs_tdb_s) else [])
+        name1, name2 = self.distance_pair or ("", "")
+        title = f"Distance {name1} – {name2}"
+        self.distancePlot.setTitle(title + (f" (dashed: {label})" if len(epochs_tdb_s) else ""))
+
+    def clear(self) -> None:
+        """Another scenario: nothing of the previous one stays on the plots."""
+        self.distance_pair = None
+        for curve in (self._dist_curve, self._plan_curve, self._alt_curve):
+            curve.setData([], [])
+        self._tca_points.setData([], [])
+        self.distancePlot.setTitle("Distance")
+        self.altitudePlot.setTitle("Altitude")
+        self.show_timeline([])
 
     def show_altitude(self, name, epochs_tdb_s, altitude_km) -> None:
         self.altitudePlot.setTitle(f"Altitude of {name} ({ALTITUDE_REFERENCE_TEXT})")

@@ -94,7 +94,7 @@ def build_report(window, events=None, pictures: bool = True) -> ReportContent:
     from .exports import OffscreenView, _user
 
     sc = window.scenario
-    result = window.controller.result
+    result = getattr(window, "planned_result", None) or window.controller.result  # what the table shows
     events = sorted(events if events is not None else (result.events if result else []), key=lambda e: e.tca_tdb_s)
     start, stop = screening_span(sc)
     thr = sc.threshold_km
@@ -107,7 +107,10 @@ def build_report(window, events=None, pictures: bool = True) -> ReportContent:
     disclaimer = getattr(sc, "disclaimer", "")
     if disclaimer:
         facts.append(("Note", disclaimer))
-    content = ReportContent(f"Close approaches — {sc.name}", facts, events)
+    planned = getattr(window, "planned_label", None)
+    if planned:  # the table shows a maneuver plan, not the delivered ephemerides
+        facts.insert(0, ("PLANNED", planned))
+    content = ReportContent(("PLANNED — " if planned else "") + f"Close approaches — {sc.name}", facts, events)
     pairs: dict[tuple[str, str], list] = {}
     for e in events:
         pairs.setdefault((e.object1, e.object2), []).append(e)

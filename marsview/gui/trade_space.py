@@ -18,6 +18,7 @@ from .maneuver_worker import LatestWorker, ProcessWorker, _child_trade, encounte
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0
+DEFAULT_LOG10_PC_TARGET = -4.0  # Pc 1e-4: the usual action threshold
 
 
 class TradeSpacePanel(QDockWidget):
@@ -33,6 +34,8 @@ class TradeSpacePanel(QDockWidget):
         super().__init__("Trade space", parent)
         self.setObjectName("tradeSpacePanel")
         self.panel = panel
+        self.promise = None  # the solver's last answer, until the panel's exact re-screen of it comes back
+        panel.outcomeShown.connect(self._check_promise)
         self.result = None
         self.last_error = None
         self._grid = None
@@ -67,8 +70,11 @@ class TradeSpacePanel(QDockWidget):
         self.target_miss = QDoubleSpinBox(objectName="solveTargetMiss", value=5.0, minimum=0.0, maximum=1e4)
         self.target_miss.setSuffix(" km")
         form.addRow("Solve: target miss", self.target_miss)
-        self.target_pc = QDoubleSpinBox(objectName="solveTargetLog10Pc", value=-4.0, minimum=-12.0, maximum=0.0)
+        # the range first: a value set before it would be clamped to the default 0..99 (it showed "Pc <= 10^0")
+        self.target_pc = QDoubleSpinBox(objectName="solveTargetLog10Pc", minimum=-12.0, maximum=0.0)
+        self.target_pc.setValue(DEFAULT_LOG10_PC_TARGET)
         self.target_pc.setPrefix("Pc ≤ 10^")
+        self.target_pc.setToolTip("1e-4 is the usual action threshold for a collision probability")
         self.target_kind = QComboBox(objectName="solveTargetKind")
         self.target_kind.addItems(["miss distance", "collision probability"])
         form.addRow("Solve for", self.target_kind)
@@ -91,8 +97,17 @@ class TradeSpacePanel(QDockWidget):
         self.plot.setLabel("bottom", "burn time before TCA (h)")
         self.plot.setLabel("left", "Δv (m/s)")
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("viridis"))
+        cmap = pg.colormap.get("viridis")
+        self.image.setColorMap(cmap)
         self.plot.addItem(self.image)
+        # what a colour means (km or log10 Pc) and where the threshold runs (miss = screening threshold, or
+        # Pc = the solver's Pc target)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=cmap, interactive=False)
+        self.colorbar.axis.setLabel("miss distance (km)")
+        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.contour = pg.IsocurveItem(level=0.0, pen=pg.mkPen("#ff4040", width=2))
+        self.contour.setParentItem(self.image)
+        self.contour.setZValue(10)
         self.image.mouseClickEvent = self._on_click
         lay.addWidget(self.plot, 1)
         self.status = QLabel(objectName="tradeStatus")
@@ -151,6 +166,7 @@ class TradeSpacePanel(QDockWidget):
         use_pc = self.metric_box.currentIndex() == 1
         self._grid = (epochs, dv, direction, enc.tca_tdb_s, use_pc)
         self._values = np.full((n, n), np.nan)
+        self.result = None
         self._draw()
         self.progress.setValue(0)
         self.status.setText("computing…")
@@ -181,8 +197,9 @@ class TradeSpacePanel(QDockWidget):
     @Slot(object)
     def _on_column(self, item) -> None:
         run, k, values = item
-        if run is not self._run or self._grid is None:
-            return
+        if run is not self._run or self._grid is None or (self.result is not None and self._grid is not None
+                                                           and np.isfinite(self._values).all()):
+            return  # late columns of a map already drawn whole
         miss, pc = values
         if self._grid[4]:
             with np.errstate(divide="ignore"):
@@ -191,10 +208,28 @@ class TradeSpacePanel(QDockWidget):
             self._values[k] = miss
         self._draw()
 
+    def threshold_level(self) -> float:
+        """The contour level in the map's unit: the screening threshold [km], or log10 of the Pc target."""
+        if self._grid is not None and self._grid[4]:
+            return float(self.target_pc.value())
+        base = self.panel.baseline
+        return float(base.threshold_km) if base is not None else 10.0
+
     def _draw(self) -> None:
-        epochs, dv, _, tca, _ = self._grid
-        img = np.nan_to_num(self._values, nan=np.nanmin(self._values) if np.isfinite(self._values).any() else 0.0)
-        self.image.setImage(img, autoLevels=True)
+        """The map as it stands, and the threshold line once the map is complete (pyqtgraph traces it in Python:
+        not for every column that arrives)."""
+        epochs, dv, _, tca, use_pc = self._grid
+        finite = np.isfinite(self._values)
+        img = np.nan_to_num(self._values, nan=np.nanmin(self._values) if finite.any() else 0.0)
+        lo, hi = (float(np.nanmin(self._values)), float(np.nanmax(self._values))) if finite.any() else (0.0, 1.0)
+        if hi <= lo:
+            hi = lo + 1e-9
+        self.image.setImage(img, autoLevels=False, levels=(lo, hi))
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.axis.setLabel("log10 Pc" if use_pc else "miss distance (km)")
+        level = self.threshold_level()
+        self.contour.setLevel(level)
+        self.contour.setData(img if finite.all() and lo < level < hi else None)
         x0, x1 = (epochs[0] - tca) / HOUR, (epochs[-1] - tca) / HOUR
         dx = (x1 - x0) / max(len(epochs) - 1, 1)
         dy = (dv[-1] - dv[0]) / max(len(dv) - 1, 1)
@@ -209,6 +244,14 @@ class TradeSpacePanel(QDockWidget):
             self._drain()  # the last columns may still be in the queue
             self._poll.stop()
         self.result = result
+        if self._grid is not None and getattr(result, "miss_km", None) is not None \
+                and result.miss_km.shape == self._values.shape:  # the whole map, whatever columns are in flight
+            if self._grid[4] and result.pc is not None:
+                with np.errstate(divide="ignore"):
+                    self._values = np.log10(np.maximum(result.pc, 1e-300))
+            else:
+                self._values = np.array(result.miss_km, dtype=float)
+            self._draw()
         self.progress.setValue(1000)
         self.status.setText(f"{result.miss_km.size} cells in {elapsed_ms / 1000:.2f} s (linear response, "
                             "relative to the ephemeris; click a cell to set that burn)")
@@ -256,6 +299,7 @@ class TradeSpacePanel(QDockWidget):
                                                                  force_model=fm, cancel=cancel, **target))
 
     def _on_solved(self, solution, _elapsed_ms) -> None:
+        self.promise = solution
         self.solved.emit(solution)
         self.status.setText(f"smallest Δv {solution.total_dv_mps:.4f} m/s RTN ({', '.join(f'{x:.4f}' for x in solution.dv_mps)})"
                             f" at {format_epoch(solution.burn_epoch_tdb_s, digits=0)} UTC: predicted miss "
@@ -263,6 +307,38 @@ class TradeSpacePanel(QDockWidget):
                             + (f", Pc {solution.predicted_pc:.2e}" if solution.predicted_pc is not None else "")
                             + "; the panel now checks it exactly against every object")
         self.panel.set_burn(solution.burn_epoch_tdb_s, solution.dv_mps, "RTN")
+
+    def _check_promise(self, outcome) -> None:
+        """The solver's promise next to what the exact re-screen of that burn shows (the same number within
+        about 1 %: both follow the planning rule, the promise through the linear response)."""
+        sol = self.promise
+        if sol is None or outcome.mode != "exact" or outcome.targeted_after is None or not outcome.request.burns:
+            return
+        b = outcome.request.burns[0]
+        if abs(b.epoch_tdb_s - sol.burn_epoch_tdb_s) > 1.0 or any(
+                abs(x - y) > 6e-5 for x, y in zip(b.dv_mps, sol.dv_mps)):
+            return  # another burn by now
+        self.promise = None
+        exact = outcome.targeted_after[1]
+        off_pct = 100.0 * (exact / sol.predicted_miss_km - 1.0)
+        self.status.setText(self.status.text().split("; the panel now checks")[0]
+                            + f"; exact re-screen: {exact:.3f} km ({off_pct:+.2f} % of the promise)")
+
+    def reset(self) -> None:
+        """Another scenario was opened: forget the map, the solver's answer and any run in flight."""
+        self.worker.cancel()
+        self.solve_worker.cancel()
+        self._poll.stop()
+        self._run = None
+        self._grid = None
+        self.result = None
+        self.promise = None
+        self.last_error = None
+        self.image.clear()
+        self.contour.setData(None)
+        self.progress.setValue(0)
+        self.status.setText("")
+        self.status.setToolTip("")
 
     def cancel(self) -> None:
         self.worker.cancel()

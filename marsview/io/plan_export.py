@@ -65,9 +65,11 @@ class _Window(Ephemeris):
 
 
 def write_planned_oem(path, planned: Ephemeris, start_tdb_s: float, stop_tdb_s: float, burns=(),
-                      step_s: float = 60.0, object_id: str | None = None, force_model: str = "") -> None:
+                      step_s: float = 60.0, object_id: str | None = None, force_model: str = "",
+                      method: str | None = None) -> None:
     """PLANNED (Mars-centred EME2000) to an OEM over [start, stop], split at every burn (model.plan.PlannedBurn;
-    a finite burn at its start and end), with a COMMENT naming each burn on the segment that starts there."""
+    a finite burn at its start and end), with a COMMENT naming each burn on the segment that starts there.
+    METHOD (default: the planned ephemeris' own ``method``) is stated in the header COMMENT."""
     eph = _Window(planned, start_tdb_s, stop_tdb_s)
     epochs = sorted({e for b in burns for e in ((b.epoch_tdb_s, b.epoch_tdb_s + b.duration_s) if b.is_finite
                                                    else (b.epoch_tdb_s,))})
@@ -79,9 +81,21 @@ def write_planned_oem(path, planned: Ephemeris, start_tdb_s: float, stop_tdb_s: 
         if a < burn.epoch_tdb_s < b:
             k = int(np.searchsorted(cuts, burn.epoch_tdb_s) + 1)  # the piece that starts at the burn
             seg_comments.setdefault((eph.name, k), []).append(_burn_comment(burn))
-    comments = ["Planned trajectory written by marsview: the spacecraft's ephemeris up to the first burn, then "
-                f"propagated{' with the ' + force_model + ' force model' if force_model else ''}.",
-                "Each burn epoch is a segment boundary: the previous segment stops 1 microsecond before it."]
+    method = method or getattr(planned, "method", "absolute")
+    force_model = force_model or getattr(planned, "force_model_name", "")
+    with_fm = f" with the {force_model} force model" if force_model else ""
+    comments = ["PLANNED trajectory (a maneuver plan, NOT a delivered ephemeris), written by marsview."]
+    if method == "differential":
+        comments.append("The delivered ephemeris up to the first burn; after it, the delivered ephemeris plus the "
+                        f"burn's effect (our propagation{with_fm} with the burn minus without it, both from the "
+                        "delivered state at the burn).")
+        mismatch = getattr(planned, "model_mismatch_km", None)
+        if mismatch is not None:
+            comments.append(f"Correction for the delivered-vs-our-dynamics difference: {mismatch:.3f} km at the "
+                            "end of the plan.")
+    else:
+        comments.append(f"The spacecraft's ephemeris up to the first burn, then propagated{with_fm} (absolute).")
+    comments.append("Each burn epoch is a segment boundary: the previous segment stops 1 microsecond before it.")
     comments += [_burn_comment(x) for x in burns]
     msg = ephemeris_to_oem(eph, a, b, step_s, boundaries=cuts, comments=comments, segment_comments=seg_comments,
                            object_ids={eph.name: object_id} if object_id else None)
@@ -98,7 +112,8 @@ def write_planned_spk(path, planned: Ephemeris, start_tdb_s: float, stop_tdb_s: 
     # one piece per segment, each ending on its left limit: io.spk samples a piece's end with state(), which
     # on a burn epoch is the post-burn state and would bend the last Hermite interval of the previous piece
     pieces = [(_Window(planned, p, q, left=True), naif_id) for p, q in zip(edges[:-1], edges[1:]) if q > p]
-    comment = "\n".join(["Planned trajectory (marsview maneuver plan)."] + [_burn_comment(b) for b in burns])
+    comment = "\n".join(["PLANNED trajectory (a marsview maneuver plan, not a delivered ephemeris)."]
+                        + [_burn_comment(b) for b in burns])
     return write_spk(path, pieces, tol_km=tol_km, comment=comment)
 
 
@@ -132,6 +147,7 @@ def write_maneuver_opm(path, name: str, planned: Ephemeris, burns, mass_kg: floa
         mans.append(OpmManeuver(format_epoch(b.epoch_tdb_s, "UTC", digits=6), b.epoch_tdb_s,
                                 float(b.duration_s), dm, frame, tuple(x / 1000.0 for x in dv)))
     msg = build_opm(name, object_id or "UNKNOWN", format_epoch(t0, "UTC", digits=6), state,
-                    comments=["State just before the first maneuver; maneuvers planned with marsview."],
+                    comments=["PLANNED maneuver(s), planned with marsview; the state is the delivered one just "
+                              "before the first."],
                     spacecraft={"MASS": mass_kg}, maneuvers=mans)
     write_opm(path, msg)

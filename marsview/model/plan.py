@@ -251,9 +251,10 @@ def load_plan(path) -> ManeuverPlan:
     return plan_from_toml_table(data.get("maneuvers", {}), source=str(path))
 
 
-def autosave_path(scenario_path=None) -> Path:
+def autosave_path(scenario_path=None, key: str | None = None) -> Path:
     """Where an unsaved plan is kept when the app closes: beside the scenario when it is a writable folder,
-    else in the user's state folder ($XDG_STATE_HOME/marsview or ~/.local/state/marsview)."""
+    else in the user's state folder ($XDG_STATE_HOME/marsview or ~/.local/state/marsview), one file per
+    ``scenario_key`` there (plans of different data never share a file)."""
     if scenario_path:
         folder = Path(scenario_path)
         folder = folder if folder.is_dir() else folder.parent
@@ -261,7 +262,58 @@ def autosave_path(scenario_path=None) -> Path:
             return folder / ".plan.autosave.toml"
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "marsview"
     base.mkdir(parents=True, exist_ok=True)
-    return base / "plan.autosave.toml"
+    return base / (f"plan.autosave.{key[:16]}.toml" if key else "plan.autosave.toml")
+
+
+def scenario_key(scenario) -> str:
+    """What an autosaved plan was made on: the scenario (its folder, else its name), and each object's name,
+    source files and coverage. An autosave is applied only to data with the same key."""
+    import hashlib
+
+    h = hashlib.sha256()
+    path = getattr(scenario, "path", None)
+    h.update(str(Path(path).resolve() if path else getattr(scenario, "name", "")).encode())
+    for o in sorted(scenario.objects, key=lambda o: o.name):
+        h.update(b"\0" + o.name.encode())
+        for f in sorted(getattr(o, "source_files", ()) or ()):
+            h.update(b"\1" + str(Path(f).resolve()).encode())
+        try:
+            a, b = o.ephemeris.coverage
+            h.update(f"\2{a:.3f},{b:.3f}".encode())
+        except (AttributeError, TypeError, ValueError):
+            pass
+    return h.hexdigest()
+
+
+def save_autosave(plan: ManeuverPlan, path, scenario) -> Path:
+    """``save_plan`` plus what the plan was made on ([autosave] key, scenario name, objects): see
+    ``read_autosave``. The plan stays dirty (it is not saved in the scenario)."""
+    path = Path(path)
+    text = ("# marsview: an unsaved maneuver plan, kept when the app closed; epochs are TDB seconds past J2000\n"
+            + tomli_w.dumps({"autosave": {"key": scenario_key(scenario), "scenario": str(scenario.name),
+                                          "objects": sorted(o.name for o in scenario.objects)},
+                             "maneuvers": plan_to_toml_table(plan)}))
+    atomic_write_text(path, text)
+    return path
+
+
+def read_autosave(path, scenario) -> ManeuverPlan | None:
+    """The autosaved plan at PATH if it was made on SCENARIO's data (same ``scenario_key`` and every planned
+    spacecraft present), else None: a plan is never applied to different data."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    meta = data.get("autosave")
+    if not isinstance(meta, dict) or meta.get("key") != scenario_key(scenario):
+        return None
+    plan = plan_from_toml_table(data.get("maneuvers", {}), source=str(path))
+    if not plan.burns or not set(plan.burns) <= set(scenario.names()):
+        return None
+    return plan
 
 
 def with_dv(burn: PlannedBurn, dv_mps) -> PlannedBurn:

@@ -96,6 +96,7 @@ class MarsScene:
         self._object_requests: list[LabelRequest] = []
         self._object_shown = np.zeros(0, bool)
         self.overlay_lines: dict[str, str] = {}
+        self.frame_hooks: list = []  # f(tdb_s, eme_to_display (3,3), focus_km) after each frame's update (plan_ghost)
         self._overlay = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="left",
                                            anchor_y="center", font_size=theme.overlay_font_pt, pos=(14, 20))
         self._clock = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="right",
@@ -395,6 +396,8 @@ class MarsScene:
         self._update_extra_polylines(focus)
         self.lines.flush()
         self._update_overlay(caption)
+        for hook in self.frame_hooks:
+            hook(t, m, focus)
         self._layout_labels()
         self.canvas.update()
 

@@ -166,7 +166,10 @@ def test_closing_with_an_unsaved_plan_keeps_it(qtbot, tmp_path, monkeypatch):
     assert (tmp_path / ".plan.autosave.toml").exists()
     again = ManeuverPanel()
     qtbot.addWidget(again)
+    asked = []
+    again.restore_question = lambda text, restore, discard: (asked.append(text), restore())
     again.set_scenario(make_scenario(tmp_path))
+    assert len(asked) == 1 and "SC (0.1230 m/s)" in asked[0]  # asked first, never applied silently
     assert again.dv_in_track.value() == pytest.approx(0.123)
     assert "unsaved" in again.status.text()
     # an explicit save puts the plan in scenario.toml ([[maneuvers]], atomic) and drops the autosave
@@ -183,6 +186,39 @@ def test_closing_with_an_unsaved_plan_keeps_it(qtbot, tmp_path, monkeypatch):
     third.set_scenario(reopened)
     assert third.dv_in_track.value() == pytest.approx(0.123) and not third.plan.dirty
     third.shutdown()
+
+
+def test_an_autosave_is_offered_only_for_the_same_data_and_only_applied_on_yes(qtbot, tmp_path, monkeypatch):
+    from marsview.model.plan import autosave_path, scenario_key
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    first = make_scenario(None)  # no folder: the autosave goes to the state folder, keyed by the data
+    panel = ManeuverPanel()
+    qtbot.addWidget(panel)
+    panel.set_scenario(first)
+    panel.dv_in_track.setValue(0.2)
+    saved = panel.autosave()
+    assert saved == autosave_path(None, scenario_key(first)) and saved.exists()
+    panel.shutdown()
+    # other data (one object fewer, as when opening MRO.oem + MAVEN.oem after the default scenario)
+    other = make_scenario(None)
+    other.objects = [o for o in other.objects if o.name != "THIRD"]
+    asked = []
+    again = ManeuverPanel()
+    qtbot.addWidget(again)
+    again.restore_question = lambda text, restore, discard: asked.append(text)
+    again.set_scenario(other)
+    assert asked == [] and again.dv_in_track.value() == 0.0 and not again.plan.burns
+    # the same data: asked; "no" (neither callback) leaves the delivery alone
+    again.set_scenario(make_scenario(None))
+    assert len(asked) == 1 and again.dv_in_track.value() == 0.0 and not again.plan.burns
+    # "discard" removes the autosave: not asked again
+    again.restore_question = lambda text, restore, discard: (asked.append(text), discard())
+    again.set_scenario(make_scenario(None))
+    assert len(asked) == 2 and not saved.exists()
+    again.set_scenario(make_scenario(None))
+    assert len(asked) == 2
+    again.shutdown()
 
 
 def test_main_window_shows_the_planned_table(qtbot, tmp_path, monkeypatch):
@@ -273,6 +309,7 @@ def test_trade_space_progressive_click_and_solve(qtbot, setup):
     _wait_for(qtbot, panel, lambda o: o.mode == "exact"
               and np.allclose(o.request.burns[0].dv_mps, sol.dv_mps, rtol=0, atol=6e-5))
     assert panel.outcome.targeted_after[1] == pytest.approx(5.0, rel=0.02)
+    qtbot.waitUntil(lambda: "exact re-screen" in trade.status.text(), timeout=TIMEOUT_MS)  # promise vs check shown
     trade.cells.setValue(200)
     trade.start()
     trade.cancel()
