@@ -99,6 +99,7 @@ class MarsScene:
         self.frame_hooks: list = []  # f(tdb_s, eme_to_display (3,3), focus_km) after each frame's update (plan_ghost)
         self._overlay = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="left",
                                            anchor_y="center", font_size=theme.overlay_font_pt, pos=(14, 20))
+        self._overlay_pos: list = []
         self._clock = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="right",
                                          anchor_y="center", font_size=theme.clock_font_pt)  # regular face: a bold one
         # would be a second glyph atlas to build at start-up
@@ -448,8 +449,11 @@ class MarsScene:
         stamp = format_clock(self.tdb_s, self.clock_scale, digits=0)  # cut like the time bar's, never rounded up
         clock = f"{stamp} {self.clock_scale}"
         pad = 0.75 * clock_em + 6.0
-        self._clock.text = clock
-        self._clock.pos = (w - margin, pad)
+        # vispy rebuilds a Text's glyph buffer on every assignment: assign only what changed
+        if self._clock.text != clock:
+            self._clock.text = clock
+        if tuple(np.ravel(self._clock.pos)[:2]) != (w - margin, pad):
+            self._clock.pos = (w - margin, pad)
         ev = self.encounter.event
         focus = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
                  else self.focus_name or "Mars")
@@ -459,8 +463,12 @@ class MarsScene:
             lines.append(encounter_caption)
         lines = [x for x in lines if x]
         step = 1.45 * overlay_em
-        self._overlay.text = lines or [""]
-        self._overlay.pos = [(margin, pad + i * step) for i in range(max(len(lines), 1))]
+        overlay_pos = [(margin, pad + i * step) for i in range(max(len(lines), 1))]
+        if self._overlay.text != (lines or [""]):
+            self._overlay.text = lines or [""]
+        if self._overlay_pos != overlay_pos:
+            self._overlay_pos = overlay_pos
+            self._overlay.pos = overlay_pos
         # the overlay and the clock are obstacles for the labels (boxes in pixels, y down)
         boxes = [(w - margin - text_width_em(clock) * clock_em, pad - 0.75 * clock_em, w, pad + 0.75 * clock_em)]
         if lines:
