@@ -160,7 +160,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Export close approaches (CSV)…", self.export_csv_dialog, None, "actionExportCsv")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q", "actionQuit")
-        v = m.addMenu("&View")
+        v = self.menuView = m.addMenu("&View")  # briefing and saved views add to it through this attribute
+        v.setObjectName("menuView")
         group = QActionGroup(self)
         self.actionInertial = self._action(v, "&Inertial (MCI)", lambda: self.set_display_frame("MCI"), None,
                                            "actionFrameMci", checkable=True)
