@@ -206,7 +206,7 @@ def _save_png_atomic(image: QImage, path) -> None:
 # --- menu --------------------------------------------------------------------------------------------
 def install_exports(window):
     """File -> Export: screenshot of the view / window, movie, close-approach report."""
-    menu = _file_menu(window)
+    menu = window.menuFile
     export = menu.addMenu("E&xport")
     export.setObjectName("menuExport")
 
@@ -232,13 +232,6 @@ def _lazy(module, name):
     import importlib
 
     return getattr(importlib.import_module(f"marsview.gui.{module}"), name)
-
-
-def _file_menu(window):
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "File":
-            return act.menu()
-    return window.menuBar().addMenu("&File")
 
 
 def _screenshot_dialog(window, whole: bool):

@@ -149,7 +149,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self):
         m = self.menuBar()
-        f = m.addMenu("&File")
+        f = self.menuFile = m.addMenu("&File")  # exports and deliveries add to it through this attribute
+        f.setObjectName("menuFile")
         self._action(f, "Open &scenario…", self.open_scenario_dialog, "Ctrl+O", "actionOpenScenario")
         self._action(f, "Open &files…", self.open_files_dialog, "Ctrl+Shift+O", "actionOpenFiles")
         self._action(f, "Open &default scenario", lambda: self.controller.open(None), None, "actionOpenDefault")
