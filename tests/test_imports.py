@@ -7,8 +7,8 @@
 - every ``import marsview.<module>`` works in a fresh interpreter, whatever was imported before it.
 
 The KNOWN_* sets hold today's remaining violations in core/io/model, being removed by issue 14 (wt14a/wt14b);
-the lead empties them after merging. Any violation NOT listed there fails the test. Entries that no longer occur
-do not fail (so the fixing branches can merge in any order); ``test_known_debt_still_exists`` lists them.
+the lead empties them after merging. Any violation NOT listed there fails the test, and so does an entry that no
+longer occurs (``test_known_debt_is_not_stale``: delete it).
 """
 
 from __future__ import annotations
@@ -157,14 +157,13 @@ def test_no_new_import_of_a_private_name():
     assert not new, f"imports of another module's _private name (make it public where it belongs): {new}"
 
 
-def test_known_debt_still_exists():
-    """The KNOWN_* entries that are already fixed: they should be deleted (reported, never failing)."""
+def test_known_debt_is_not_stale():
+    """A KNOWN_* entry that no longer occurs must be deleted, so the debt list only shrinks."""
     cycles = import_cycles()
     found = {v for m, p in SOURCES.items() for v in private_imports(m, p.read_text(encoding="utf-8"))}
     fixed = [sorted(k) for k in KNOWN_CYCLES if not any(c <= k for c in cycles)]
     fixed += sorted(KNOWN_PRIVATE_IMPORTS - found)
-    if fixed:
-        print(f"KNOWN_* entries no longer needed (delete them): {fixed}")
+    assert not fixed, f"fixed, so delete from KNOWN_CYCLES / KNOWN_PRIVATE_IMPORTS in {__file__}: {fixed}"
 
 
 def test_the_private_import_scan_sees_every_form():
