@@ -35,9 +35,9 @@ def main():
     args = p.parse_args()
     from PySide6.QtCore import QTimer
 
-    from marsview.gui import _ensure_app, launch
+    from marsview.gui import ensure_app, launch
 
-    app = _ensure_app()
+    app = ensure_app()
     w = launch(args.paths or None, show=True)
     ready = []
     w.screeningFinished.connect(lambda: ready.append(True))

@@ -19,8 +19,8 @@ import time
 
 CHILD = r"""
 import sys, time
-from marsview.gui import _ensure_app, launch
-app = _ensure_app()
+from marsview.gui import ensure_app, launch
+app = ensure_app()
 window = launch(sys.argv[1:] or None, show=True)
 marks = {}
 def drawn(_e=None):

@@ -73,9 +73,9 @@ def run(args) -> int:
             raise ValueError(f"--size: MP4 (H.264) needs an even width and height, got {size[0]}x{size[1]}")
     except ValueError as exc:
         return _fail(str(exc))
-    from marsview.gui import _ensure_app, launch, shutdown_window
+    from marsview.gui import ensure_app, launch, shutdown_window
 
-    app = _ensure_app()
+    app = ensure_app()
     window = launch(args.paths or None, show=False, planning=False, theme=args.theme,
                     allow_outside_paths=args.allow_outside_paths)
     try:

@@ -77,9 +77,9 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"marsview snapshot: {exc}", file=sys.stderr)
         return 2
-    from marsview.gui import _ensure_app, launch
+    from marsview.gui import ensure_app, launch
 
-    app = _ensure_app()
+    app = ensure_app()
     try:  # headless command: load on this thread (the window's loader worker is for interactive use)
         from marsview.io.scenario import load_scenario
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-def _ensure_app():
+def ensure_app():
+    """The running QApplication, created (named "marsview") when there is none yet."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -19,7 +20,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
     PLANNING adds the maneuver-planning docks. OPTIONS go to ``MainWindow`` (``theme="projector"``,
     ``scenario=``, ``loader=``)."""
-    _ensure_app()
+    ensure_app()
     from .main_window import MainWindow
 
     window = MainWindow(paths=paths, **options)
@@ -40,7 +41,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
 
 def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
-    app = _ensure_app()
+    app = ensure_app()
     from .briefing import last_scenario_paths, restore_settings
 
     window = launch(paths or last_scenario_paths() or None, show=True,

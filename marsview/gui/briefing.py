@@ -410,23 +410,16 @@ class BriefingMode(QObject):
         self._refresh()
 
 
-def _view_menu(window):
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "View":
-            return act.menu()
-    return window.menuBar().addMenu("&View")
-
-
 def install_briefing(window, exports: bool = True, views: bool = True):
     """Attach briefing mode, saved views, exports and persisted settings to WINDOW; returns the mode.
-    Sets ``window.briefing`` (and ``window.saved_views``). Idempotent: the main window installs it itself,
+    Adds to ``window.menuView``; sets ``window.briefing`` (and ``window.saved_views``). Idempotent: the main window installs it itself,
     and a second install would duplicate every shortcut (Qt then fires none of the ambiguous ones)."""
     existing = getattr(window, "briefing", None)
     if isinstance(existing, BriefingMode):
         return existing
     mode = BriefingMode(window)
     window.briefing = mode
-    menu = _view_menu(window)
+    menu = window.menuView
     menu.addSeparator()
     menu.addAction(mode.action)
     screens = menu.addMenu("Briefing &screen")

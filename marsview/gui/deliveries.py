@@ -337,13 +337,6 @@ class DeliveryWatch(QObject):
         return False
 
 
-def _file_menu(window):
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "File":
-            return act.menu()
-    return window.menuBar().addMenu("&File")
-
-
 def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = None) -> DeliveryWatch:
     """File → Watch folder…, the Deliveries and Trend docks, the notification; sets ``window.deliveries``.
     Idempotent."""
@@ -375,7 +368,7 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
     # a tab of the plots panel rather than a dock tabified with it: Qt (6.7-6.11) left a second, orphan tab
     # bar on screen when a dock was tabified with the Plots dock, which shares its area with the table
     window.plots.addTab(watch.trend, "Trend")
-    menu = _file_menu(window)
+    menu = window.menuFile
     action = QAction("&Watch folder…", window)
     action.setObjectName("actionWatchFolder")
     action.triggered.connect(lambda: _choose_folder(window, watch))

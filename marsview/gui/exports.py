@@ -104,7 +104,7 @@ def default_caption(window, tdb_s: float | None = None, who: str | None = None) 
     ev = scene.encounter.event
     what = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
             else f"focus {scene.focus_name or 'Mars'}") + f", {scene.frame} view"
-    who = who if who is not None else _user()
+    who = who if who is not None else login_name()
     parts = [sc.name if sc is not None else "no scenario", format_clock(t, "UTC", digits=0) + " UTC",
              what, f"{who} · marsview"]
     planned = getattr(window, "planned_short_label", None) or getattr(window, "planned_label", None)
@@ -113,7 +113,8 @@ def default_caption(window, tdb_s: float | None = None, who: str | None = None) 
     return "  ·  ".join(parts)
 
 
-def _user() -> str:
+def login_name() -> str:
+    """Who is exporting, for the "Prepared by" line (the OS login name)."""
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -205,7 +206,7 @@ def _save_png_atomic(image: QImage, path) -> None:
 # --- menu --------------------------------------------------------------------------------------------
 def install_exports(window):
     """File -> Export: screenshot of the view / window, movie, close-approach report."""
-    menu = _file_menu(window)
+    menu = window.menuFile
     export = menu.addMenu("E&xport")
     export.setObjectName("menuExport")
 
@@ -231,13 +232,6 @@ def _lazy(module, name):
     import importlib
 
     return getattr(importlib.import_module(f"marsview.gui.{module}"), name)
-
-
-def _file_menu(window):
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "File":
-            return act.menu()
-    return window.menuBar().addMenu("&File")
 
 
 def _screenshot_dialog(window, whole: bool):

@@ -149,7 +149,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self):
         m = self.menuBar()
-        f = m.addMenu("&File")
+        f = self.menuFile = m.addMenu("&File")  # exports and deliveries add to it through this attribute
+        f.setObjectName("menuFile")
         self._action(f, "Open &scenario…", self.open_scenario_dialog, "Ctrl+O", "actionOpenScenario")
         self._action(f, "Open &files…", self.open_files_dialog, "Ctrl+Shift+O", "actionOpenFiles")
         self._action(f, "Open &default scenario", lambda: self.controller.open(None), None, "actionOpenDefault")
@@ -160,7 +161,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Export close approaches (CSV)…", self.export_csv_dialog, None, "actionExportCsv")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q", "actionQuit")
-        v = m.addMenu("&View")
+        v = self.menuView = m.addMenu("&View")  # briefing and saved views add to it through this attribute
+        v.setObjectName("menuView")
         group = QActionGroup(self)
         self.actionInertial = self._action(v, "&Inertial (MCI)", lambda: self.set_display_frame("MCI"), None,
                                            "actionFrameMci", checkable=True)

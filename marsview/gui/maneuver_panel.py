@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpi
                                QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from marsview.core.time import format_epoch, tdb_s_to_utc, utc_to_tdb_s
+from marsview.core.time import format_epoch
 from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
 
 from .maneuver_files import PlanFilesMixin
-from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, _child_plan, compute_plan
+from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
+from .qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
@@ -37,17 +38,6 @@ VNB_LABELS = ("Velocity (m/s)", "Normal (m/s)", "Binormal (m/s)")
 FORCE_MODELS = ("zonal", "j2", "two-body", "full")
 PLAN_METHOD_LABELS = (("delivered + Δ (the burn's effect)", "differential"),
                       ("absolute propagation (legacy)", "absolute"))
-
-
-def _qdt_from_tdb(tdb_s: float) -> QDateTime:
-    text = tdb_s_to_utc(tdb_s, digits=3).replace("Z", "")
-    dt = QDateTime.fromString(text[:23], "yyyy-MM-ddTHH:mm:ss.zzz")
-    dt.setTimeZone(QDateTime.currentDateTimeUtc().timeZone())
-    return dt
-
-
-def _tdb_from_qdt(dt: QDateTime) -> float:
-    return utc_to_tdb_s(dt.toString("yyyy-MM-ddTHH:mm:ss.zzz"))
 
 
 class ManeuverPanel(PlanFilesMixin, QDockWidget):
@@ -262,10 +252,10 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self._updating = True
         burns = self.plan.burns_for(name)
         start, stop = self._span()
-        self.burn_time.setDateTimeRange(_qdt_from_tdb(start), _qdt_from_tdb(stop))
+        self.burn_time.setDateTimeRange(qdatetime_from_tdb_s(start), qdatetime_from_tdb_s(stop))
         b = burns[0] if burns else None
         centre = (b.epoch_tdb_s + b.duration_s / 2.0) if b else start + 0.1 * (stop - start)
-        self.burn_time.setDateTime(_qdt_from_tdb(centre))
+        self.burn_time.setDateTime(qdatetime_from_tdb_s(centre))
         self.thrust.setValue(b.thrust_n if b is not None and b.is_finite and b.thrust_n else 0.0)
         self.frame.setCurrentText(b.frame if b else "RTN")
         dv = b.dv_mps if b else (0.0, 0.0, 0.0)
@@ -317,7 +307,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
     def current_burn(self) -> PlannedBurn:
         """The burn the widgets describe: impulsive, or (thrust > 0) a finite burn delivering the same |dv|
         along the same direction, centred on the burn time."""
-        epoch, dv, frame = _tdb_from_qdt(self.burn_time.dateTime()), self.dv_local_mps(), self.frame.currentText()
+        epoch, dv, frame = tdb_s_from_qdatetime(self.burn_time.dateTime()), self.dv_local_mps(), self.frame.currentText()
         obj = self._object()
         thrust = self.thrust.value()
         total = sum(x * x for x in dv) ** 0.5
@@ -344,7 +334,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         """Set the burn (e.g. from a trade-space click): one recomputation, not one per field."""
         self._updating = True
         self.frame.setCurrentText(frame)
-        self.burn_time.setDateTime(_qdt_from_tdb(epoch_tdb_s))
+        self.burn_time.setDateTime(qdatetime_from_tdb_s(epoch_tdb_s))
         a, b, c = dv_local_mps
         values = (c, a, b) if frame == "VNB" else (a, b, c)
         for spin, v in zip(self.spins, values):
@@ -354,10 +344,10 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
 
     def set_burn_time(self, tdb_s: float) -> None:
         """Move the burn (e.g. from a marker dragged on the timeline or along the orbit in the 3D view)."""
-        self.burn_time.setDateTime(_qdt_from_tdb(tdb_s))
+        self.burn_time.setDateTime(qdatetime_from_tdb_s(tdb_s))
 
     def clear_burn(self) -> None:
-        self.set_burn(_tdb_from_qdt(self.burn_time.dateTime()), (0.0, 0.0, 0.0), self.frame.currentText())
+        self.set_burn(tdb_s_from_qdatetime(self.burn_time.dateTime()), (0.0, 0.0, 0.0), self.frame.currentText())
 
     def _update_totals(self) -> None:
         total = sum(b.dv_magnitude_mps for b in self.plan.burns_for(self.target.currentText()))
@@ -416,7 +406,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                 self.worker.set_context(self._context_key, req.targets, req.baseline)
                 self._sent_context = self._context_key
             light = replace(req, targets=(), baseline=None, arc_cache=None)
-            self.worker.submit((self._context_key, light), _child_plan)
+            self.worker.submit((self._context_key, light), child_plan)
         else:
             self.worker.submit(req, compute_plan)
 

@@ -396,7 +396,7 @@ class _SharedCancel:
             raise Cancelled()
 
 
-def _child_plan(payload, request_id: int, cancel=None):
+def child_plan(payload, request_id: int, cancel=None):
     """Run ``compute_plan`` in the child; the outcome comes back without what the GUI already has."""
     import time
     from dataclasses import replace as _replace
@@ -431,7 +431,7 @@ def encounter_pc_func(t1, t2, tca_tdb_s: float):
     return lambda r_rel, v_rel: encounter_pc(r_rel, v_rel, cov, hbr)
 
 
-def _child_trade(payload, request_id: int):
+def child_trade(payload, request_id: int):
     """core.planning.trade_space in the child; columns and progress go to the GUI through the shared queue."""
     import time
 
@@ -531,7 +531,7 @@ def _child_warm(payload, request_id: int):
     try:
         # exactly what a request does, reply pickling included; not cancelled by ``cancel()`` (the panel
         # cancels when it shows the unplanned baseline), only by a real request, which needs the child
-        light, _ = _child_plan((key, req), 0, _RequestCancel(requests_at_post))
+        light, _ = child_plan((key, req), 0, _RequestCancel(requests_at_post))
         pickle.dumps(light, protocol=pickle.HIGHEST_PROTOCOL)
     except Cancelled:
         pass

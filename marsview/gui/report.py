@@ -91,7 +91,7 @@ def distance_plot_image(eph1, eph2, start_tdb_s, stop_tdb_s, events, threshold_k
 
 def build_report(window, events=None, pictures: bool = True) -> ReportContent:
     """Collect the table, plots and pictures for WINDOW's current screening (or EVENTS)."""
-    from .exports import OffscreenView, _user
+    from .exports import OffscreenView, login_name
 
     sc = window.scenario
     result = getattr(window, "planned_result", None) or window.controller.result  # what the table shows
@@ -103,7 +103,7 @@ def build_report(window, events=None, pictures: bool = True) -> ReportContent:
              ("Threshold", f"{thr:g} km (per-object thresholds where the scenario sets them)"),
              ("Objects", ", ".join(o.name for o in sc.objects)),
              ("Close approaches", str(len(events))),
-             ("Prepared", f"{_utc_now()} UTC by {_user()} with marsview")]
+             ("Prepared", f"{_utc_now()} UTC by {login_name()} with marsview")]
     disclaimer = getattr(sc, "disclaimer", "")
     if disclaimer:
         facts.append(("Note", disclaimer))

@@ -323,10 +323,9 @@ class SavedViews:
 
 
 def install_saved_views(window) -> SavedViews:
+    """Saved views on WINDOW: a "Saved views" submenu of ``window.menuView`` and the recall shortcuts."""
     views = SavedViews(window)
-    from .briefing import _view_menu
-
-    menu = _view_menu(window).addMenu("Saved &views")
+    menu = window.menuView.addMenu("Saved &views")
     menu.setObjectName("menuSavedViews")
     save = QAction("&Save current view…", window)
     save.setObjectName("actionSaveView")

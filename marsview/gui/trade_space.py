@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayo
 
 from marsview.core.time import format_epoch
 
-from .maneuver_worker import LatestWorker, ProcessWorker, _child_trade, encounter_pc_func
+from .maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
+from .qt_time import tdb_s_from_qdatetime
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0
@@ -178,7 +179,7 @@ class TradeSpacePanel(QDockWidget):
                 self.worker.set_context(p._context_key, req.targets, None)  # the trade space needs no baseline
                 self._sent_context = p._context_key
             self.worker.submit((p._context_key, t1.name, t2.name, enc.tca_tdb_s, epochs, dv, direction, fm, use_pc),
-                               _child_trade)
+                               child_trade)
             self._poll.start()
             return
         pc_func = encounter_pc_func(t1, t2, enc.tca_tdb_s) if use_pc else None
@@ -285,9 +286,7 @@ class TradeSpacePanel(QDockWidget):
         except ValueError as exc:
             self._report(str(exc), "")
             return
-        from .maneuver_panel import _tdb_from_qdt
-
-        epoch = _tdb_from_qdt(self.panel.burn_time.dateTime())
+        epoch = tdb_s_from_qdatetime(self.panel.burn_time.dateTime())
         direction = None if self.any_direction.currentIndex() == 1 else DIRECTIONS[self.direction.currentText()]
         if self.target_kind.currentIndex() == 1:  # Pc <= target with the targets' covariances at TCA
             target = dict(target_pc=10.0 ** self.target_pc.value(),

@@ -21,7 +21,7 @@ from marsview.core.frames import rtn_matrix
 from marsview.core.probability import encounter_plane
 
 from .labels import PRIORITY_ENCOUNTER, LabelRequest
-from .tracks import _states_eme2000
+from .tracks import states_eme2000
 
 PATH_RGBA = (1.0, 1.0, 1.0, 0.85)
 MISS_RGBA = (1.0, 0.3, 0.3, 1.0)
@@ -75,9 +75,9 @@ class EncounterAdapter:
         start = max(eph1.coverage[0], eph2.coverage[0], tca_tdb_s - half_s)
         stop = min(eph1.coverage[1], eph2.coverage[1], tca_tdb_s + half_s)
         epochs = np.linspace(start, stop, 401)
-        rel_eme = _states_eme2000(eph2, epochs)[:, :3] - _states_eme2000(eph1, epochs)[:, :3]
-        s1 = _states_eme2000(eph1, np.array([tca_tdb_s]))[0]
-        s2 = _states_eme2000(eph2, np.array([tca_tdb_s]))[0]
+        rel_eme = states_eme2000(eph2, epochs)[:, :3] - states_eme2000(eph1, epochs)[:, :3]
+        s1 = states_eme2000(eph1, np.array([tca_tdb_s]))[0]
+        s2 = states_eme2000(eph2, np.array([tca_tdb_s]))[0]
         plane = None
         if combined_cov_km2 is not None and np.all(np.isfinite(combined_cov_km2)):
             try:
@@ -107,7 +107,7 @@ class EncounterAdapter:
         if not (e1.covers(tdb_s) and e2.covers(tdb_s)):
             return None
         t = np.array([tdb_s])
-        return 0.5 * (_states_eme2000(e1, t)[0, :3] + _states_eme2000(e2, t)[0, :3])
+        return 0.5 * (states_eme2000(e1, t)[0, :3] + states_eme2000(e2, t)[0, :3])
 
     def view_direction_eme(self) -> np.ndarray | None:
         """Unit vector to look from so the encounter plane faces the viewer: along the relative velocity."""
@@ -127,8 +127,8 @@ class EncounterAdapter:
         if not (ev["eph1"].covers(tdb_s) and ev["eph2"].covers(tdb_s)):
             self.lines.remove_group("encounter")
             return ""
-        p1 = _states_eme2000(ev["eph1"], t)[0, :3]
-        p2 = _states_eme2000(ev["eph2"], t)[0, :3]
+        p1 = states_eme2000(ev["eph1"], t)[0, :3]
+        p2 = states_eme2000(ev["eph2"], t)[0, :3]
         m = eme_to_display
         anchor = m @ p1 - focus_display_km  # object 1, display frame, relative to the focus (float64)
         tip = anchor + m @ ev["rel_tca_eme"]  # object 2 at TCA, about object 1 now

@@ -120,8 +120,8 @@ MARS_RADII_KM = (C.RADIUS_EQUATORIAL_KM, C.RADIUS_EQUATORIAL_KM, C.RADIUS_POLAR_
 
 def moon_texture(base_rgb=(0.45, 0.42, 0.40), size=(64, 128), seed: int = 401) -> np.ndarray:
     """Grey cratered-looking texture for Phobos/Deimos (schematic)."""
-    from .texture import _fractal_noise
+    from .texture import fractal_noise
 
-    n = _fractal_noise(size[0], size[1], seed=seed, octaves=5)
+    n = fractal_noise(size[0], size[1], seed=seed, octaves=5)
     rgb = np.asarray(base_rgb, dtype=np.float32) * (1.0 + 0.35 * n[..., None])
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)

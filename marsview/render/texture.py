@@ -122,7 +122,7 @@ def _interp_matrix(n_out: int, n_grid: int, periodic: bool) -> np.ndarray:
     return m
 
 
-def _fractal_noise(height: int, width: int, seed: int = 2024, octaves: int = 7) -> np.ndarray:
+def fractal_noise(height: int, width: int, seed: int = 2024, octaves: int = 7) -> np.ndarray:
     """Value noise in about [-1, 1], periodic in longitude: a sum of bilinearly upsampled random grids,
     each octave done as two small matrix products (fast enough to build at start-up)."""
     rng = np.random.default_rng(seed)
@@ -176,15 +176,15 @@ def generate_mars_texture(width: int = 2048, height: int = 1024, graticule_deg: 
     if width < 16 or height < 8:
         raise ValueError(f"texture size {width}x{height} is too small (at least 16x8)")
     lat, lon = lat_lon_grid(height, width)
-    noise = _fractal_noise(height, width)
-    warp_lat = 3.0 * _fractal_noise(height, width, seed=11, octaves=5)
-    warp_lon = 4.5 * _fractal_noise(height, width, seed=12, octaves=5)
+    noise = fractal_noise(height, width)
+    warp_lat = 3.0 * fractal_noise(height, width, seed=11, octaves=5)
+    warp_lon = 4.5 * fractal_noise(height, width, seed=12, octaves=5)
     albedo = 0.35 * noise + _gaussians(lat + warp_lat, lon + warp_lon, _ALBEDO_BLOBS)  # + dark, - bright
     albedo = np.tanh(1.3 * albedo)[..., None]  # soft saturation: no hard-clipped plateaus
     rgb = np.where(albedo > 0, _BASE_RGB + albedo * (_DARK_RGB - _BASE_RGB),
                    _BASE_RGB - albedo * (_BRIGHT_RGB - _BASE_RGB))
     # relief: hill-shading of a height field (units arbitrary; the shading gain sets the contrast)
-    height_field = (0.06 * _fractal_noise(height, width, seed=31, octaves=6)
+    height_field = (0.06 * fractal_noise(height, width, seed=31, octaves=6)
                     + _gaussians(lat, lon, _RELIEF)
                     + 0.35 * np.tanh((-lat - 5.0 + 8.0 * warp_lat) / 12.0))  # southern highlands
     d_row = np.gradient(height_field, axis=0) * height / 180.0  # per degree
@@ -194,7 +194,7 @@ def generate_mars_texture(width: int = 2048, height: int = 1024, graticule_deg: 
     shade = np.clip(1.0 + 1.3 * (d_row * 0.7 - d_col * 0.7), 0.7, 1.25)[..., None]
     rgb = rgb * shade
     # residual polar caps (north ~ 80 N with a ragged edge, south smaller and offset, as observed)
-    ragged = 2.0 * _fractal_noise(height, width, seed=7, octaves=4)
+    ragged = 2.0 * fractal_noise(height, width, seed=7, octaves=4)
     north = np.clip((lat - (80.0 + ragged)) / 2.0, 0.0, 1.0)
     south_centre = -87.0 + 1.5 * np.cos(np.radians(lon + 45.0))
     south = np.clip((south_centre - lat + 4.0 + ragged) / 2.0, 0.0, 1.0) * (lat < -78.0)

@@ -70,12 +70,12 @@ class TrackCache:
         lo, hi = self.ephemeris.coverage
         need = (max(lo, t - behind), min(hi, t + ahead))
         if not self._valid or need[0] < self._span[0] or need[1] > self._span[1]:
-            state = _states_eme2000(self.ephemeris, np.array([t]))[0]
+            state = states_eme2000(self.ephemeris, np.array([t]))[0]
             self._resample(t, state)
             return state
         k = int(np.searchsorted(self.epochs, t, side="right")) - 1
         if exact or k < 0 or k >= self.epochs.size - 1 or self._exact_interval[k]:
-            return _states_eme2000(self.ephemeris, np.array([t]))[0]
+            return states_eme2000(self.ephemeris, np.array([t]))[0]
         return _hermite(self.epochs[k], self.epochs[k + 1], self.states_eme[k], self.states_eme[k + 1], t)
 
     def _resample(self, tdb_s: float, state_eme) -> None:
@@ -91,7 +91,7 @@ class TrackCache:
         if inside.size:  # keep maneuver/segment corners sharp
             epochs = np.unique(np.concatenate([epochs, inside]))
         try:
-            states = _states_eme2000(self.ephemeris, epochs)
+            states = states_eme2000(self.ephemeris, epochs)
         except CoverageError:
             states = np.full((epochs.size, 6), np.nan)
         self.epochs, self.states_eme = epochs, states
@@ -120,7 +120,8 @@ def _hermite(t0, t1, s0, s1, t):
     return np.concatenate([r, v])
 
 
-def _states_eme2000(ephemeris, tdb_s) -> np.ndarray:
+def states_eme2000(ephemeris, tdb_s) -> np.ndarray:
+    """(N, 6) states of EPHEMERIS at TDB_S in EME2000 axes (km, km/s), whatever frame it is tabulated in."""
     states = ephemeris.state(tdb_s)
     frame = getattr(ephemeris, "frame", "EME2000") or "EME2000"
     if frame.upper() not in ("EME2000", "ICRF", "J2000"):
@@ -134,7 +135,7 @@ def state_eme2000(ephemeris, tdb_s: float):
     """(6,) EME2000 state at one epoch, or None outside coverage."""
     if not bool(ephemeris.covers(tdb_s)):
         return None
-    return _states_eme2000(ephemeris, np.array([tdb_s]))[0]
+    return states_eme2000(ephemeris, np.array([tdb_s]))[0]
 
 
 def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fraction: float = 0.2):

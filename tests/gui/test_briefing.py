@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -21,29 +20,10 @@ from marsview.io.errors import ParseError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    settings_dir = tmp_path_factory.mktemp("settings")
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(settings_dir))
-    from marsview.gui import launch, shutdown_window
-
-    w = launch(show=True, planning=False, loader=fake_loader)
-    install_briefing(w)
-    w.resize(1200, 800)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    deadline = time.time() + 60
-    while not done and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert done, "the first screening never finished"
-    w.activateWindow()  # shortcuts need the active window (there is no window manager under Xvfb)
-    deadline = time.time() + 5
-    while not w.isActiveWindow() and time.time() < deadline:
-        qapp.processEvents()
-    yield w
-    if w.briefing.active:
-        w.briefing.leave()
-    shutdown_window(w)
+def window(window_factory):
+    w = window_factory(fake_loader, size=(1200, 800), activate=True)
+    install_briefing(w)  # idempotent: the main window installed it already
+    return w
 
 
 # --- WCAG contrast ---------------------------------------------------------------------------------------

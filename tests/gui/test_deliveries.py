@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from delivery_fixtures import NODE_EPOCH, T0, circular, expected_miss_km, write_object  # noqa: E402
 from fake_scenario import fake_loader  # noqa: E402
 
-from marsview.gui.main_window import MainWindow  # noqa: E402
 
 
 def age(path, seconds=10.0):
@@ -28,15 +27,8 @@ def age(path, seconds=10.0):
 
 
 @pytest.fixture
-def window(qapp, qtbot):
-    w = MainWindow(loader=fake_loader)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    w.show()
-    qtbot.waitUntil(lambda: bool(done), timeout=60000)
-    yield w
-    w.close()
-    w.deleteLater()
+def window(fresh_window_factory):
+    return fresh_window_factory(fake_loader)
 
 
 def wait_delivery(qtbot, window):

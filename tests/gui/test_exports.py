@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -20,21 +18,8 @@ from marsview.render.movie_frames import png_frame_name  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("settings")))
-    from marsview.gui import launch, shutdown_window
-
-    w = launch(show=True, planning=False, loader=fake_loader)
-    w.resize(1100, 700)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    deadline = time.time() + 60
-    while not done and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert done, "the first screening never finished"
-    yield w
-    shutdown_window(w)
+def window(window_factory):
+    return window_factory(fake_loader, size=(1100, 700))
 
 
 def mars_fraction(rgb, half=12):

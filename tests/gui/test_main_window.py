@@ -24,20 +24,9 @@ HAS_SCENARIO_IO = importlib.util.find_spec("marsview.io.scenario") is not None
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
+def window(window_factory):
     """One window for the module (building one costs seconds under llvmpipe); tests leave it usable."""
-    w = MainWindow(loader=fake_loader)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    w.show()
-    deadline = time.time() + 60
-    while not done and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert done, "the first screening never finished"
-    yield w
-    w.close()
-    w.deleteLater()
+    return window_factory(fake_loader)
 
 
 def mars_disc_fraction(rgb: np.ndarray) -> float:

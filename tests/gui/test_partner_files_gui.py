@@ -19,7 +19,6 @@ from marsview.cli import main  # noqa: E402
 from marsview.core.orbits import state_from_peri_apo  # noqa: E402
 from marsview.core.time import utc_to_tdb_s  # noqa: E402
 from marsview.core.twobody import TwoBodyEphemeris  # noqa: E402
-from marsview.gui.main_window import MainWindow  # noqa: E402
 from marsview.io.oem import write_oem  # noqa: E402
 from marsview.io.oem_convert import ephemeris_to_oem  # noqa: E402
 from marsview.io.opm import build_opm, write_opm  # noqa: E402
@@ -34,15 +33,8 @@ def _wait(qapp, cond, timeout=60.0):
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
-    w = MainWindow(loader=fake_loader)
-    w.screenings = []
-    w.screeningFinished.connect(lambda: w.screenings.append(True))
-    w.show()
-    assert _wait(qapp, lambda: w.screenings), "the first screening never finished"
-    yield w
-    w.close()
-    w.deleteLater()
+def window(window_factory):
+    return window_factory(fake_loader)
 
 
 def test_refused_file_clears_loading_and_a_later_success_clears_the_error(window, qapp, tmp_path):

@@ -6,12 +6,10 @@ import base64
 import csv
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -21,20 +19,8 @@ from marsview.gui.report import build_report, export_report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("settings")))
-    from marsview.gui import launch, shutdown_window
-
-    w = launch(show=True, planning=False, loader=fake_loader)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    deadline = time.time() + 60
-    while not done and time.time() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
-    assert done, "the first screening never finished"
-    yield w
-    shutdown_window(w)
+def window(window_factory):
+    return window_factory(fake_loader)
 
 
 def _img(data_uri_b64: str) -> np.ndarray:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_scenario import make_scenario  # noqa: E402
@@ -38,16 +37,8 @@ def _wait(qapp, flag, timeout_s=60):
 
 
 @pytest.fixture(scope="module")
-def window(qapp, tmp_path_factory):
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("settings")))
-    from marsview.gui import launch, shutdown_window
-
-    w = launch(show=True, planning=True, loader=evil_loader)
-    done = []
-    w.screeningFinished.connect(lambda: done.append(True))
-    _wait(qapp, done)
-    yield w
-    shutdown_window(w)
+def window(window_factory):
+    return window_factory(evil_loader, planning=True)
 
 
 def test_export_csv_and_report_defuse_names(window, tmp_path):
