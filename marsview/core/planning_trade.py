@@ -1,7 +1,7 @@
 """Trade space and smallest-dv solver for one targeted encounter (see core.planning's docstring).
 
 The response of the encounter to a velocity kick at a burn epoch is linear in dv through the state transition
-matrix Phi(tca, t_burn), applied in the curvilinear coordinates of core.planning so the along-track phase
+matrix Phi(tca, t_burn), applied in the curvilinear coordinates of core.curvilinear so the along-track phase
 drift does not bend the prediction; it is obtained by integrating 13 trajectories (reference, +-delta on each
 state component) backwards from the TCA with the core dynamics. The nominal at dv = 0 is the spacecraft's own
 ephemeris at TCA; the miss distance follows straight-line relative motion near TCA.
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .curvilinear import from_curvilinear, to_curvilinear
 from .dynamics import ForceModel, PropagationCancelled, integrate_arcs
 from .ephemeris import Ephemeris
-from .planning import _local_axes, from_curvilinear, to_curvilinear
+from .frames import local_axes
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def trade_space(encounter: Encounter, burn_epochs_tdb_s, dv_mps, direction=(0.0,
     x1 = encounter.spacecraft.state(tca)[0]
     x2 = encounter.other.state(tca)[0]
     for k, sens in _stm_columns(encounter, epochs, fm, progress=progress, cancel=cancel):
-        axes = _local_axes(encounter.spacecraft.state(epochs[k])[0], ts.frame)
+        axes = local_axes(encounter.spacecraft.state(epochs[k])[0], ts.frame)
         dv_inertial_kms = np.outer(mags, d @ axes) / 1000.0  # (L,3)
         kicked = _kicked_states(x1, sens, dv_inertial_kms)
         r_rel, v_rel = x2[:3] - kicked[:, :3], x2[3:] - kicked[:, 3:]
@@ -175,7 +176,7 @@ def smallest_dv(encounter: Encounter, burn_epoch_tdb_s: float, target_miss_km: f
     tca = encounter.tca_tdb_s
     _, sens = next(_stm_columns(encounter, np.array([burn_epoch_tdb_s]), fm, cancel=cancel))
     x1, x2 = encounter.spacecraft.state(tca)[0], encounter.other.state(tca)[0]
-    axes = _local_axes(encounter.spacecraft.state(burn_epoch_tdb_s)[0], frame)
+    axes = local_axes(encounter.spacecraft.state(burn_epoch_tdb_s)[0], frame)
     q1, qsens = to_curvilinear(x1, x1), _q_jacobian(x1) @ sens
     if direction is None:
         dirs = _fibonacci_sphere(2000)
