@@ -15,6 +15,7 @@ import numpy as np
 
 from .curvilinear import from_curvilinear, to_curvilinear
 from .dynamics import ForceModel, PropagationCancelled, integrate_arcs
+from .encounter_plane import principal_axes, project_on_encounter_plane
 from .ephemeris import Ephemeris
 from .frames import local_axes
 
@@ -82,24 +83,15 @@ def linear_miss_km(r_rel_km, v_rel_kms):
 
 def encounter_pc(r_rel_km, v_rel_kms, cov_km2, hbr_km):
     """Short-encounter Pc (core.probability_2d.pc_circle) for relative states (L,3): the combined position
-    covariance COV_KM2 (3,3) projected on each encounter plane (normal to v_rel), in its principal axes."""
+    covariance COV_KM2 (3,3) projected on each encounter plane (normal to v_rel, core.encounter_plane), in its
+    principal axes (variances floored at 1e-30 km^2)."""
     from .probability_2d import pc_circle
 
     r = np.atleast_2d(np.asarray(r_rel_km, dtype=np.float64))
     v = np.atleast_2d(np.asarray(v_rel_kms, dtype=np.float64))
-    z = v / np.linalg.norm(v, axis=1, keepdims=True)
-    miss = r - np.sum(r * z, axis=1, keepdims=True) * z
-    helper = np.where(np.abs(z[:, :1]) < 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 1.0, 0]]))
-    x = np.cross(helper, z)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    y = np.cross(z, x)
-    basis = np.stack([x, y], axis=1)  # (L,2,3)
-    c2 = basis @ np.asarray(cov_km2, dtype=np.float64) @ basis.transpose(0, 2, 1)
-    w, u = np.linalg.eigh(c2)
-    m2 = np.einsum("lij,lj->li", basis, miss)
-    m_principal = np.einsum("lji,lj->li", u, m2)
-    sig = np.sqrt(np.maximum(w, 1e-30))
-    return np.asarray(pc_circle(m_principal[:, 0], m_principal[:, 1], sig[:, 0], sig[:, 1], hbr_km))
+    _, miss_km, cov_plane = project_on_encounter_plane(r, v, cov_km2)
+    miss_xy, sig = principal_axes(cov_plane, miss_km, 1e-30)
+    return np.asarray(pc_circle(miss_xy[:, 0], miss_xy[:, 1], sig[:, 0], sig[:, 1], hbr_km))
 
 
 @dataclass
