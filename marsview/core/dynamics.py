@@ -253,8 +253,8 @@ class Accelerations:
             return None
         from . import kernels
 
-        return kernels.force_args(self.mu, self.pole, self.omega, self._radial, self._polar, self.fm, self.ballistic,
-                               self.sun_table)
+        return kernels.force_args(self.mu, self.pole, self.omega, self._radial, self._polar, self.fm,
+                                  self.ballistic, self.sun_table)
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         self.evaluations += 1

@@ -146,7 +146,8 @@ def test_kernels_run_from_a_read_only_install(tmp_path):
 def test_numpy_path_and_imports_never_load_numba():
     """Importing core (dynamics, twobody, the switch) loads no numba, and MARSVIEW_NO_JIT=1 propagates without
     it: numba lives in core.kernels alone, imported on first compiled use."""
-    code = ("import sys, numpy as np; import marsview.core.jit, marsview.core.dynamics as d, marsview.core.twobody as t;"
+    code = ("import sys, numpy as np; import marsview.core.jit, marsview.core.dynamics as d,"
+            " marsview.core.twobody as t;"
             "assert 'numba' not in sys.modules; assert not marsview.core.jit.jit_enabled();"
             "s = np.array([[3650.0, 0, 0, 0, 3.45, 0.3]]);"
             "d.propagate_many(s, 0.0, np.array([0.0, 60.0]), d.ForceModel.full());"
