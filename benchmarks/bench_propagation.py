@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_propagation.py [--days 14] [--separate] [--numpy]
 
 Target (issue 2): <= 1 s on 2 cores. Reported: wall and CPU time of one stacked solve (all 10 orbits in
-one DOP853 integration, core.dynamics.propagate_many; compiled numba kernels, core._jit) at the default
+one DOP853 integration, core.dynamics.propagate_many; compiled numba kernels, core.kernels) at the default
 tolerance (rtol 1e-12) and at rtol 1e-10 with its position error against the default run; the default
 run's error with the point-mass model against the analytic two-body orbits (core.twobody); integrator
 steps, right-hand-side evaluations and the time one compiled evaluation takes.
@@ -124,12 +124,12 @@ def main() -> None:
     wall_anatomy, arcs = timed(lambda: integrate_arcs(states, EPOCH_TDB_S, t[-1], fm))
     sol = arcs[0].sol
     steps = int(len(sol.ts) - 1)
-    from marsview.core import _jit
+    from marsview.core import kernels
 
     acc = Accelerations(fm, EPOCH_TDB_S, count=len(states), span_tdb_s=(EPOCH_TDB_S, t[-1]))
     fa, y, out = acc.jit_args(), states.reshape(-1).copy(), np.empty(states.size)
     calls = 20000
-    rhs_s, _ = timed(lambda: [_jit.accel_into(EPOCH_TDB_S, y, out, fa) for _ in range(calls)])
+    rhs_s, _ = timed(lambda: [kernels.accel_into(EPOCH_TDB_S, y, out, fa) for _ in range(calls)])
     # accuracy: the same stacked solve with the point-mass model against the analytic two-body orbits
     coarse = t[::10]
     numeric = propagate_many(states, EPOCH_TDB_S, coarse, ForceModel.two_body())

@@ -3,7 +3,7 @@ plus the interpolation rate of a tabulated (OEM-like) ephemeris. Prints JSON; ne
 
     .venv/bin/python benchmarks/bench_twobody.py [--repeat 5]
 
-The elliptic fast path runs as a numba kernel (core._jit.kepler_table_states). Also reported: the same
+The elliptic fast path runs as a numba kernel (core.kernels.kepler_table_states). Also reported: the same
 call through the numpy loop (MARSVIEW_NO_JIT=1) and their largest difference, and the first call in a
 fresh process (numba import + compile on a cold cache, or + loading the cached code).
 """

@@ -25,7 +25,9 @@ import sys
 
 import numpy as np
 
-METHOD_CHOICES = ("FOSTER-2D", "CHAN", "MAX-PC", "MONTE-CARLO")
+from marsview.core.pc_methods import PC_METHODS
+
+METHOD_CHOICES = tuple(PC_METHODS)  # core.pc_methods' table: a method added there is a --method choice here
 # GM of the centre a CDM's states refer to (ORBIT_CENTER, EARTH when absent as CCSDS 508.0 says).
 GM_EARTH_KM3S2 = 398600.4418   # WGS-84 / EGM-96 (the models CARA's CDMs name)
 

@@ -17,10 +17,11 @@ The right-hand side is vectorized over objects: ``propagate_many`` integrates M 
 one DOP853 integration (the step size is set by the most demanding orbit; scipy's RMS error norm then bounds
 the mean error of the objects, so the default tolerance is tightened by sqrt(M)).
 
-Engine: compiled numba kernels (core._jit) run the force model and scipy's DOP853 algorithm itself (the same
+Engine: compiled numba kernels (core.kernels) run the force model and scipy's DOP853 algorithm itself (the same
 steps, error control and dense output as solve_ivp; ~30x faster; compiled once, then cached on disk).
 Finite burns and non-exponential atmospheres use scipy's solve_ivp with the numpy right-hand side below,
-which stays the reference the kernels are tested against; MARSVIEW_NO_JIT=1 forces that path everywhere.
+which stays the reference the kernels are tested against; MARSVIEW_NO_JIT=1 forces that path everywhere
+(the switch is core.jit.jit_enabled, re-exported here).
 
 Tolerances: ``rtol`` is relative; ``atol`` applies to positions [km], and ``atol * 1e-3`` to velocities
 [km/s] (a 1000 s time scale), so velocity errors cannot accumulate into along-track drift unchecked.
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +40,7 @@ from . import constants as C
 from .atmosphere import ExponentialAtmosphere
 from .ephemeris import CoverageError, Ephemeris
 from .frames import mars_pole_eme2000, transform_states
+from .jit import jit_enabled
 from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse, sort_maneuvers
 from .sun import SunTable
 from .time import utc_label, utc_span
@@ -247,13 +248,13 @@ class Accelerations:
         return ax, ay, az
 
     def jit_args(self):
-        """This force model as ``_jit.accel_into``'s argument tuple (None for a non-exponential atmosphere)."""
+        """This force model as ``kernels.accel_into``'s argument tuple (None for a non-exponential atmosphere)."""
         if type(self.fm.atmosphere) is not ExponentialAtmosphere:
             return None
-        from . import _jit
+        from . import kernels
 
-        return _jit.force_args(self.mu, self.pole, self.omega, self._radial, self._polar, self.fm, self.ballistic,
-                               self.sun_table)
+        return kernels.force_args(self.mu, self.pole, self.omega, self._radial, self._polar, self.fm,
+                                  self.ballistic, self.sun_table)
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         self.evaluations += 1
@@ -376,27 +377,15 @@ def integrate_arcs(states0, t0_tdb_s: float, t_end_tdb_s: float, force_model: Fo
     return arcs
 
 
-def jit_enabled() -> bool:
-    """Whether propagation runs the compiled kernels of core._jit (numba). MARSVIEW_NO_JIT=1 turns them
-    off (the numpy right-hand side under scipy's solve_ivp: the same steps, ~30x slower)."""
-    if os.environ.get("MARSVIEW_NO_JIT", "").strip() not in ("", "0"):
-        return False
-    try:
-        from . import _jit  # noqa: F401  (numba is imported here, on first use, not with marsview.core)
-    except ImportError:
-        return False
-    return True
-
-
 def _jit_solve(acc: Accelerations, fa, t0: float, t1: float, y0, rtol: float, atol):
-    from . import _jit
+    from . import kernels
 
     def check_cancel(evaluations):
         acc.evaluations += evaluations
         if acc.cancel is not None and _cancelled(acc.cancel):
             raise PropagationCancelled("propagation cancelled")
 
-    return _jit.solve_dop853(fa, t0, t1, y0, rtol, atol, check_cancel, JIT_STEPS_PER_CHUNK)
+    return kernels.solve_dop853(fa, t0, t1, y0, rtol, atol, check_cancel, JIT_STEPS_PER_CHUNK)
 
 
 def evaluate_arcs(arcs: list[_Arc], tdb_s: np.ndarray) -> np.ndarray:

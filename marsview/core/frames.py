@@ -163,6 +163,13 @@ def vnb_matrix(states):
     return np.stack([vhat, nhat, bhat], axis=1)
 
 
+def local_axes(state, frame: str) -> np.ndarray:
+    """(3,3) rows = the local axes (RTN, or VNB for any other name) of one STATE (6,) in its inertial frame:
+    a dv given in the local frame is ``dv_local @ local_axes(state, frame)`` in inertial components."""
+    m = rtn_matrix(state) if frame.upper() == "RTN" else vnb_matrix(state)
+    return m[0]
+
+
 def local_to_inertial(states, vectors, frame: str):
     """Vectors given in a state's RTN or VNB frame -> inertial components (same frame as the states)."""
     name = frame.upper()

@@ -44,18 +44,22 @@ import numpy as np
 
 from .dynamics import ForceModel, evaluate_arcs, integrate_arcs
 from .ephemeris import Ephemeris
-from .frames import rtn_matrix, vnb_matrix
+from .curvilinear import from_curvilinear, to_curvilinear
+from .frames import local_axes
 from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse
+from .planning_trade import (  # the trade space and the solver (re-exported: one planning API)
+    Encounter,
+    Solution,
+    TradeSpace,
+    encounter_pc,
+    linear_miss_km,
+    smallest_dv,
+    trade_space,
+)
 
 PREVIEW_DELTA_MPS = 0.5
 PLAN_METHODS = ("differential", "absolute")  # delivered + (ours with - ours without) | ours alone after the burn
 MATCH_WINDOW_S = 1800.0  # an event of the same pair within this of the old TCA is "the same encounter"
-
-
-def _local_axes(state, frame: str) -> np.ndarray:
-    """(3,3) rows = local axes (RTN or VNB) of STATE in its inertial frame."""
-    m = rtn_matrix(state) if frame.upper() == "RTN" else vnb_matrix(state)
-    return m[0]
 
 
 def active_burns(burns) -> list:
@@ -68,37 +72,6 @@ def active_burns(burns) -> list:
             continue
         out.append(b)
     return sorted(out, key=lambda b: b.start_tdb_s)
-
-
-def _basis(x0):
-    """Per-epoch reference basis of (...,6) states: e1 = r/|r|, e2 = h x e1, h = orbit normal."""
-    r0, v0 = x0[..., :3], x0[..., 3:]
-    e1 = r0 / np.linalg.norm(r0, axis=-1, keepdims=True)
-    h = np.cross(r0, v0)
-    h /= np.linalg.norm(h, axis=-1, keepdims=True)
-    return e1, np.cross(h, e1), h
-
-
-def to_curvilinear(x, x0):
-    """States x (...,6) -> q = (rho, theta, z, v_rho, v_theta, v_z) about reference states x0 (broadcastable)."""
-    e1, e2, h = _basis(x0)
-    r, v = x[..., :3], x[..., 3:]
-    X, Y, z = (np.sum(r * e, axis=-1) for e in (e1, e2, h))
-    theta = np.arctan2(Y, X)
-    c, s = np.cos(theta)[..., None], np.sin(theta)[..., None]
-    rho_hat, theta_hat = c * e1 + s * e2, c * e2 - s * e1
-    return np.stack([np.hypot(X, Y), theta, z, np.sum(v * rho_hat, axis=-1), np.sum(v * theta_hat, axis=-1),
-                     np.sum(v * h, axis=-1)], axis=-1)
-
-
-def from_curvilinear(q, x0):
-    """Inverse of ``to_curvilinear``."""
-    e1, e2, h = _basis(x0)
-    c, s = np.cos(q[..., 1:2]), np.sin(q[..., 1:2])
-    rho_hat, theta_hat = c * e1 + s * e2, c * e2 - s * e1
-    r = q[..., 0:1] * rho_hat + q[..., 2:3] * h
-    v = q[..., 3:4] * rho_hat + q[..., 4:5] * theta_hat + q[..., 5:6] * h
-    return np.concatenate([r, v], axis=-1)
 
 
 class PlannedEphemeris(Ephemeris):
@@ -243,7 +216,7 @@ class BurnArc:
             raise ValueError(f"{base.name}: burn epoch outside the ephemeris coverage")
         self.delta_mps = float(delta_mps)
         s0 = base.state(self.burn_epoch_tdb_s)[0]
-        axes = _local_axes(s0, self.frame)
+        axes = local_axes(s0, self.frame)
         stack = np.tile(s0, (7, 1))
         for i in range(3):
             stack[1 + 2 * i, 3:] += axes[i] * self.delta_mps / 1000.0
@@ -420,17 +393,6 @@ def verify_plan(targets, spacecraft: str, planned: Ephemeris, previous_result, o
     new = tuple(c for c in changes if c.status == "new")
     return Verification(targeted, changes, new, result)
 
-
-# the trade space and the solver live in planning_trade (re-exported: one planning API)
-from .planning_trade import (  # noqa: E402
-    Encounter,
-    Solution,
-    TradeSpace,
-    encounter_pc,
-    linear_miss_km,
-    smallest_dv,
-    trade_space,
-)
 
 __all__ = ["PLAN_METHODS", "BurnArc", "Encounter", "EventChange", "PlannedEphemeris", "Solution", "TradeSpace",
            "Verification", "active_burns", "compare_events", "encounter_pc", "find_event", "from_curvilinear",

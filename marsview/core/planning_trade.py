@@ -1,7 +1,7 @@
 """Trade space and smallest-dv solver for one targeted encounter (see core.planning's docstring).
 
 The response of the encounter to a velocity kick at a burn epoch is linear in dv through the state transition
-matrix Phi(tca, t_burn), applied in the curvilinear coordinates of core.planning so the along-track phase
+matrix Phi(tca, t_burn), applied in the curvilinear coordinates of core.curvilinear so the along-track phase
 drift does not bend the prediction; it is obtained by integrating 13 trajectories (reference, +-delta on each
 state component) backwards from the TCA with the core dynamics. The nominal at dv = 0 is the spacecraft's own
 ephemeris at TCA; the miss distance follows straight-line relative motion near TCA.
@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .curvilinear import from_curvilinear, to_curvilinear
 from .dynamics import ForceModel, PropagationCancelled, integrate_arcs
+from .encounter_plane import principal_axes, project_on_encounter_plane
 from .ephemeris import Ephemeris
-from .planning import _local_axes, from_curvilinear, to_curvilinear
+from .frames import local_axes
 
 
 @dataclass(frozen=True)
@@ -81,24 +83,15 @@ def linear_miss_km(r_rel_km, v_rel_kms):
 
 def encounter_pc(r_rel_km, v_rel_kms, cov_km2, hbr_km):
     """Short-encounter Pc (core.probability_2d.pc_circle) for relative states (L,3): the combined position
-    covariance COV_KM2 (3,3) projected on each encounter plane (normal to v_rel), in its principal axes."""
+    covariance COV_KM2 (3,3) projected on each encounter plane (normal to v_rel, core.encounter_plane), in its
+    principal axes (variances floored at 1e-30 km^2)."""
     from .probability_2d import pc_circle
 
     r = np.atleast_2d(np.asarray(r_rel_km, dtype=np.float64))
     v = np.atleast_2d(np.asarray(v_rel_kms, dtype=np.float64))
-    z = v / np.linalg.norm(v, axis=1, keepdims=True)
-    miss = r - np.sum(r * z, axis=1, keepdims=True) * z
-    helper = np.where(np.abs(z[:, :1]) < 0.9, np.array([[1.0, 0, 0]]), np.array([[0, 1.0, 0]]))
-    x = np.cross(helper, z)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    y = np.cross(z, x)
-    basis = np.stack([x, y], axis=1)  # (L,2,3)
-    c2 = basis @ np.asarray(cov_km2, dtype=np.float64) @ basis.transpose(0, 2, 1)
-    w, u = np.linalg.eigh(c2)
-    m2 = np.einsum("lij,lj->li", basis, miss)
-    m_principal = np.einsum("lji,lj->li", u, m2)
-    sig = np.sqrt(np.maximum(w, 1e-30))
-    return np.asarray(pc_circle(m_principal[:, 0], m_principal[:, 1], sig[:, 0], sig[:, 1], hbr_km))
+    _, miss_km, cov_plane = project_on_encounter_plane(r, v, cov_km2)
+    miss_xy, sig = principal_axes(cov_plane, miss_km, 1e-30)
+    return np.asarray(pc_circle(miss_xy[:, 0], miss_xy[:, 1], sig[:, 0], sig[:, 1], hbr_km))
 
 
 @dataclass
@@ -129,7 +122,7 @@ def trade_space(encounter: Encounter, burn_epochs_tdb_s, dv_mps, direction=(0.0,
     x1 = encounter.spacecraft.state(tca)[0]
     x2 = encounter.other.state(tca)[0]
     for k, sens in _stm_columns(encounter, epochs, fm, progress=progress, cancel=cancel):
-        axes = _local_axes(encounter.spacecraft.state(epochs[k])[0], ts.frame)
+        axes = local_axes(encounter.spacecraft.state(epochs[k])[0], ts.frame)
         dv_inertial_kms = np.outer(mags, d @ axes) / 1000.0  # (L,3)
         kicked = _kicked_states(x1, sens, dv_inertial_kms)
         r_rel, v_rel = x2[:3] - kicked[:, :3], x2[3:] - kicked[:, 3:]
@@ -175,7 +168,7 @@ def smallest_dv(encounter: Encounter, burn_epoch_tdb_s: float, target_miss_km: f
     tca = encounter.tca_tdb_s
     _, sens = next(_stm_columns(encounter, np.array([burn_epoch_tdb_s]), fm, cancel=cancel))
     x1, x2 = encounter.spacecraft.state(tca)[0], encounter.other.state(tca)[0]
-    axes = _local_axes(encounter.spacecraft.state(burn_epoch_tdb_s)[0], frame)
+    axes = local_axes(encounter.spacecraft.state(burn_epoch_tdb_s)[0], frame)
     q1, qsens = to_curvilinear(x1, x1), _q_jacobian(x1) @ sens
     if direction is None:
         dirs = _fibonacci_sphere(2000)

@@ -7,7 +7,10 @@ CDM's REF_FRAME); RTN covariances are rotated with each object's own RTN axes (R
 T = N x R; the velocity block uses the same non-rotating axes, as CARA and Orekit's QSW_INERTIAL do).
 
 Method names (`PcResult.method`): "FOSTER-2D" (exact integral over the disk, default), "CHAN" (series),
-"MAX-PC" (largest value over covariance scale, Alfano 2005), "MONTE-CARLO" (probability_montecarlo).
+"MAX-PC" (largest value over covariance scale, Alfano 2005), "MONTE-CARLO" (probability_montecarlo): the
+table of core.pc_methods (``PC_METHODS``), where a new method is one function and one entry. The encounter
+plane they share is core.encounter_plane (``encounter_plane``, ``Encounter`` and ``repair_covariance`` are
+re-exported here).
 Covariance sources (`PcResult.covariance_source`): "CDM", "OEM-COV" (at its epoch), "OEM-COV-INTERPOLATED",
 "OEM-COV-PROPAGATED" (see core.uncertainty.ephemeris_covariance_km2), "TIMING-MODEL", "USER".
 `PcResult.pc_method` joins them ("FOSTER-2D/CDM") and appends the 2D usage-violation flags.
@@ -22,32 +25,19 @@ import numpy as np
 from scipy import special
 
 from .constants import GM_MARS_KM3S2
+from .encounter_plane import FCLIP, Encounter, encounter_plane, repair_covariance
 from .frames import rtn_matrix
-from .probability_2d import chan_is_poor, log_pc_circle, pc_chan, pc_max_scaled
+from .pc_methods import DEFAULT_PC_METHOD, PC_METHODS, PcRequest
 
-METHODS = ("FOSTER-2D", "CHAN", "MAX-PC", "MONTE-CARLO")
+METHODS = tuple(PC_METHODS)  # the names, in the table's order (FOSTER-2D first: the default)
 SOURCES = ("CDM", "OEM-COV", "OEM-COV-INTERPOLATED", "OEM-COV-PROPAGATED", "TIMING-MODEL", "USER")
 
 # CARA's usage-violation defaults (UsageViolationPc2D.m, Hall 2021): conjunction-duration gamma 1e-16,
-# clipping factor 1e-4 of the HBR, and the recommended cut-offs on the two timing indicators.
+# clipping factor 1e-4 of the HBR (FCLIP, core.encounter_plane), and the recommended cut-offs on the two
+# timing indicators.
 CONJ_DURATION_GAMMA = 1e-16
-FCLIP = 1e-4
 EXTENDED_LIMIT = 2e-2
 OFFSET_LIMIT = 1e-2
-
-
-@dataclass(frozen=True)
-class Encounter:
-    """Encounter-plane geometry: x along the miss vector at TCA, z along the relative velocity."""
-
-    miss_km: float
-    relative_speed_kms: float
-    tca_shift_s: float                 # time added to the input epoch to reach the true (linear) TCA
-    miss_xy_km: np.ndarray             # (2,) miss in the principal axes of cov_xy_km2
-    sigma_xy_km: np.ndarray            # (2,) principal 1-sigma
-    cov_plane_km2: np.ndarray          # (2,2) in the (x = miss, y = z cross x) basis
-    basis: np.ndarray                  # (2,3) inertial unit vectors of the plane
-    clipped: bool                      # eigenvalues of the 2x2 covariance were clipped (non-PD input)
 
 
 @dataclass(frozen=True)
@@ -118,50 +108,7 @@ def cdm_covariance_to_inertial_km2(state_km, cov_rtn_m2):
     return rtn_to_inertial(state_km, c)
 
 
-def repair_covariance(cov, floor):
-    """Eigenvalue clipping (Hall et al. 2017; CARA CovRemEigValClip): eigenvalues below FLOOR (>= 0) are
-    raised to FLOOR, eigenvectors kept. Negative eigenvalues come from rounding in a transmitted matrix
-    and carry no information, so the smallest change that makes the matrix usable is the honest one.
-    Returns (repaired, clipped: bool, eigenvalues_before)."""
-    c = 0.5 * (np.asarray(cov, float) + np.asarray(cov, float).T)
-    w, v = np.linalg.eigh(c)
-    clipped = bool(np.any(w < floor))
-    if not clipped:
-        return c, False, w
-    wc = np.maximum(w, floor)
-    return (v * wc) @ v.T, True, w
-
-
 # --- geometry -----------------------------------------------------------------------------------------
-
-def encounter_plane(state1, state2, cov1_km2, cov2_km2, hbr_km, at_true_tca=True) -> Encounter:
-    """Project the combined position covariance on the plane normal to the relative velocity. With
-    at_true_tca the relative state is first moved linearly to where relative velocity is perpendicular to
-    relative position (CDM TCAs are rounded to ~1 ms; at 14 km/s that alone is 14 m along-track)."""
-    s1, s2 = np.asarray(state1, float), np.asarray(state2, float)
-    r, v = s2[:3] - s1[:3], s2[3:6] - s1[3:6]
-    speed = float(np.linalg.norm(v))
-    if speed == 0.0:
-        raise ValueError("relative velocity is zero: the 2D encounter plane is undefined (use Monte Carlo)")
-    dt = -float(r @ v) / speed**2 if at_true_tca else 0.0
-    r = r + v * dt
-    z = v / speed
-    x = r - (r @ z) * z
-    miss = float(np.linalg.norm(x))
-    if miss < 1e-12 * max(1.0, float(np.linalg.norm(s1[:3]))):
-        helper = np.eye(3)[int(np.argmin(np.abs(z)))]
-        x = np.cross(z, helper)
-    x = x / np.linalg.norm(x)
-    basis = np.stack([x, np.cross(z, x)])
-    c3 = np.asarray(cov1_km2, float)[:3, :3] + np.asarray(cov2_km2, float)[:3, :3]
-    c2 = basis @ c3 @ basis.T
-    c2, clipped, _ = repair_covariance(c2, (FCLIP * hbr_km) ** 2)
-    w, vec = np.linalg.eigh(c2)
-    if np.any(w <= 0):
-        raise ValueError("combined covariance projects to zero in the encounter plane; give a hard-body radius > 0")
-    miss_xy = vec.T @ np.array([miss, 0.0])
-    return Encounter(miss, speed, dt, miss_xy, np.sqrt(w), c2, basis, clipped)
-
 
 def _period_s(state, gm):
     r = float(np.linalg.norm(state[:3]))
@@ -201,16 +148,17 @@ def usage_violation(state1, state2, cov1_km2, cov2_km2, hbr_km, gm_km3s2=GM_MARS
 
 # --- the main entry point -----------------------------------------------------------------------------
 
-def collision_probability(state1, cov1_km2, state2, cov2_km2, hbr_km, method="FOSTER-2D",
+def collision_probability(state1, cov1_km2, state2, cov2_km2, hbr_km, method=DEFAULT_PC_METHOD,
                           covariance_source="USER", cov_frame="INERTIAL", at_true_tca=True,
                           gm_km3s2=GM_MARS_KM3S2, chan_orders=20, mc_samples=100_000, mc_seed=None,
                           progress=None, cancel=None) -> PcResult:
     """Probability of collision of two objects whose states (6,) [km, km/s] are at (or near) TCA, with
     position(/velocity) covariances [km^2...] in the states' inertial frame (cov_frame="INERTIAL") or in each
-    object's RTN frame (cov_frame="RTN"). hbr_km is the combined hard-body radius."""
+    object's RTN frame (cov_frame="RTN"). hbr_km is the combined hard-body radius. ``method`` names an entry
+    of core.pc_methods.PC_METHODS (METHODS)."""
     method = method.upper()
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in PC_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(PC_METHODS)}")
     if not hbr_km > 0:
         raise ValueError(f"combined hard-body radius must be > 0 km, got {hbr_km!r}")
     s1, s2 = np.asarray(state1, float), np.asarray(state2, float)
@@ -220,34 +168,12 @@ def collision_probability(state1, cov1_km2, state2, cov2_km2, hbr_km, method="FO
     elif cov_frame.upper() not in ("INERTIAL", "EME2000", "ICRF", "GCRF"):
         raise ValueError(f"cov_frame must be INERTIAL or RTN, not {cov_frame!r}")
     usage = usage_violation(s1, s2, c1, c2, hbr_km, gm_km3s2)
-    flags = list(usage.flags)
-    if method == "MONTE-CARLO":
-        from .probability_montecarlo import monte_carlo_pc
-
-        mc = monte_carlo_pc(s1, c1, s2, c2, hbr_km, samples=mc_samples, gm_km3s2=gm_km3s2, seed=mc_seed,
-                            progress=progress, cancel=cancel)
-        rel = s2 - s1
-        return PcResult(mc.pc, "MONTE-CARLO", covariance_source, hbr_km, float(np.linalg.norm(rel[:3])),
-                        float(np.linalg.norm(rel[3:])), flags=tuple(flags), usage=usage, ci_low=mc.ci_low,
-                        ci_high=mc.ci_high, samples=mc.samples, hits=mc.hits,
-                        notes=(f"two-body propagation over +/-{mc.half_window_s:.0f} s",))
-    enc = encounter_plane(s1, s2, c1, c2, hbr_km, at_true_tca)
-    if enc.clipped:
-        flags.append("NPD-REPAIRED")
-    (mx, my), (sx, sy) = enc.miss_xy_km, enc.sigma_xy_km
-    notes = []
-    if method == "FOSTER-2D":
-        pc = float(math.exp(log_pc_circle(mx, my, sx, sy, hbr_km)[0]))
-    elif method == "CHAN":
-        pc = float(pc_chan(mx, my, sx, sy, hbr_km, orders=chan_orders))
-        if bool(chan_is_poor(sx, sy, hbr_km)):
-            flags.append("CHAN-POOR")
-            notes.append("Chan's equal-area series is unreliable for this covariance shape; use FOSTER-2D")
-    else:  # MAX-PC
-        pc, k = pc_max_scaled(mx, my, sx, sy, hbr_km)
-        notes.append(f"maximum over covariance scale factor; reached at k = {k:.4g}")
-    return PcResult(pc, method, covariance_source, hbr_km, enc.miss_km, enc.relative_speed_kms,
-                    (float(sx), float(sy)), tuple(flags), usage, notes=tuple(notes))
+    request = PcRequest(s1, c1, s2, c2, hbr_km, at_true_tca, gm_km3s2, chan_orders, mc_samples, mc_seed,
+                        progress, cancel)
+    est = PC_METHODS[method](request)
+    return PcResult(est.pc, method, covariance_source, hbr_km, est.miss_km, est.relative_speed_kms,
+                    est.sigma_xy_km, usage.flags + est.flags, usage, ci_low=est.ci_low, ci_high=est.ci_high,
+                    samples=est.samples, hits=est.hits, notes=est.notes)
 
 
 def screening_pc(state1, state2, cov1_km2, cov2_km2, hbr_km, covariance_source="TIMING-MODEL"):
@@ -261,3 +187,8 @@ def screening_pc(state1, state2, cov1_km2, cov2_km2, hbr_km, covariance_source="
     except ValueError:
         return None, f"FOSTER-2D/{covariance_source} [UNDEFINED]"
     return res.pc, res.pc_method
+
+
+__all__ = ["METHODS", "SOURCES", "Encounter", "PcResult", "UsageViolation", "cdm_covariance_to_inertial_km2",
+           "collision_probability", "encounter_plane", "repair_covariance", "rtn_to_inertial", "screening_pc",
+           "usage_violation", "FCLIP"]

@@ -233,43 +233,13 @@ class _Sampler:
 
 
 def _pc_hook(settings):
-    """The collision-probability function for events: core.probability's ``screening_pc`` when present, else
-    the exact 2D integral of core.probability_2d on the encounter plane; None when neither exists."""
+    """The collision-probability function for events (core.probability's ``screening_pc``: FOSTER-2D on the
+    encounter plane, the model CDMs use), or None when the settings turn Pc off."""
     if not settings.compute_pc:
         return None
-    try:
-        from . import probability
+    from .probability import screening_pc  # scipy's integrators: imported only when Pc is wanted
 
-        func = getattr(probability, "screening_pc", None)
-        if func is not None:
-            return func
-    except ImportError:
-        pass
-    try:
-        from .probability_2d import pc_circle
-    except ImportError:
-        return None
-    return lambda s1, s2, c1, c2, hbr_km, source: _encounter_plane_pc(pc_circle, s1, s2, c1, c2, hbr_km, source)
-
-
-def _encounter_plane_pc(pc_circle, s1, s2, cov1_km2, cov2_km2, hbr_km, source="TIMING-MODEL"):
-    """Short-encounter Pc: combined position covariance projected on the plane normal to the relative
-    velocity, in its principal axes, integrated over the combined hard-body disk (same model as CDMs)."""
-    rel = s2 - s1
-    v = rel[3:]
-    speed = np.linalg.norm(v)
-    if hbr_km <= 0.0 or speed == 0.0:
-        return (0.0 if hbr_km <= 0.0 else None), f"FOSTER-2D/{source}"
-    z = v / speed
-    x = rel[:3] - (rel[:3] @ z) * z
-    x = x / np.linalg.norm(x) if np.linalg.norm(x) > 0 else np.cross(z, [1.0, 0.0, 0.0])
-    x /= np.linalg.norm(x)
-    basis = np.stack([x, np.cross(z, x)])
-    c2 = basis @ (cov1_km2 + cov2_km2) @ basis.T
-    w, vec = np.linalg.eigh(c2)
-    miss = vec.T @ (basis @ rel[:3])
-    sig = np.sqrt(np.maximum(w, 1e-30))
-    return float(pc_circle(miss[0], miss[1], sig[0], sig[1], hbr_km)), f"FOSTER-2D/{source}"
+    return screening_pc
 
 
 def event_covariances_km2(t1, t2, tca, s1, s2):

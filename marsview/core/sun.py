@@ -106,6 +106,11 @@ class SunTable:
         self._r = sun_position_mars_centred_km(nodes).tolist()
         self._v = ((ahead - behind) * (step_s / (2.0 * delta))).tolist()  # scaled to the unit interval
 
+    def hermite_nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table itself: positions (K,3) [km] at the grid epochs start + k step, and tangents (K,3) [km per
+        grid step] (the compiled force model of core.kernels interpolates the same nodes)."""
+        return np.array(self._r, dtype=np.float64), np.array(self._v, dtype=np.float64)
+
     def position_km(self, tdb_s: float) -> tuple[float, float, float]:
         x = (tdb_s - self.start) / self.step
         k = min(max(int(x), 0), self.count - 2)

@@ -10,7 +10,7 @@ result as precise after 10 000 revolutions as after one).
 
 Ellipses with e <= 0.95 asked at >= 256 epochs take a faster path with the same physics: Kepler's
 equation solved from a cached per-eccentricity table plus a series correction, with no trigonometric
-call per epoch (see ``_elliptic_fast``; its loop runs compiled by numba, core._jit, unless
+call per epoch (see ``_elliptic_fast``; its loop runs compiled by numba, core.kernels, unless
 MARSVIEW_NO_JIT=1). Both paths are tested against each other and against an independent integrator
 (tests/core/test_twobody.py); the compiled loop against the numpy one (tests/core/test_jit_kernels.py).
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from .constants import GM_MARS_KM3S2
 from .ephemeris import Ephemeris
+from .jit import jit_enabled
 from .orbits import cross3, solve_kepler
 
 _CHUNK = 1 << 15  # elements per vectorized chunk: keeps temporaries in cache
@@ -221,11 +222,11 @@ def _elliptic_fast(state0, dt, mu, out=None):
     ra, vk = a, np.sqrt(mu * a)
     u0 = m0 / (2.0 * np.pi)
     out = np.empty((dt.size, 6)) if out is None else out
-    if _use_jit():  # the same loop compiled (core._jit): ~10x faster than the chunked numpy below
-        from . import _jit
+    if _use_jit():  # the same loop compiled (core.kernels): ~10x faster than the chunked numpy below
+        from . import kernels
 
         code = {("newton",): 1, ("halley",): 2}.get(steps, 3)
-        _jit.kepler_table_states(np.ascontiguousarray(dt, dtype=np.float64), float(period), float(u0), _FAST_TABLE,
+        kernels.kepler_table_states(np.ascontiguousarray(dt, dtype=np.float64), float(period), float(u0), _FAST_TABLE,
                                  sin_g, cos_g, e, code, bool(short), float(ra), float(vk), float(sq),
                                  np.ascontiguousarray(phat, dtype=np.float64),
                                  np.ascontiguousarray(qhat, dtype=np.float64), out)
@@ -265,9 +266,7 @@ def _elliptic_fast(state0, dt, mu, out=None):
 
 
 def _use_jit() -> bool:
-    from .dynamics import jit_enabled  # one switch for all compiled kernels (MARSVIEW_NO_JIT)
-
-    return jit_enabled()
+    return jit_enabled()  # one switch for all compiled kernels (MARSVIEW_NO_JIT); the tests replace this
 
 
 def _fast_path_applies(state0, mu) -> bool:

@@ -5,7 +5,7 @@ Recomputation follows DESIGN.md's loop (``maneuver_worker``): a dv change is thr
 trailing edge), frozen into a ``PlanRequest`` and run by one worker (a child process in the app, so Python
 numerics never hold the GUI thread's GIL; a thread in bare tests); a newer request cancels the older. Only
 the maneuvered spacecraft's pairs are re-screened (core.screening.rescreen). With the compiled dynamics
-(core._jit) every result is the exact planned trajectory; without them, dv drags show the second-order
+(core.kernels) every result is the exact planned trajectory; without them, dv drags show the second-order
 preview of ``core.planning.BurnArc`` (integrated once per burn time) and the exact trajectory replaces it
 400 ms after the last change. The status line says which ("preview" / "exact").
 

@@ -233,7 +233,7 @@ class PlanRequest:
     targeted: tuple | None = None  # (other name, old TCA TDB s)
     exact: bool = False
     arc_cache: dict | None = None
-    preview: bool | None = None  # None: preview only when the compiled dynamics (core._jit) are unavailable
+    preview: bool | None = None  # None: preview only when the compiled dynamics (core.kernels) are unavailable
     method: str = "differential"  # core.planning.PLAN_METHODS: delivered + our difference, or ours alone
 
 

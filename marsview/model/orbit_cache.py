@@ -34,7 +34,7 @@ DEGREE = 7
 TOL_KM = 1e-6
 _LOG = logging.getLogger("marsview.cache")
 _CORE_SOURCES = ("dynamics.py", "frames.py", "constants.py", "atmosphere.py", "sun.py", "maneuvers.py",
-                 "tabulated.py", "time.py", "_jit.py", "twobody.py")
+                 "tabulated.py", "time.py", "jit.py", "kernels.py", "twobody.py")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The numba kernels of core._jit against the numpy/scipy references they replace.
+"""The numba kernels of core.kernels against the numpy/scipy references they replace.
 
 Force model: the kernel's acceleration equals Accelerations.acceleration (numpy, vectorized) to 1e-15
 relative. Integrator: the compiled DOP853 takes scipy's steps (same step epochs) and gives the same states
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from marsview.core import _jit, twobody
+from marsview.core import kernels, twobody
 from marsview.core import orbits as O
 from marsview.core.atmosphere import ExponentialAtmosphere
 from marsview.core.dynamics import Accelerations, ForceModel, _tolerances, integrate_arcs, jit_enabled
@@ -54,7 +54,7 @@ def test_kernel_acceleration_equals_numpy_reference(fm):
     t = T0 + 1.3 * DAY
     ref = acc.acceleration(t, states)
     out = np.empty(states.size)
-    _jit.accel_into(t, states.reshape(-1), out, acc.jit_args())
+    kernels.accel_into(t, states.reshape(-1), out, acc.jit_args())
     got = out.reshape(-1, 6)
     np.testing.assert_array_equal(got[:, :3], states[:, 3:])
     scale = np.linalg.norm(ref, axis=1, keepdims=True)
@@ -81,7 +81,7 @@ def test_compiled_dop853_takes_scipys_steps(fm, span_s):
     rtol, atol = _tolerances(1e-12, 1e-9, len(states))
     ref = solve_ivp(acc.rhs, (T0, T0 + span_s), states.reshape(-1), method="DOP853", rtol=rtol, atol=atol,
                     dense_output=True)
-    sol, y_end = _jit.solve_dop853(acc.jit_args(), T0, T0 + span_s, states.reshape(-1), rtol, atol,
+    sol, y_end = kernels.solve_dop853(acc.jit_args(), T0, T0 + span_s, states.reshape(-1), rtol, atol,
                                    lambda n: None, chunk_steps=100)
     # same step-size control: the same number of steps (in several chunks). The step epochs agree only
     # to ~1e-3 relative: the first steps' error estimates are rounding noise, summed in another order.
@@ -132,12 +132,27 @@ def test_kernels_run_from_a_read_only_install(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "PYTHON"))}
     env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=str(pkg.parent),
                PYTHONDONTWRITEBYTECODE="1")
-    code = ("import numpy as np; from marsview.core import _jit, dynamics as d;"
+    code = ("import numpy as np; from marsview.core import kernels, dynamics as d;"
             "a = d.Accelerations(d.ForceModel.zonal(), 7.6e8); s = np.array([3700., 0, 0, 0, 3.4, 0.5]);"
-            "o = np.empty(6); _jit.accel_into(7.6e8, s, o, a.jit_args());"
+            "o = np.empty(6); kernels.accel_into(7.6e8, s, o, a.jit_args());"
             "assert np.allclose(o[3:], a.acceleration(7.6e8, s[None])[0], rtol=1e-15, atol=0); print('ok')")
     run = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "ok"
     assert not list(tmp_path.rglob("*.nbi"))  # nothing was cached (nor could be)
+
+
+def test_numpy_path_and_imports_never_load_numba():
+    """Importing core (dynamics, twobody, the switch) loads no numba, and MARSVIEW_NO_JIT=1 propagates without
+    it: numba lives in core.kernels alone, imported on first compiled use."""
+    code = ("import sys, numpy as np; import marsview.core.jit, marsview.core.dynamics as d,"
+            " marsview.core.twobody as t;"
+            "assert 'numba' not in sys.modules; assert not marsview.core.jit.jit_enabled();"
+            "s = np.array([[3650.0, 0, 0, 0, 3.45, 0.3]]);"
+            "d.propagate_many(s, 0.0, np.array([0.0, 60.0]), d.ForceModel.full());"
+            "t.propagate_twobody(s[0], 0.0, np.linspace(0.0, 6000.0, 300)); print('numba' in sys.modules)")
+    env = {**os.environ, "MARSVIEW_NO_JIT": "1"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"

@@ -1,5 +1,9 @@
-"""numba kernels for the hot loops of core.dynamics and core.twobody (imported lazily: importing numba
-costs ~1 s, compiling these kernels ~10 s on a cold cache, loading them from numba's cache ~0.3 s).
+"""numba kernels for the hot loops of core.dynamics and core.twobody: the only core module that imports numba.
+
+Imported lazily, never at import time of a numba-free module: importing numba costs ~1 s, compiling these
+kernels ~10 s on a cold cache, loading them from numba's cache ~0.3 s. Whether they are used at all is
+``core.jit.jit_enabled()`` (MARSVIEW_NO_JIT=1 selects the numpy references); ``python -m
+marsview.core.precompile`` fills numba's cache. This module imports no other marsview module.
 
 Each kernel repeats the physics of a numpy reference that stays in its home module and that the tests
 compare it with (tests/core/test_jit_kernels.py):
@@ -302,8 +306,7 @@ def force_args(mu, pole, omega, radial, polar, fm, ballistic, sun_table):
     atm_arr = np.array([atm.ref_alt_km, atm.ref_density_kgm3, atm.scale_height_km, atm.equatorial_radius_km,
                         atm.polar_radius_km, atm.ceiling_alt_km], dtype=np.float64)
     if sun_table is not None:
-        sun = (float(sun_table.start), float(sun_table.step), np.array(sun_table._r, dtype=np.float64),
-               np.array(sun_table._v, dtype=np.float64))
+        sun = (float(sun_table.start), float(sun_table.step), *sun_table.hermite_nodes())
     else:
         sun = (0.0, 1.0, np.zeros((2, 3)), np.zeros((2, 3)))
     return (float(mu), np.array(pole, dtype=np.float64), np.array(omega, dtype=np.float64), zn, zr, zp,
@@ -357,18 +360,3 @@ def solve_dop853(fa, t0: float, t1: float, y0, rtol: float, atol, check_cancel, 
     F = np.ascontiguousarray(np.concatenate([c[1] for c in chunks]))
     y_old = np.ascontiguousarray(np.concatenate([c[2] for c in chunks]))
     return JitDenseSolution(ts, F, y_old, total), y
-
-
-def precompile() -> None:
-    """Compile (or load from the cache) every kernel now, e.g. after installing or in a packaging step,
-    so the first propagation does not pay numba's ~10-20 s compile on a cold cache."""
-    from .dynamics import ForceModel, propagate_many
-    from .twobody import propagate_twobody
-
-    state = np.array([[3650.0, 0.0, 0.0, 0.0, 3.45, 0.3]])
-    propagate_many(state, 0.0, np.array([0.0, 60.0, 120.0]), ForceModel.full())
-    propagate_twobody(state[0], 0.0, np.linspace(0.0, 6000.0, 300))
-
-
-if __name__ == "__main__":  # python -m marsview.core._jit: fill numba's cache
-    precompile()
