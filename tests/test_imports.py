@@ -29,8 +29,6 @@ PACKAGE_DIR = REPO / "marsview"
 
 # being removed by issue 14 (wt14a/wt14b): each entry is one strongly connected set of modules
 KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"marsview.core._jit", "marsview.core.dynamics", "marsview.core.twobody"}),
-    frozenset({"marsview.core.planning", "marsview.core.planning_trade"}),
     frozenset({"marsview.io.oem", "marsview.io.oem_convert", "marsview.io.oem_xml"}),
     frozenset({"marsview.io.ccsds_xml", "marsview.io.cdm", "marsview.io.opm"}),
     frozenset({"marsview.io.scenario", "marsview.io.scenario_toml"}),
@@ -38,9 +36,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 
 # being removed by issue 14 (wt14a/wt14b): "importer -> imported.name"
 KNOWN_PRIVATE_IMPORTS: set[str] = {
-    "marsview.core.dynamics -> marsview.core._jit",
-    "marsview.core.twobody -> marsview.core._jit",
-    "marsview.core.planning_trade -> marsview.core.planning._local_axes",
     "marsview.io.oem_xml -> marsview.io.oem._OemReader",
     "marsview.io.scenario_toml -> marsview.io.scenario._OBJECT_KEYS",
     "marsview.io.scenario_toml -> marsview.io.scenario._TOP_KEYS",
@@ -50,8 +45,8 @@ KNOWN_PRIVATE_IMPORTS: set[str] = {
     "marsview.io.scenario_toml -> marsview.io.scenario._file_objects",
 }
 
-# being removed by issue 14 (wt14a): fails in a fresh interpreter because of the planning <-> planning_trade cycle
-KNOWN_FRESH_IMPORT_FAILURES: set[str] = {"marsview.core.planning_trade"}
+# modules that fail to import alone in a fresh interpreter (none left: keep it empty)
+KNOWN_FRESH_IMPORT_FAILURES: set[str] = set()
 
 # importing it runs the program (``python -m marsview``), so the fresh-import check leaves it out
 NOT_IMPORTABLE = {"marsview.__main__"}
