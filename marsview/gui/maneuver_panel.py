@@ -534,6 +534,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                 self.trade.shutdown()
             if getattr(self, "indicator", None) is not None:
                 self.indicator.shutdown()
+            if getattr(self, "who_moves", None) is not None:
+                self.who_moves.shutdown()
 
 
 def _km(ev) -> str:
