@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "plan", "trend",
+SUBCOMMANDS = ("propagate", "convert", "info", "screen", "assess", "snapshot", "movie", "plan", "trend", "options",
                "watch")
 
 

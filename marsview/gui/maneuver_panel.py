@@ -524,6 +524,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                 self.trade.shutdown()
             if getattr(self, "indicator", None) is not None:
                 self.indicator.shutdown()
+            if getattr(self, "who_moves", None) is not None:
+                self.who_moves.shutdown()
 
 
 def _km(ev) -> str:
@@ -600,6 +602,9 @@ def install_maneuver_planning(window) -> ManeuverPanel:
     panel.trade = TradeSpacePanel(panel, window)
     window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)
     window.tabifyDockWidget(panel, panel.trade)
+    from .who_moves import install_who_moves
+
+    panel.who_moves = install_who_moves(panel, window)
     panel.raise_()
     attach_close_autosave(panel, window)
     if controller.scenario is not None:
