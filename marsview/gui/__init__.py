@@ -29,12 +29,12 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
             from .maneuver_panel import install_maneuver_planning
 
             window.maneuver_panel = install_maneuver_planning(window)
-            window.tabify_planning_docks()
         except Exception as exc:  # an add-on failing must not take the viewer down: report it
             import traceback
 
             window.report_error(f"Maneuver planning unavailable: {type(exc).__name__}: {exc}",
                                 traceback.format_exc())
+    window.arrange_docks()
     if show:
         window.show()
     return window

@@ -360,11 +360,7 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
     deliveries_dock = QDockWidget("Deliveries", window)
     deliveries_dock.setObjectName("deliveriesDock")
     deliveries_dock.setWidget(watch.panel)
-    window.addDockWidget(Qt.RightDockWidgetArea, deliveries_dock)
-    scenario_dock = window.findChild(QDockWidget, "scenarioDock")
-    if scenario_dock is not None:
-        window.tabifyDockWidget(scenario_dock, deliveries_dock)
-        scenario_dock.raise_()
+    window.addDockWidget(Qt.RightDockWidgetArea, deliveries_dock)  # tabbed with Scenario by arrange_docks
     # a tab of the plots panel rather than a dock tabified with it: Qt (6.7-6.11) left a second, orphan tab
     # bar on screen when a dock was tabified with the Plots dock, which shares its area with the table
     window.plots.addTab(watch.trend, "Trend")

@@ -103,19 +103,19 @@ class MainWindow(QMainWindow):
                 return
         self.report_error("Could not load: " + message, details)
 
-    def tabify_planning_docks(self):
-        """Docks added after construction (maneuver planning) share the Objects dock's place as tabs."""
-        objects_dock = self.findChild(QDockWidget, "objectsDock")
-        extra = [d for d in self.findChildren(QDockWidget)
-                 if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d.objectName() not in ("objectsDock",
-                                                                                              "scenarioDock")]
-        if extra:
-            # Qt tabifies reliably into an existing tab group, so the Objects dock joins the planning group
-            self.tabifyDockWidget(extra[0], objects_dock)
-            for dock in extra[1:]:
-                if dock not in self.tabifiedDockWidgets(objects_dock):
-                    self.tabifyDockWidget(objects_dock, dock)
-        objects_dock.raise_()
+    def arrange_docks(self):
+        """The right-hand docks as one tab group (Objects, Scenario, Deliveries, Maneuver planning, Trade space,
+        Who moves; Objects in front), tabified in one pass once every dock exists, and the table and plots
+        tall enough to read. (Tabifying each dock as it was installed left orphan tab bars drawn over the docks,
+        and a second group beside the planning panel pushed the window past a 1080-px screen.)"""
+        by_name = {d.objectName(): d for d in self.findChildren(QDockWidget)}
+        order = ("objectsDock", "scenarioDock", "deliveriesDock", "maneuverPanel", "tradeSpacePanel", "whoMovesPanel")
+        group = [by_name[n] for n in order if n in by_name]
+        for dock in group[1:]:
+            self.tabifyDockWidget(group[0], dock)
+        group[0].raise_()
+        bottom = [by_name[n] for n in ("conjunctionDock", "plotsDock") if n in by_name]
+        self.resizeDocks(bottom, [260] * len(bottom), Qt.Vertical)
 
     def _dock(self, title, widget, area, name):
         dock = QDockWidget(title, self)

@@ -600,8 +600,7 @@ def install_maneuver_planning(window) -> ManeuverPanel:
         panel.indicator = PlanIndicator(window, panel)  # banner, ghost orbit, before/after table, plan curve
         controller.scenarioChanged.connect(lambda _sc: panel.indicator.clear())
     panel.trade = TradeSpacePanel(panel, window)
-    window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)
-    window.tabifyDockWidget(panel, panel.trade)
+    window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)  # tabbed with the panel by arrange_docks
     from .who_moves import install_who_moves
 
     panel.who_moves = install_who_moves(panel, window)

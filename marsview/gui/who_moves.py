@@ -149,8 +149,7 @@ class WhoMovesPanel(QDockWidget):
 def install_who_moves(panel, window) -> WhoMovesPanel:
     """The dock beside the maneuver panel (tabbed with it), fed by the main window's table selection."""
     who = WhoMovesPanel(panel, window)
-    window.addDockWidget(Qt.RightDockWidgetArea, who)
-    window.tabifyDockWidget(panel, who)
+    window.addDockWidget(Qt.RightDockWidgetArea, who)  # tabbed with the maneuver panel by arrange_docks
     if hasattr(window, "table"):
         window.table.eventSelected.connect(who.set_event)
     window.controller.scenarioChanged.connect(lambda _sc: who.set_event(None))
