@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 
 def load_inputs(paths, allow_outside_paths: bool = False):
     """(targets, warnings, CDM conjunctions): load_targets plus the close approaches of CDM inputs."""
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
     return (_targets_of(scenario), list(scenario.warnings or []), list(getattr(scenario, "cdm_conjunctions", [])))
@@ -64,11 +64,11 @@ def _targets_of(scenario):
 
 
 def load_targets(paths, allow_outside_paths: bool = False):
-    """ScreeningTargets from a scenario (folder/files/default) via io.scenario, else from OEM files."""
+    """ScreeningTargets from a scenario (folder/files/default) via model.loading, else from OEM files."""
     from marsview.core.screening import ScreeningTarget
 
     try:
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
     except ImportError:
         load_scenario = None
     if load_scenario is not None:

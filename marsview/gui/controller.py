@@ -42,7 +42,8 @@ def screening_span(scenario) -> tuple[float, float]:
 # Qt callback: PySide6 (6.12) wraps every import in a hook (shibokensupport feature_imported), and first
 # imports made by a worker thread, or inside a slot while a worker runs, crashed the process with
 # "Fatal Python error: none_dealloc".
-WORKER_MODULES = ("marsview.io.scenario", "marsview.io.formats", "marsview.io.oem", "marsview.io.opm",
+WORKER_MODULES = ("marsview.model.loading", "marsview.io.scenario", "marsview.io.scenario_toml",
+                  "marsview.io.orbit_cache", "marsview.io.formats", "marsview.io.oem", "marsview.io.opm",
                   "marsview.io.spk", "marsview.core.screening", "marsview.core.dynamics",
                   "marsview.core.tabulated", "marsview.core.twobody", "marsview.core.moons",
                   "marsview.core.probability", "scipy.integrate", "scipy.optimize", "scipy.interpolate",
@@ -60,7 +61,7 @@ def warm_worker_imports(extra=()) -> None:
 
 
 def _load(paths, allow_outside_paths: bool = False):
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     return load_scenario(list(paths) if paths else None, allow_outside_paths=allow_outside_paths)
 

@@ -185,7 +185,7 @@ def delivery_from_path(path, threshold_km: float, serialize, canonical: Canonica
     """Load one delivery (folder, scenario or files) all-or-nothing and screen its window (the scenario's
     own: scenario.toml's [window], else 7 days from the latest coverage start) at THRESHOLD_KM."""
     from marsview.core.screening import ScreeningSettings, screen
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     scenario = load_scenario([path])
     names = [canonical.name_for(o) for o in scenario.objects]

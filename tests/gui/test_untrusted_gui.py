@@ -113,7 +113,7 @@ def test_newer_delivery_dropped_in_then_save_plan_saves_the_newer_orbit(qapp, tm
 
     from marsview.gui import launch, shutdown_window
     from marsview.io.oem import ephemeris_to_oem, write_oem
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     sc = make_scenario()

@@ -115,7 +115,7 @@ def test_mutated_scenario_toml_raises_only_parse_error(tmp_path):
     @settings(FUZZ, max_examples=100, deadline=timedelta(seconds=20))
     @given(ops=st.lists(toml_mutation, min_size=1, max_size=3))
     def run(ops):
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         (folder / "scenario.toml").write_bytes(_mutate(SCENARIO.encode(), ops))
         try:
@@ -127,7 +127,7 @@ def test_mutated_scenario_toml_raises_only_parse_error(tmp_path):
 
 
 def test_scenario_fuzz_base_loads(tmp_path):
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     (tmp_path / "m.oem").write_text(OEM)
     (tmp_path / "scenario.toml").write_text(SCENARIO)

@@ -22,7 +22,8 @@ from marsview.core.orbits import state_from_peri_apo
 from marsview.core.time import utc_to_tdb_s
 from marsview.core.twobody import TwoBodyEphemeris
 from marsview.io.errors import ParseError
-from marsview.io.scenario import load_scenario, save_scenario
+from marsview.io.scenario import save_scenario
+from marsview.model.loading import load_scenario
 
 DAY = 86400.0
 EPOCH = utc_to_tdb_s("2024-04-15T00:00:00")
@@ -159,7 +160,8 @@ def test_stale_temporaries_are_removed_on_the_next_load(tmp_path):
 
 CHILD = """
 import sys
-from marsview.io.scenario import load_scenario, save_scenario
+from marsview.io.scenario import save_scenario
+from marsview.model.loading import load_scenario
 versions = [load_scenario([sys.argv[1]]), load_scenario([sys.argv[2]])]
 print("ready", flush=True)
 k = 0
