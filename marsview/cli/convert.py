@@ -95,7 +95,8 @@ def _oem_to_oem(src, dst, out_fmt, objects) -> int:
 
 def _oem_to_spk(src, dst, objects) -> int:
     from marsview.io.default_fleet import FLEET
-    from marsview.io.oem import oem_to_ephemerides, read_oem
+    from marsview.io.oem import read_oem
+    from marsview.io.oem_convert import oem_to_ephemerides
     from marsview.io.spk import write_spk
 
     msg = read_oem(src)
@@ -128,7 +129,8 @@ def _oem_to_spk(src, dst, objects) -> int:
 def _spk_to_oem(src, dst, out_fmt, step_s, objects) -> int:
     from marsview.core.ephemeris import Ephemeris
     from marsview.io.formats import write_any
-    from marsview.io.oem import OemMessage, ephemeris_to_oem
+    from marsview.io.oem import OemMessage
+    from marsview.io.oem_convert import ephemeris_to_oem
     from marsview.io.spk import read_spk
 
     class Window(Ephemeris):

@@ -105,7 +105,7 @@ def _usability(path, line_of, centre: str, frame: str, unusable: list, what: str
 
 
 def _spk(path) -> list[str]:
-    from marsview.io.spk import MARS_BARYCENTER_ID, MARS_ID, _path_bodies, read_spk_summary
+    from marsview.io.spk import MARS_BARYCENTER_ID, MARS_ID, path_bodies, read_spk_summary
 
     info = read_spk_summary(path)
     out = [f"  segments: {len(info.segments)}; time system TDB (SPICE ET)"]
@@ -121,8 +121,8 @@ def _spk(path) -> list[str]:
             out.append(f"    coverage {_utc(a)} .. {_utc(b)}")
         if len(body.coverage) > 1:
             warnings.append(f"{body.name}: {len(body.coverage) - 1} gap(s) in coverage")
-        if body.kind in ("spacecraft", "moon") and _path_bodies(info, body.naif_id, MARS_ID) is None:
-            if _path_bodies(info, body.naif_id, MARS_BARYCENTER_ID) is not None:
+        if body.kind in ("spacecraft", "moon") and path_bodies(info, body.naif_id, MARS_ID) is None:
+            if path_bodies(info, body.naif_id, MARS_BARYCENTER_ID) is not None:
                 warnings.append(f"{body.name}: no path to Mars (499); marsview uses the Mars barycentre (< 0.25 m away)")
             else:
                 warnings.append(f"{body.name}: no path to Mars in this file; other kernels would be needed")

@@ -115,14 +115,14 @@ def read_any(path):
 
 def write_any(path, message, encoding: str | None = None) -> None:
     """Write an OEM/OPM/CDM message as KVN or XML (by ENCODING, else by the extension: .xml -> XML)."""
-    from . import ccsds_xml
-    from .cdm import CdmMessage, write_cdm
+    from .cdm import CdmMessage, write_cdm, write_cdm_xml
     from .oem import OemMessage, write_oem
-    from .opm import OpmMessage, write_opm
+    from .oem_xml import write_oem_xml
+    from .opm import OpmMessage, write_opm, write_opm_xml
 
     xml = (encoding or ("XML" if str(path).lower().endswith(".xml") else "KVN")).upper() == "XML"
-    writers = {OemMessage: (write_oem, ccsds_xml.write_oem_xml), OpmMessage: (write_opm, ccsds_xml.write_opm_xml),
-               CdmMessage: (write_cdm, ccsds_xml.write_cdm_xml)}
+    writers = {OemMessage: (write_oem, write_oem_xml), OpmMessage: (write_opm, write_opm_xml),
+               CdmMessage: (write_cdm, write_cdm_xml)}
     for cls, (kvn_writer, xml_writer) in writers.items():
         if isinstance(message, cls):
             return (xml_writer if xml else kvn_writer)(path, message)

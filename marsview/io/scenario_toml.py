@@ -214,7 +214,8 @@ def file_sha256(path) -> str:
 
 
 def _write_object_oem(obj, path: Path) -> dict:
-    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     msg = ephemeris_to_oem([obj.ephemeris], step_s=60.0)
     write_oem(path, msg)

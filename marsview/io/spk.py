@@ -265,7 +265,7 @@ def _ancestors(info: SpkFile, body: int) -> list[int]:
     return chain
 
 
-def _path_bodies(info: SpkFile, target: int, observer: int) -> list[int] | None:
+def path_bodies(info: SpkFile, target: int, observer: int) -> list[int] | None:
     """Bodies whose segments SPICE chains to give TARGET relative to OBSERVER (None: no path)."""
     up_t, up_o = _ancestors(info, target), _ancestors(info, observer)
     for i, body in enumerate(up_t):
@@ -393,11 +393,11 @@ def read_spk(path, objects=None, start_tdb_s: float | None = None, stop_tdb_s: f
         for target in _select(info, objects):
             body = info.bodies[target]
             warnings = []
-            observer, chain = MARS_ID, _path_bodies(info, target, MARS_ID)
+            observer, chain = MARS_ID, path_bodies(info, target, MARS_ID)
             if target == MARS_ID:
                 raise _error(info.path, "OBJECT", "Mars itself is the centre of every marsview state")
             if chain is None and target != MARS_BARYCENTER_ID:
-                chain = _path_bodies(info, target, MARS_BARYCENTER_ID)
+                chain = path_bodies(info, target, MARS_BARYCENTER_ID)
                 observer = MARS_BARYCENTER_ID
                 warnings.append(f"{body.name}: no path to Mars (499) in {Path(info.path).name}; states are "
                                 "relative to the Mars barycentre (4), which is within 0.25 m of Mars")

@@ -178,7 +178,8 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
             tr.ephemeris.origin_spec = {"source": "file", "path": str(path.resolve()), "object": tr.name}
             out.append((tr.name, tr.ephemeris, object_kind_for(tr.name, tr.naif_id), tr.naif_id, (str(path),), {}))
     elif kind == "OEM":
-        from marsview.io.oem import oem_to_ephemerides, read_oem
+        from marsview.io.oem import read_oem
+        from marsview.io.oem_convert import oem_to_ephemerides
 
         msg = read_oem(path)
         warnings.extend(msg.warnings)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marsview.io import ccsds_xml
+from marsview.io import cdm, opm
 from marsview.io.cdm import read_cdm
 from marsview.io.errors import ParseError
 from marsview.io.formats import read_any
@@ -42,8 +42,8 @@ def documents(tmp_path_factory):
     (tmp / "s.opm").write_text(OPM_FULL)
     (tmp / "s.cdm").write_text(CDM)
     return {"oem": (OEM_XML.encode(), read_oem),
-            "opm": (ccsds_xml.opm_to_xml_bytes(read_opm(tmp / "s.opm")), read_opm),
-            "cdm": (ccsds_xml.cdm_to_xml_bytes(read_cdm(tmp / "s.cdm")), read_cdm)}
+            "opm": (opm.opm_to_xml_bytes(read_opm(tmp / "s.opm")), read_opm),
+            "cdm": (cdm.cdm_to_xml_bytes(read_cdm(tmp / "s.cdm")), read_cdm)}
 
 
 @pytest.mark.parametrize("kind", ["oem", "opm", "cdm"])

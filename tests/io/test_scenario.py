@@ -185,7 +185,8 @@ def test_toml_errors_name_file_line_and_key(tmp_path, edit, line, key):
 
 
 def _oem(tmp_path, name, ephemeris):
-    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     path = tmp_path / name
     write_oem(path, ephemeris_to_oem([ephemeris], step_s=60.0))

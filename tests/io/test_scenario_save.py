@@ -42,7 +42,8 @@ def two_body(name, alt_km=400.0, inc=74.0, phase=0.0):
 
 
 def write_oem(path: Path, ephemerides, step_s=60.0):
-    from marsview.io.oem import ephemeris_to_oem, write_oem as _write
+    from marsview.io.oem import write_oem as _write
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, ephemeris_to_oem(list(ephemerides), step_s=step_s))
