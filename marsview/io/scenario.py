@@ -35,9 +35,10 @@ import numpy as np
 
 from marsview.core.time import parse_duration_s, utc_to_tdb_s
 from marsview.io.errors import ParseError
+from marsview.io.formats import file_extensions
 
 SCENARIO_FILE = "scenario.toml"
-FILE_EXTENSIONS = (".oem", ".opm", ".bsp", ".xml", ".txt", ".kvn", ".cdm")
+FILE_EXTENSIONS = file_extensions()   # what a bare folder is scanned for (every registered format)
 DEFAULT_HBR_M = 5.0
 OBJECT_KEYS = {"name", "kind", "hbr_m", "color", "threshold_km", "sigma0_km", "sigma_growth_km_per_day",
                 "radial_sigma_km", "cross_track_sigma_km", "mass_kg", "drag_area_m2", "drag_coeff", "naif_id",

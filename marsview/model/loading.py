@@ -53,7 +53,7 @@ def load_scenario(paths=None, use_cache: bool = True, allow_outside_paths: bool 
                     if f.suffix.lower() in FILE_EXTENSIONS:
                         files.append((f, False))
                     else:
-                        warnings.append(f"{f}: ignored (not an .oem/.opm/.cdm/.bsp/.xml/.txt/.kvn file)")
+                        warnings.append(f"{f}: ignored (not an {'/'.join(FILE_EXTENSIONS)} file)")
         elif p.exists():
             files.append((p, True))
         else:
