@@ -53,14 +53,10 @@ def load_inputs(paths, allow_outside_paths: bool = False):
 
 
 def _targets_of(scenario):
-    from marsview.core.screening import ScreeningTarget
+    from marsview.model.scenario import screening_targets
 
     objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
-    return [ScreeningTarget(
-        name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
-        sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-        radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-        source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
+    return screening_targets(objects)
 
 
 def load_targets(paths, allow_outside_paths: bool = False):
@@ -73,12 +69,7 @@ def load_targets(paths, allow_outside_paths: bool = False):
         load_scenario = None
     if load_scenario is not None:
         scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
-        objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
-        targets = [ScreeningTarget(
-            name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
-            sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-            radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-            source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
+        targets = _targets_of(scenario)
         return targets, list(getattr(scenario, "warnings", []) or [])
     if not paths:
         raise SystemExit("marsview screen: no PATH given and no built-in scenario is available")

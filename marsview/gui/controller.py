@@ -15,16 +15,10 @@ from .workers import TaskLane
 
 
 def screening_targets(scenario):
-    from marsview.core.screening import ScreeningTarget
+    """The scenario's screened objects as core ScreeningTargets (marsview.model.scenario.screening_targets)."""
+    from marsview.model.scenario import screening_targets as targets_of
 
-    targets = []
-    for o in scenario.screened_objects():
-        targets.append(ScreeningTarget(
-            name=o.name, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
-            sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-            radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-            source=", ".join(o.source_files) if o.source_files else getattr(o.ephemeris, "source", o.name)))
-    return targets
+    return targets_of(scenario.screened_objects())
 
 
 def screening_span(scenario) -> tuple[float, float]:

@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marsview.model.trend import Delivery, event_records, match_events, screening_targets
+from marsview.model.scenario import screening_targets
+from marsview.model.trend import Delivery, event_records, match_events
 
 HISTORY_DIR = ".marsview"
 HISTORY_FILE = "history.json"
