@@ -1,6 +1,6 @@
 """Scenario files -> the live ``Scenario`` (marsview.model.scenario): the loader.
 
-``load_scenario`` takes a scenario folder (``scenario.toml``, its form described in marsview.io.scenario), or a
+``load_scenario`` takes a scenario folder (``scenario.toml``, its form described in marsview/io/scenario.py), or a
 bare folder / list of OEM, OPM, CDM and SPK files. Loading is all-or-nothing: every file is parsed and every orbit
 built before the Scenario is returned; any problem raises ParseError ``file:line: key: why``. It lives in model
 because it builds model objects; the file readers it calls are io's (io never imports model).
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from marsview.io.errors import ParseError
-from marsview.io.scenario import (DEFAULT_HBR_M, FILE_EXTENSIONS, OBJECT_KEYS, SCENARIO_FILE, TOP_KEYS,
-                                  default_scenario_path, get_value, read_scenario_toml)
-from marsview.io.scenario_toml import clean_stale_temporaries, file_sha256
+from marsview.io.scenario_toml import (DEFAULT_HBR_M, FILE_EXTENSIONS, OBJECT_KEYS, SCENARIO_FILE, TOP_KEYS,
+                                       clean_stale_temporaries, default_scenario_path, file_sha256, get_value,
+                                       read_scenario_toml)
 from marsview.model.scenario import Scenario, ScenarioObject, palette_color
 
 ORBIT_SOURCES = ("elements", "file", "opm", "moon")
