@@ -40,7 +40,7 @@ class _Obj:
 def load_objects(days: float = 7.0):
     """The default scenario's objects if marsview.io.scenario is there, else a synthetic 2024-like fleet."""
     try:
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         sc = load_scenario(None)
         start, stop = sc.window_start_tdb_s, sc.window_stop_tdb_s

@@ -79,7 +79,7 @@ def load(start_utc: str):
     from marsview.core.time import utc_to_tdb_s
 
     try:
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         return load_scenario(None), "default scenario"
     except (ImportError, OSError, ValueError) as exc:

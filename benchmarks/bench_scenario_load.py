@@ -26,8 +26,8 @@ def _timed(func, repeat=1):
 
 
 def main() -> None:
-    from marsview.io.scenario import load_scenario
-    from marsview.model import orbit_cache
+    from marsview.model.loading import load_scenario
+    from marsview.io import orbit_cache
 
     out = {"python": platform.python_version(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:

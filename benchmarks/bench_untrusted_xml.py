@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "io"))
 
-from marsview.io import ccsds_xml  # noqa: E402
+from marsview.io import cdm, opm  # noqa: E402
 from marsview.io.cdm import read_cdm  # noqa: E402
 from marsview.io.errors import ParseError  # noqa: E402
 from marsview.io.oem import read_oem  # noqa: E402
@@ -40,7 +40,7 @@ def main() -> None:
                 src = tmp / f"s.{kind}"
                 src.write_text({"opm": OPM, "cdm": CDM}[kind])
                 msg = reader(src)
-                text = (ccsds_xml.opm_to_xml_bytes if kind == "opm" else ccsds_xml.cdm_to_xml_bytes)(msg).decode()
+                text = (opm.opm_to_xml_bytes if kind == "opm" else cdm.cdm_to_xml_bytes)(msg).decode()
             head, rest = text.split("\n", 1)
             laughs = tmp / f"laughs.{kind}.xml"
             laughs.write_text(head + "\n" + LAUGHS + rest.replace("<ORIGINATOR>", "<ORIGINATOR>&lol9;", 1))

@@ -27,23 +27,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = REPO / "marsview"
 
-# being removed by issue 14 (wt14a/wt14b): each entry is one strongly connected set of modules
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"marsview.io.oem", "marsview.io.oem_convert", "marsview.io.oem_xml"}),
-    frozenset({"marsview.io.ccsds_xml", "marsview.io.cdm", "marsview.io.opm"}),
-    frozenset({"marsview.io.scenario", "marsview.io.scenario_toml"}),
-}
+# known import cycles (none left: keep it empty; each entry would be one strongly connected set of modules)
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
-# being removed by issue 14 (wt14a/wt14b): "importer -> imported.name"
-KNOWN_PRIVATE_IMPORTS: set[str] = {
-    "marsview.io.oem_xml -> marsview.io.oem._OemReader",
-    "marsview.io.scenario_toml -> marsview.io.scenario._OBJECT_KEYS",
-    "marsview.io.scenario_toml -> marsview.io.scenario._TOP_KEYS",
-    "marsview.io.scenario_toml -> marsview.io.scenario._get",
-    "marsview.io.scenario_toml -> marsview.io.scenario._make_object",
-    "marsview.io.scenario_toml -> marsview.io.scenario._make_scenario",
-    "marsview.io.scenario_toml -> marsview.io.scenario._file_objects",
-}
+# known imports of another module's private name (none left: keep it empty; "importer -> imported.name")
+KNOWN_PRIVATE_IMPORTS: set[str] = set()
 
 # modules that fail to import alone in a fresh interpreter (none left: keep it empty)
 KNOWN_FRESH_IMPORT_FAILURES: set[str] = set()

@@ -2,7 +2,7 @@
 
     marsview convert IN OUT [--step DUR] [--object NAME ...]
 
-Extensions: .oem/.txt = OEM KVN, .xml = OEM XML, .bsp = SPK. OEM -> OEM rewrites the message as it is (every
+Extensions: .oem/.txt/.kvn = OEM KVN, .xml = OEM XML, .bsp = SPK. OEM -> OEM rewrites the message as it is (every
 segment, comment and covariance), optionally keeping only --object. SPK -> OEM writes one segment per
 spacecraft or moon (planets and barycentres only when named with --object) and per coverage window (split
 where the SPK has gaps), Mars-centred (CENTER_NAME = MARS), REF_FRAME = EME2000, TIME_SYSTEM = UTC, a state
@@ -19,7 +19,20 @@ import argparse
 import sys
 from pathlib import Path
 
-FORMATS = {".oem": "KVN", ".txt": "KVN", ".xml": "XML", ".bsp": "SPK"}
+
+def _convertible() -> dict[str, str]:
+    """Extension -> KVN | XML | SPK for what convert handles (OEM and SPK, from marsview.io.formats.FORMATS)."""
+    from marsview.io.formats import FORMATS as REGISTRY, file_extensions
+
+    by_ext = {}
+    for fmt in REGISTRY:
+        if fmt.kind in ("OEM", "SPK"):
+            for ext in fmt.extensions:
+                by_ext.setdefault(ext, "SPK" if fmt.kind == "SPK" else fmt.encoding)
+    return {ext: by_ext[ext] for ext in file_extensions(("OEM", "SPK"))}
+
+
+FORMATS = _convertible()
 
 
 def register(subparsers) -> None:
@@ -95,7 +108,8 @@ def _oem_to_oem(src, dst, out_fmt, objects) -> int:
 
 def _oem_to_spk(src, dst, objects) -> int:
     from marsview.io.default_fleet import FLEET
-    from marsview.io.oem import oem_to_ephemerides, read_oem
+    from marsview.io.oem import read_oem
+    from marsview.io.oem_convert import oem_to_ephemerides
     from marsview.io.spk import write_spk
 
     msg = read_oem(src)
@@ -128,7 +142,8 @@ def _oem_to_spk(src, dst, objects) -> int:
 def _spk_to_oem(src, dst, out_fmt, step_s, objects) -> int:
     from marsview.core.ephemeris import Ephemeris
     from marsview.io.formats import write_any
-    from marsview.io.oem import OemMessage, ephemeris_to_oem
+    from marsview.io.oem import OemMessage
+    from marsview.io.oem_convert import ephemeris_to_oem
     from marsview.io.spk import read_spk
 
     class Window(Ephemeris):

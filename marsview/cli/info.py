@@ -63,19 +63,17 @@ def describe(path) -> list[str]:
 
 def describe_usability(path) -> tuple[list[str], list[str]]:
     """(description lines, reasons marsview cannot use the file as 'file:line: KEYWORD: ...'; empty if usable)."""
-    from marsview.io.formats import detect_format
+    from marsview.io.formats import detect_format, format_of
 
     kind, encoding = detect_format(path)
     lines = [f"{path}: {kind} ({encoding})"]
     unusable: list[str] = []
-    if kind == "SPK":
-        lines += _spk(path)
-    elif kind == "OEM":
-        lines += _oem(path, unusable)
-    elif kind == "OPM":
-        lines += _opm(path, unusable)
+    describer = _DESCRIBERS.get(kind)
+    if describer is None:  # a format registered in marsview.io.formats without a summary here: read it fully
+        format_of(kind, encoding).read(path)
+        lines.append("  read without error")
     else:
-        lines += _cdm(path, unusable)
+        lines += describer(path, unusable)
     return lines, unusable
 
 
@@ -104,7 +102,7 @@ def _usability(path, line_of, centre: str, frame: str, unusable: list, what: str
     return []
 
 
-def _spk(path) -> list[str]:
+def _spk(path, unusable) -> list[str]:
     from marsview.io.spk import MARS_BARYCENTER_ID, MARS_ID, path_bodies, read_spk_summary
 
     info = read_spk_summary(path)
@@ -199,3 +197,7 @@ def _cdm(path, unusable) -> list[str]:
             out.append(f"  warning: {o.values['OBJECT']}: REF_FRAME = ITRF (Earth-fixed, line "
                        f"{o.lines['REF_FRAME']}): `marsview assess` needs inertial states")
     return out
+
+
+# per kind of marsview.io.formats.FORMATS: the summary lines of one file (a kind without one is read and reported)
+_DESCRIBERS = {"SPK": _spk, "OEM": _oem, "OPM": _opm, "CDM": _cdm}

@@ -67,7 +67,7 @@ def options_report(args) -> dict:
     from marsview.core.dynamics import ForceModel
     from marsview.core.screening import ScreeningSettings, screen
     from marsview.core.time import format_epoch, utc_to_tdb_s
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
     from marsview.model.options import find_encounter, who_moves
     from marsview.model.trend import screening_targets
 

@@ -46,39 +46,30 @@ def register(subparsers) -> None:
 
 def load_inputs(paths, allow_outside_paths: bool = False):
     """(targets, warnings, CDM conjunctions): load_targets plus the close approaches of CDM inputs."""
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
     return (_targets_of(scenario), list(scenario.warnings or []), list(getattr(scenario, "cdm_conjunctions", [])))
 
 
 def _targets_of(scenario):
-    from marsview.core.screening import ScreeningTarget
+    from marsview.model.scenario import screening_targets
 
     objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
-    return [ScreeningTarget(
-        name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
-        sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-        radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-        source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
+    return screening_targets(objects)
 
 
 def load_targets(paths, allow_outside_paths: bool = False):
-    """ScreeningTargets from a scenario (folder/files/default) via io.scenario, else from OEM files."""
+    """ScreeningTargets from a scenario (folder/files/default) via model.loading, else from OEM files."""
     from marsview.core.screening import ScreeningTarget
 
     try:
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
     except ImportError:
         load_scenario = None
     if load_scenario is not None:
         scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
-        objects = scenario.screened_objects() if hasattr(scenario, "screened_objects") else scenario.objects
-        targets = [ScreeningTarget(
-            name=o.name, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
-            sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-            radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-            source=", ".join(getattr(o, "source_files", ()) or ())) for o in objects]
+        targets = _targets_of(scenario)
         return targets, list(getattr(scenario, "warnings", []) or [])
     if not paths:
         raise SystemExit("marsview screen: no PATH given and no built-in scenario is available")

@@ -81,7 +81,7 @@ def run(args) -> int:
 
     app = ensure_app()
     try:  # headless command: load on this thread (the window's loader worker is for interactive use)
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         scenario = load_scenario(list(args.paths) or None, allow_outside_paths=args.allow_outside_paths)
     except (OSError, ValueError) as exc:

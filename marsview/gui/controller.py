@@ -15,16 +15,10 @@ from .workers import TaskLane
 
 
 def screening_targets(scenario):
-    from marsview.core.screening import ScreeningTarget
+    """The scenario's screened objects as core ScreeningTargets (marsview.model.scenario.screening_targets)."""
+    from marsview.model.scenario import screening_targets as targets_of
 
-    targets = []
-    for o in scenario.screened_objects():
-        targets.append(ScreeningTarget(
-            name=o.name, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
-            sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-            radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-            source=", ".join(o.source_files) if o.source_files else getattr(o.ephemeris, "source", o.name)))
-    return targets
+    return targets_of(scenario.screened_objects())
 
 
 def screening_span(scenario) -> tuple[float, float]:
@@ -42,7 +36,8 @@ def screening_span(scenario) -> tuple[float, float]:
 # Qt callback: PySide6 (6.12) wraps every import in a hook (shibokensupport feature_imported), and first
 # imports made by a worker thread, or inside a slot while a worker runs, crashed the process with
 # "Fatal Python error: none_dealloc".
-WORKER_MODULES = ("marsview.io.scenario", "marsview.io.formats", "marsview.io.oem", "marsview.io.opm",
+WORKER_MODULES = ("marsview.model.loading", "marsview.io.scenario", "marsview.io.scenario_toml",
+                  "marsview.io.orbit_cache", "marsview.io.formats", "marsview.io.oem", "marsview.io.opm",
                   "marsview.io.spk", "marsview.core.screening", "marsview.core.dynamics",
                   "marsview.core.tabulated", "marsview.core.twobody", "marsview.core.moons",
                   "marsview.core.probability", "scipy.integrate", "scipy.optimize", "scipy.interpolate",
@@ -60,7 +55,7 @@ def warm_worker_imports(extra=()) -> None:
 
 
 def _load(paths, allow_outside_paths: bool = False):
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     return load_scenario(list(paths) if paths else None, allow_outside_paths=allow_outside_paths)
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
+from marsview.io.formats import file_dialog_filter
 from marsview.render.themes import theme_named
 
 from .conjunction_table import ConjunctionTable
@@ -19,7 +20,7 @@ from .object_panel import ObjectPanel, ScenarioInfo
 from .plots import PlotsPanel, sample_altitude, sample_pair_distance
 from .time_control import TimeBar, TimeController, now_tdb_s
 
-EPHEMERIS_FILTER = "Ephemerides and CDMs (*.oem *.opm *.cdm *.xml *.bsp *.txt *.kvn);;All files (*)"
+EPHEMERIS_FILTER = file_dialog_filter()  # every format in marsview.io.formats.FORMATS
 
 
 class MainWindow(QMainWindow):

@@ -1,4 +1,5 @@
-"""CCSDS NDM/XML (505.0) for OPM and CDM (and, re-exported, the streamed OEM of ``oem_xml``): read and write.
+"""CCSDS NDM/XML (505.0), the part every message shares: read and write (OPM and CDM use it; the OEM streams
+its own, see ``oem_xml``). Each message module owns its XML structure and placement (opm.py, cdm.py).
 
 Reading: ``xml.parsers.expat`` builds a small tree that remembers each element's line (ElementTree keeps
 none), the tree is checked against the NDM structure (which element may contain which; unknown or
@@ -14,51 +15,13 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_write_bytes
 from .errors import ParseError
 from .kvn import KvnLine
-from .oem_xml import iter_oem_xml, oem_to_xml_bytes, read_oem_xml, write_oem_xml  # noqa: F401  (OEM: streamed)
 from .xml_expat import hardened_parser
 
-# --- structure: container -> allowed children; leaves are everything else ---------------------------
+# --- the parts every NDM shares ------------------------------------------------------------------------
 
-_STATE = ("X", "Y", "Z", "X_DOT", "Y_DOT", "Z_DOT")
-_OEM_COV = tuple(f"C{a}_{b}" for i, a in enumerate(_STATE) for b in _STATE[: i + 1])
-_HEADER = ("COMMENT", "CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID", "MESSAGE_FOR")
-
-STRUCTURE = {
-    "opm": {
-        "opm": ("header", "body"), "header": _HEADER, "body": ("segment",), "segment": ("metadata", "data"),
-        "metadata": ("COMMENT", "OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH",
-                     "TIME_SYSTEM"),
-        "data": ("COMMENT", "stateVector", "keplerianElements", "spacecraftParameters", "covarianceMatrix",
-                 "maneuverParameters", "userDefinedParameters"),
-        "stateVector": ("COMMENT", "EPOCH") + _STATE,
-        "keplerianElements": ("COMMENT", "SEMI_MAJOR_AXIS", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE",
-                              "ARG_OF_PERICENTER", "TRUE_ANOMALY", "MEAN_ANOMALY", "GM"),
-        "spacecraftParameters": ("COMMENT", "MASS", "SOLAR_RAD_AREA", "SOLAR_RAD_COEFF", "DRAG_AREA", "DRAG_COEFF"),
-        "covarianceMatrix": ("COMMENT", "COV_REF_FRAME") + _OEM_COV,
-        "maneuverParameters": ("COMMENT", "MAN_EPOCH_IGNITION", "MAN_DURATION", "MAN_DELTA_MASS", "MAN_REF_FRAME",
-                               "MAN_DV_1", "MAN_DV_2", "MAN_DV_3"),
-        "userDefinedParameters": ("COMMENT", "USER_DEFINED"),
-    },
-}
-_CDM_COV = None  # filled below from the CDM keyword tables
-
-
-def _cdm_structure():
-    from . import cdm
-
-    rel_sv = cdm.RELATIVE[3:9]
-    return {
-        "cdm": ("header", "body"), "header": _HEADER, "body": ("relativeMetadataData", "segment"),
-        "relativeMetadataData": ("COMMENT", "relativeStateVector") + tuple(k for k in cdm.RELATIVE if k not in rel_sv),
-        "relativeStateVector": rel_sv, "segment": ("metadata", "data"),
-        "metadata": ("COMMENT",) + cdm.OBJ_META,
-        "data": ("COMMENT", "odParameters", "additionalParameters", "stateVector", "covarianceMatrix"),
-        "odParameters": ("COMMENT",) + cdm.OBJ_OD, "additionalParameters": ("COMMENT",) + cdm.OBJ_ADD,
-        "stateVector": ("COMMENT",) + cdm.STATE, "covarianceMatrix": ("COMMENT",) + cdm.COV6 + cdm.COV_EXTRA,
-    }
+HEADER_ELEMENTS = ("COMMENT", "CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID", "MESSAGE_FOR")
 
 
 @dataclass
@@ -126,14 +89,13 @@ def _check(node: Node, kind: str, structure: dict, path) -> None:
         _check(child, kind, structure, path)
 
 
-def _root(path, kind: str) -> Node:
+def _root(path, kind: str, structure: dict) -> Node:
     root = parse_xml_tree(path)
     if root.tag != kind:
         raise ParseError(path, root.line, root.tag, f"root element must be <{kind}> for an {kind.upper()}")
     version = root.attrs.get("version")
     if not version:
         raise ParseError(path, root.line, kind, "the version attribute is missing")
-    structure = _cdm_structure() if kind == "cdm" else STRUCTURE[kind]
     _check(root, kind, structure, path)
     tags = [c.tag for c in root.children]
     if tags != ["header", "body"]:
@@ -157,32 +119,16 @@ def _flatten(node: Node, out: list[KvnLine]) -> None:
             out.append(_leaf(child))
 
 
-# --- readers ------------------------------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------------------
 
-def _items(node: Node) -> list[KvnLine]:
-    out: list[KvnLine] = []
-    _flatten(node, out)
+def read_ndm_items(path, kind: str, structure: dict) -> list[KvnLine]:
+    """The <KIND> message at PATH checked against STRUCTURE (container -> allowed children; leaves are everything
+    else) and flattened into the KVN lines it stands for, starting with ``CCSDS_<KIND>_VERS``: the KVN reader of
+    that message then checks them with the same rules and messages as a KVN file."""
+    root = _root(path, kind, structure)
+    out: list[KvnLine] = [KvnLine(root.line, f"CCSDS_{kind.upper()}_VERS", root.attrs["version"])]
+    _flatten(root, out)
     return out
-
-
-def _kvn_text(it: KvnLine) -> str:
-    return f"COMMENT {it.value}" if it.keyword == "COMMENT" else f"{it.keyword} = {it.value}"
-
-
-def read_opm_xml(path):
-    from .opm import parse_opm_items
-
-    root = _root(path, "opm")
-    items = [KvnLine(root.line, "CCSDS_OPM_VERS", root.attrs["version"])] + _items(root)
-    return parse_opm_items(items, Path(path))
-
-
-def read_cdm_xml(path):
-    from .cdm import parse_cdm_items
-
-    root = _root(path, "cdm")
-    items = [KvnLine(root.line, "CCSDS_CDM_VERS", root.attrs["version"])] + _items(root)
-    return parse_cdm_items(items, Path(path))
 
 
 # --- writers ------------------------------------------------------------------------------------------
@@ -207,8 +153,9 @@ def _to_bytes(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def _items_to_tree(kind: str, items: list[KvnLine], structure: dict, placement) -> bytes:
-    """Rebuild the NDM nesting from KVN items: PLACEMENT(keyword, state) -> container path."""
+def items_to_xml_bytes(kind: str, items: list[KvnLine], placement) -> bytes:
+    """The NDM/XML document of a message's KVN ITEMS (the first is the version line): PLACEMENT(item, state, header,
+    body) -> the element the item goes into (``container`` creates each once)."""
     version = items[0].value
     root = _root_element(kind, version)
     header = ET.SubElement(root, "header")
@@ -232,73 +179,9 @@ def _items_to_tree(kind: str, items: list[KvnLine], structure: dict, placement) 
     return _to_bytes(root)
 
 
-def _container(state, key, parent, tag):
+def container(state, key, parent, tag):
     """The current <tag> under PARENT, created on first use (KEY names it in the cache)."""
     cache = state["containers"]
     if key not in cache:
         cache[key] = ET.SubElement(parent, tag)
     return cache[key]
-
-
-def opm_to_xml_bytes(message) -> bytes:
-    from . import opm
-
-    blocks = [("stateVector", opm.STATE), ("keplerianElements", opm.KEPLER), ("spacecraftParameters", opm.SPACECRAFT),
-              ("covarianceMatrix", ("COV_REF_FRAME",) + opm.COVARIANCE)]
-
-    def place(it, state, header, body):
-        key = it.keyword
-        if key in opm.HEADER:
-            return header
-        seg = _container(state, "segment", body, "segment")
-        if key in opm.META:
-            return _container(state, "metadata", seg, "metadata")
-        data = _container(state, "data", seg, "data")
-        if key.startswith("USER_DEFINED_"):
-            return _container(state, "user", data, "userDefinedParameters")
-        if key.startswith("MAN_"):
-            if key == "MAN_EPOCH_IGNITION":
-                state["containers"]["man"] = ET.SubElement(data, "maneuverParameters")
-            return _container(state, "man", data, "maneuverParameters")
-        for tag, keys in blocks:
-            if key in keys:
-                return _container(state, tag, data, tag)
-        return data
-
-    return _items_to_tree("opm", message.items, STRUCTURE["opm"], place)
-
-
-def cdm_to_xml_bytes(message) -> bytes:
-    from . import cdm
-
-    def place(it, state, header, body):
-        key = it.keyword
-        if key in cdm.HEADER:
-            return header
-        if key == "OBJECT":
-            seg = ET.SubElement(body, "segment")
-            state["containers"] = {"rel": state["containers"].get("rel"), "segment": seg}
-        if "segment" not in state["containers"]:
-            rel = _container(state, "rel", body, "relativeMetadataData")
-            if key in cdm.RELATIVE[3:9]:
-                return _container(state, "relsv", rel, "relativeStateVector")
-            return rel
-        seg = state["containers"]["segment"]
-        if key in cdm.OBJ_META:
-            return _container(state, "metadata", seg, "metadata")
-        data = _container(state, "data", seg, "data")
-        for tag, keys in (("odParameters", cdm.OBJ_OD), ("additionalParameters", cdm.OBJ_ADD),
-                          ("stateVector", cdm.STATE), ("covarianceMatrix", cdm.COV6 + cdm.COV_EXTRA)):
-            if key in keys:
-                return _container(state, tag, data, tag)
-        return data
-
-    return _items_to_tree("cdm", message.items, None, place)
-
-
-def write_opm_xml(path, message) -> None:
-    atomic_write_bytes(path, opm_to_xml_bytes(message))
-
-
-def write_cdm_xml(path, message) -> None:
-    atomic_write_bytes(path, cdm_to_xml_bytes(message))

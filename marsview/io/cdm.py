@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_text
+from . import ccsds_xml
+from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import ParseError
-from .kvn import KvnLine, format_float, parse_epoch, parse_float, read_kvn_lines
-from .opm import items_to_kvn
+from .kvn import KvnLine, format_float, items_to_kvn, parse_epoch, parse_float, read_kvn_lines
 
 HEADER = ("CCSDS_CDM_VERS", "CREATION_DATE", "ORIGINATOR", "MESSAGE_FOR", "MESSAGE_ID")
 RELATIVE = ("TCA", "MISS_DISTANCE", "RELATIVE_SPEED", "RELATIVE_POSITION_R", "RELATIVE_POSITION_T",
@@ -146,8 +147,6 @@ def read_cdm(path) -> CdmMessage:
     except OSError as exc:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
     if xml:
-        from .ccsds_xml import read_cdm_xml
-
         return read_cdm_xml(path)
     return parse_cdm_items(read_kvn_lines(path), path)
 
@@ -296,3 +295,54 @@ def _item(key, value) -> KvnLine:
     if key in ("OBS_AVAILABLE", "OBS_USED", "TRACKS_AVAILABLE", "TRACKS_USED") and not isinstance(value, str):
         text = str(int(value))
     return KvnLine(0, key, text, UNITS.get(key))
+
+
+# --- NDM/XML ---------------------------------------------------------------------------------------
+
+_REL_SV = RELATIVE[3:9]
+XML_STRUCTURE = {  # container -> allowed children (leaves are everything else)
+    "cdm": ("header", "body"), "header": ccsds_xml.HEADER_ELEMENTS, "body": ("relativeMetadataData", "segment"),
+    "relativeMetadataData": ("COMMENT", "relativeStateVector") + tuple(k for k in RELATIVE if k not in _REL_SV),
+    "relativeStateVector": _REL_SV, "segment": ("metadata", "data"),
+    "metadata": ("COMMENT",) + OBJ_META,
+    "data": ("COMMENT", "odParameters", "additionalParameters", "stateVector", "covarianceMatrix"),
+    "odParameters": ("COMMENT",) + OBJ_OD, "additionalParameters": ("COMMENT",) + OBJ_ADD,
+    "stateVector": ("COMMENT",) + STATE, "covarianceMatrix": ("COMMENT",) + COV6 + COV_EXTRA,
+}
+
+
+def read_cdm_xml(path) -> CdmMessage:
+    """A CDM in NDM/XML, checked with the KVN rules (file:line: element: why)."""
+    return parse_cdm_items(ccsds_xml.read_ndm_items(path, "cdm", XML_STRUCTURE), Path(path))
+
+
+def cdm_to_xml_bytes(message) -> bytes:
+    container = ccsds_xml.container
+
+    def place(it, state, header, body):
+        key = it.keyword
+        if key in HEADER:
+            return header
+        if key == "OBJECT":
+            seg = ET.SubElement(body, "segment")
+            state["containers"] = {"rel": state["containers"].get("rel"), "segment": seg}
+        if "segment" not in state["containers"]:
+            rel = container(state, "rel", body, "relativeMetadataData")
+            if key in _REL_SV:
+                return container(state, "relsv", rel, "relativeStateVector")
+            return rel
+        seg = state["containers"]["segment"]
+        if key in OBJ_META:
+            return container(state, "metadata", seg, "metadata")
+        data = container(state, "data", seg, "data")
+        for tag, keys in (("odParameters", OBJ_OD), ("additionalParameters", OBJ_ADD),
+                          ("stateVector", STATE), ("covarianceMatrix", COV6 + COV_EXTRA)):
+            if key in keys:
+                return container(state, tag, data, tag)
+        return data
+
+    return ccsds_xml.items_to_xml_bytes("cdm", message.items, place)
+
+
+def write_cdm_xml(path, message) -> None:
+    atomic_write_bytes(path, cdm_to_xml_bytes(message))

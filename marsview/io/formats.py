@@ -1,15 +1,110 @@
-"""Open any ephemeris-exchange file by its content, not its name: CCSDS OEM/OPM/CDM in KVN or XML, or a
-SPICE SPK (DAF/SPK)."""
+"""The file formats marsview reads and writes, in one registry, and opening any of them by its content, not its
+name: CCSDS OEM/OPM/CDM in KVN or XML, or a SPICE SPK (DAF/SPK).
+
+``FORMATS`` lists each format once: its kind and encoding, file extensions, how it is recognised (``sniff``:
+magic bytes, XML root element or first KVN keyword), and its reader and writer (``"module:function"``, imported
+on first use so that ``import marsview.io.formats`` stays cheap). ``detect_format``, ``read_any``/``write_any``,
+the scenario loader's folder scan (``file_extensions``), ``marsview info``/``convert`` and the GUI's file-open
+filter (``file_dialog_filter``) all iterate it: a new format is one more entry here plus its own module.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
 
+
+@dataclass(frozen=True)
+class Sniff:
+    """How a format is recognised from the head of a file: any of MAGIC at byte 0, the XML root element
+    XML_ROOT, or the first non-comment KVN keyword KVN_KEYWORD (``CCSDS_OEM_VERS``)."""
+    magic: tuple[bytes, ...] = ()
+    xml_root: str | None = None
+    kvn_keyword: str | None = None
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    kind: str                      # OEM | OPM | CDM | SPK: what the file holds
+    encoding: str                  # KVN | XML | DAF
+    extensions: tuple[str, ...]    # lower case, with the dot; the first is the format's own
+    sniff: Sniff
+    reader: str                    # "module:function" (path) -> message
+    writer: str | None = None      # "module:function" (path, message) -> None
+    message: str | None = None     # "module:Class" of what the reader returns (to pick a writer)
+
+    def read(self, path):
+        return _resolve(self.reader)(path)
+
+    def write(self, path, message) -> None:
+        if self.writer is None:
+            raise TypeError(f"marsview does not write {self.kind} ({self.encoding})")
+        _resolve(self.writer)(path, message)
+
+
+KVN_TEXT = (".txt", ".kvn")   # generic text extensions any KVN message may carry
+FORMATS: tuple[FileFormat, ...] = (
+    FileFormat("OEM", "KVN", (".oem",) + KVN_TEXT, Sniff(kvn_keyword="CCSDS_OEM_VERS"),
+               "marsview.io.oem:read_oem", "marsview.io.oem:write_oem", "marsview.io.oem:OemMessage"),
+    FileFormat("OPM", "KVN", (".opm",) + KVN_TEXT, Sniff(kvn_keyword="CCSDS_OPM_VERS"),
+               "marsview.io.opm:read_opm", "marsview.io.opm:write_opm", "marsview.io.opm:OpmMessage"),
+    FileFormat("CDM", "KVN", (".cdm",) + KVN_TEXT, Sniff(kvn_keyword="CCSDS_CDM_VERS"),
+               "marsview.io.cdm:read_cdm", "marsview.io.cdm:write_cdm", "marsview.io.cdm:CdmMessage"),
+    FileFormat("OEM", "XML", (".xml",), Sniff(xml_root="oem"),
+               "marsview.io.oem:read_oem", "marsview.io.oem_xml:write_oem_xml", "marsview.io.oem:OemMessage"),
+    FileFormat("OPM", "XML", (".xml",), Sniff(xml_root="opm"),
+               "marsview.io.opm:read_opm", "marsview.io.opm:write_opm_xml", "marsview.io.opm:OpmMessage"),
+    FileFormat("CDM", "XML", (".xml",), Sniff(xml_root="cdm"),
+               "marsview.io.cdm:read_cdm", "marsview.io.cdm:write_cdm_xml", "marsview.io.cdm:CdmMessage"),
+    FileFormat("SPK", "DAF", (".bsp",), Sniff(magic=(b"DAF/SPK", b"NAIF/DAF")), "marsview.io.spk:read_spk"),
+)
+
+
+def _resolve(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def format_of(kind: str, encoding: str) -> FileFormat:
+    return next(f for f in FORMATS if f.kind == kind and f.encoding == encoding)
+
+
+def kinds() -> tuple[str, ...]:
+    """The kinds marsview reads, in registry order (OEM, OPM, CDM, SPK)."""
+    return tuple(dict.fromkeys(f.kind for f in FORMATS))
+
+
+def file_extensions(kinds_: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Every extension of the registered formats (of KINDS_ only, when given): each format's own first, in
+    registry order, then the generic text ones (.txt, .kvn)."""
+    exts = [e for f in FORMATS if kinds_ is None or f.kind in kinds_ for e in f.extensions]
+    return tuple(dict.fromkeys(e for e in exts if e not in KVN_TEXT)) + tuple(dict.fromkeys(
+        e for e in exts if e in KVN_TEXT))
+
+
+def file_dialog_filter() -> str:
+    """The Qt file-dialog filter of every readable file (the GUI's Open)."""
+    return f"Ephemerides and CDMs ({' '.join('*' + e for e in file_extensions())});;All files (*)"
+
+
+def _xml_roots() -> dict[str, FileFormat]:
+    return {f.sniff.xml_root: f for f in FORMATS if f.sniff.xml_root}
+
+
+def _kvn_keywords() -> dict[bytes, FileFormat]:
+    return {f.sniff.kvn_keyword.encode(): f for f in FORMATS if f.sniff.kvn_keyword}
+
+
+def _one_of(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
 _XML_ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
-_KVN_FIRST = re.compile(rb"^\s*CCSDS_(OEM|OPM|CDM)_VERS\s*=", re.MULTILINE)
+_KVN_FIRST = re.compile(rb"^\s*([A-Z_]+)\s*=")
 _KVN_OTHER = re.compile(rb"^\s*CCSDS_([A-Z]{3})_VERS\s*=")
 # magic numbers of the compressed containers partners use, and the command that opens each
 _COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"),
@@ -35,8 +130,9 @@ def detect_format(path) -> tuple[str, str]:
             head = fh.read(8192)
     except OSError as exc:
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
-    if head[:7] == b"DAF/SPK" or head[:8] == b"NAIF/DAF":
-        return "SPK", "DAF"
+    for fmt in FORMATS:
+        if any(head.startswith(magic) for magic in fmt.sniff.magic):
+            return fmt.kind, fmt.encoding
     for magic, name, command in _COMPRESSED:
         if head.startswith(magic):
             raise ParseError(path, 1, "file", f"{name}-compressed file: decompress it first "
@@ -53,13 +149,15 @@ def detect_format(path) -> tuple[str, str]:
         body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", text, flags=re.DOTALL)
         m = _XML_ROOT.search(body)
         root = m.group(1).decode("ascii", "replace").lower()[:40] if m else ""  # a keyword-sized fragment
-        if root in ("oem", "opm", "cdm"):
-            return root.upper(), "XML"
+        roots = _xml_roots()
+        if root in roots:
+            return roots[root].kind, roots[root].encoding
         line = head[: head.find(b"<" + m.group(1)) if m else 0].count(b"\n") + 1
         if root.upper() in _OTHER_MESSAGES:
             raise ParseError(path, line, root, _OTHER_MESSAGES[root.upper()])
-        raise ParseError(path, line, root or "xml", "XML root is not <oem>, <opm> or <cdm>")
+        raise ParseError(path, line, root or "xml", f"XML root is not {_one_of(f'<{r}>' for r in roots)}")
     # KVN: COMMENT lines may precede CCSDS_xxx_VERS (any amount of them: read on past the first 8 kB)
+    keywords = _kvn_keywords()
     with open(path, "rb") as fh:
         lineno = 0
         while True:
@@ -73,14 +171,14 @@ def detect_format(path) -> tuple[str, str]:
             if not stripped or stripped.startswith(b"COMMENT"):
                 continue
             m = _KVN_FIRST.match(stripped)
-            if m:
-                return m.group(1).decode(), "KVN"
+            if m and m.group(1) in keywords:
+                return keywords[m.group(1)].kind, keywords[m.group(1)].encoding
             keyword = _keyword_fragment(stripped)
             other = _KVN_OTHER.match(stripped)
             if other and other.group(1).decode() in _OTHER_MESSAGES:   # an OMM, TDM, ...: say what it is
                 raise ParseError(path, lineno, keyword, _OTHER_MESSAGES[other.group(1).decode()])
             raise ParseError(path, lineno, keyword,
-                             "not a CCSDS message (expected CCSDS_OEM_VERS, CCSDS_OPM_VERS or CCSDS_CDM_VERS first)")
+                             f"not a CCSDS message (expected {_one_of([k.decode() for k in keywords])} first)")
     raise ParseError(path, lineno, "file", "only comments: no CCSDS message")
 
 _KEYWORD = re.compile(rb"[A-Za-z][A-Za-z0-9_]{0,39}")
@@ -95,35 +193,14 @@ def _keyword_fragment(line: bytes) -> str:
 
 def read_any(path):
     """OemMessage, OpmMessage or CdmMessage for CCSDS files; list of SpkTrajectory for an SPK."""
-    kind, encoding = detect_format(path)
-    if kind == "SPK":
-        from .spk import read_spk
-
-        return read_spk(path)
-    if kind == "OEM":
-        from .oem import read_oem
-
-        return read_oem(path)
-    if kind == "OPM":
-        from .opm import read_opm
-
-        return read_opm(path)
-    from .cdm import read_cdm
-
-    return read_cdm(path)
+    return format_of(*detect_format(path)).read(path)
 
 
 def write_any(path, message, encoding: str | None = None) -> None:
     """Write an OEM/OPM/CDM message as KVN or XML (by ENCODING, else by the extension: .xml -> XML)."""
-    from . import ccsds_xml
-    from .cdm import CdmMessage, write_cdm
-    from .oem import OemMessage, write_oem
-    from .opm import OpmMessage, write_opm
-
-    xml = (encoding or ("XML" if str(path).lower().endswith(".xml") else "KVN")).upper() == "XML"
-    writers = {OemMessage: (write_oem, ccsds_xml.write_oem_xml), OpmMessage: (write_opm, ccsds_xml.write_opm_xml),
-               CdmMessage: (write_cdm, ccsds_xml.write_cdm_xml)}
-    for cls, (kvn_writer, xml_writer) in writers.items():
-        if isinstance(message, cls):
-            return (xml_writer if xml else kvn_writer)(path, message)
+    encoding = (encoding or ("XML" if str(path).lower().endswith(".xml") else "KVN")).upper()
+    for fmt in FORMATS:
+        if fmt.message and fmt.writer and isinstance(message, _resolve(fmt.message)) and fmt.encoding == (
+                "XML" if encoding == "XML" else "KVN"):
+            return fmt.write(path, message)
     raise TypeError(f"cannot write a {type(message).__name__}")

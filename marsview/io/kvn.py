@@ -313,3 +313,18 @@ def parse_epoch(value: str, time_system: str, path, line: int, keyword: str) -> 
         return float(e.to_tdb_s(time_system)[0])
     except (EpochError, ValueError) as exc:
         raise ParseError(path, line, keyword, f"bad epoch {value!r}: {exc}") from None
+
+
+def items_to_kvn(items: list[KvnLine]) -> str:
+    """KVN text of a message's items (keywords aligned, units in brackets): how OPM and CDM are written."""
+    width = max((len(it.keyword) for it in items if it.keyword not in ("COMMENT", "")), default=0)
+    out = []
+    for it in items:
+        if it.keyword == "COMMENT":
+            out.append(f"COMMENT {it.value}".rstrip())
+        elif it.value == "" and it.unit is None:
+            out.append(it.keyword)
+        else:
+            unit = f" [{it.unit}]" if it.unit else ""
+            out.append(f"{it.keyword.ljust(width)} = {it.value}{unit}")
+    return "\n".join(out) + "\n"

@@ -15,7 +15,7 @@ emit one) is read as written, ``OemMessage.warnings`` says so, and ``oem_convert
 the ephemeris; a repeated epoch anywhere else is an error.
 
 Mars-centred ephemeris objects: ``oem_to_ephemerides`` / ``ephemeris_to_oem`` in ``marsview.io.oem_convert``
-(re-exported here).
+(which imports this module, never the reverse).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import oem_scan
+from . import oem_scan, oem_xml
 from .atomic import atomic_open
 from .errors import ParseError
 from .frames_io import check_time_system
@@ -131,10 +131,13 @@ def read_oem(path) -> OemMessage:
         head = fh.read(512).lstrip()
         fh.seek(0)
         if head.startswith(b"<"):
-            from .oem_xml import read_oem_xml
-
             return read_oem_xml(path)
-        return _OemReader(path).run(fh)
+        return OemReader(path).run(fh)
+
+
+def read_oem_xml(path, block_bytes: int = 1 << 22) -> OemMessage:
+    """Read an XML OEM (streamed through the KVN rules). Raises ParseError (file:line: element/keyword: why)."""
+    return oem_xml.stream_oem_xml(path, OemReader(Path(path)), block_bytes)
 
 
 class _Segment:
@@ -160,7 +163,10 @@ class _Segment:
         self.meta_stop_line = 0
 
 
-class _OemReader:
+class OemReader:
+    """The OEM line checker: KVN lines (from a KVN file, or an XML OEM flattened by oem_xml) in, an OemMessage
+    out (``run``/``run_lines``/``step`` then ``finish``)."""
+
     def __init__(self, path: Path):
         self.path = path
         self.header: dict[str, str] = {}
@@ -294,6 +300,13 @@ class _OemReader:
         seg.digits = max(seg.digits, epochs.digits)
         seg.last_key = (int(epochs.minutes[-1]), float(epochs.seconds[-1]))
         seg.last_values = values[-1].copy()
+
+    def add_data_line(self, line: int, text: str) -> None:
+        """One data line while in a data block (the XML reader's fast path): checked in chunks of CHUNK_LINES."""
+        self.block.append(text)
+        self.block_lines.append(line)
+        if len(self.block) >= CHUNK_LINES:
+            self.flush()
 
     def add_lines(self, texts, numbers) -> None:
         i = 0
@@ -712,11 +725,3 @@ def iter_oem_kvn(message: OemMessage):
                     out.append(" ".join(format_float(x) for x in cov.matrix[i, : i + 1]) + "\n")
             out.append("COVARIANCE_STOP\n")
             yield "".join(out)
-
-
-def __getattr__(name):  # oem_to_ephemerides / ephemeris_to_oem live in oem_convert (they need core.tabulated)
-    if name in ("oem_to_ephemerides", "ephemeris_to_oem", "segment_to_tabulated"):
-        from . import oem_convert
-
-        return getattr(oem_convert, name)
-    raise AttributeError(name)

@@ -35,12 +35,7 @@ UNITS = {**{k: "km" for k in STATE[:3]}, **{k: "km/s" for k in STATE[3:]}, **{k:
          **{k: ("km**2", "km**2/s", "km**2/s**2")[k.count("_DOT")] for k in COV}}
 XSD = "https://sanaregistry.org/r/ndmxml/ndmxml-1.0-master.xsd"
 _SV_CHILDREN = frozenset(STRUCTURE["stateVector"])
-
-
-def _chunk_lines() -> int:
-    from . import oem
-
-    return oem.CHUNK_LINES
+CHUNK_LINES = 50_000  # states formatted per piece when writing (the text does not depend on it)
 
 
 class _Frame:
@@ -51,11 +46,9 @@ class _Frame:
 
 
 class _Stream:
-    def __init__(self, path: Path, parser):
-        from .oem import _OemReader
-
+    def __init__(self, path: Path, parser, reader):
         self.path, self.p = path, parser
-        self.reader = _OemReader(path)
+        self.reader = reader
         self.stack: list[_Frame] = []
         self.values: dict[str, tuple[int, str]] = {}
         self.in_cov = False
@@ -162,10 +155,7 @@ class _Stream:
             reader = self.reader
             if reader.state == "data" and "0" <= text[0] <= "9":  # straight into the data chunk
                 self.last_line = line
-                reader.block.append(text)
-                reader.block_lines.append(line)
-                if len(reader.block) >= _chunk_lines():
-                    reader.flush()
+                reader.add_data_line(line, text)
             else:
                 self.emit(line, text)
         elif tag == "covarianceMatrix":
@@ -179,11 +169,13 @@ class _Stream:
             self.emit(end, "COVARIANCE_STOP")
 
 
-def read_oem_xml(path, block_bytes: int = 1 << 22):
-    """Read an XML OEM (streamed). Raises ParseError (file:line: element/keyword: why)."""
+def stream_oem_xml(path, reader, block_bytes: int = 1 << 22):
+    """Stream an XML OEM into READER as the KVN lines it stands for (READER: marsview.io.oem.OemReader, which
+    checks them with the KVN rules), and return ``reader.finish(last line)``. Raises ParseError
+    (file:line: element/keyword: why). Reading an XML OEM is ``marsview.io.oem.read_oem``."""
     path = Path(path)
     parser = hardened_parser(path)
-    stream = _Stream(path, parser)
+    stream = _Stream(path, parser, reader)
     parser.StartElementHandler, parser.EndElementHandler = stream.start, stream.end
     parser.CharacterDataHandler = stream.chars
     try:
@@ -211,8 +203,6 @@ def read_oem_xml(path, block_bytes: int = 1 << 22):
 
 def iter_oem_xml(message):
     """The OEM as NDM/XML text in pieces (states formatted a chunk at a time)."""
-    from .oem import CHUNK_LINES
-
     def leaf(tag, text, indent):
         return f"{' ' * indent}<{tag}>{escape(str(text))}</{tag}>\n"
 

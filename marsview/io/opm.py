@@ -9,15 +9,17 @@ Maneuvers stay plain data (``OpmManeuver``): the consumer turns them into core.m
 from __future__ import annotations
 
 import datetime
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write_text
+from . import ccsds_xml
+from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import ParseError
 from .frames_io import check_time_system, normalize
-from .kvn import KvnLine, format_float, parse_epoch, parse_float, read_kvn_lines
+from .kvn import KvnLine, format_float, items_to_kvn, parse_epoch, parse_float, read_kvn_lines
 
 VERSIONS = ("1.0", "2.0", "3.0")
 HEADER = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
@@ -118,8 +120,6 @@ class OpmMessage:
 def read_opm(path) -> OpmMessage:
     path = Path(path)
     if _is_xml(path):
-        from .ccsds_xml import read_opm_xml
-
         return read_opm_xml(path)
     return parse_opm_items(read_kvn_lines(path), path)
 
@@ -258,20 +258,6 @@ def _maneuver(block: dict[str, KvnLine], ts: str, path) -> OpmManeuver:
 
 # --- writing ---------------------------------------------------------------------------------------
 
-def items_to_kvn(items: list[KvnLine]) -> str:
-    width = max((len(it.keyword) for it in items if it.keyword not in ("COMMENT", "")), default=0)
-    out = []
-    for it in items:
-        if it.keyword == "COMMENT":
-            out.append(f"COMMENT {it.value}".rstrip())
-        elif it.value == "" and it.unit is None:
-            out.append(it.keyword)
-        else:
-            unit = f" [{it.unit}]" if it.unit else ""
-            out.append(f"{it.keyword.ljust(width)} = {it.value}{unit}")
-    return "\n".join(out) + "\n"
-
-
 def write_opm(path, message: OpmMessage) -> None:
     atomic_write_text(path, items_to_kvn(message.items))
 
@@ -317,3 +303,61 @@ def build_opm(object_name: str, object_id: str, epoch_text: str, state, *, time_
         it += [KvnLine(0, f"MAN_DV_{i + 1}", format_float(m.dv_kms[i]), "km/s") for i in range(3)]
     numbered = [KvnLine(i + 1, x.keyword, x.value, x.unit) for i, x in enumerate(it)]
     return parse_opm_items(numbered, "<new OPM>")
+
+
+# --- NDM/XML ---------------------------------------------------------------------------------------
+
+_XML_STATE = ("X", "Y", "Z", "X_DOT", "Y_DOT", "Z_DOT")
+XML_STRUCTURE = {  # container -> allowed children (leaves are everything else)
+    "opm": ("header", "body"), "header": ccsds_xml.HEADER_ELEMENTS, "body": ("segment",),
+    "segment": ("metadata", "data"),
+    "metadata": ("COMMENT", "OBJECT_NAME", "OBJECT_ID", "CENTER_NAME", "REF_FRAME", "REF_FRAME_EPOCH",
+                 "TIME_SYSTEM"),
+    "data": ("COMMENT", "stateVector", "keplerianElements", "spacecraftParameters", "covarianceMatrix",
+             "maneuverParameters", "userDefinedParameters"),
+    "stateVector": ("COMMENT", "EPOCH") + _XML_STATE,
+    "keplerianElements": ("COMMENT", "SEMI_MAJOR_AXIS", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE",
+                          "ARG_OF_PERICENTER", "TRUE_ANOMALY", "MEAN_ANOMALY", "GM"),
+    "spacecraftParameters": ("COMMENT", "MASS", "SOLAR_RAD_AREA", "SOLAR_RAD_COEFF", "DRAG_AREA", "DRAG_COEFF"),
+    "covarianceMatrix": ("COMMENT", "COV_REF_FRAME")
+    + tuple(f"C{a}_{b}" for i, a in enumerate(_XML_STATE) for b in _XML_STATE[: i + 1]),
+    "maneuverParameters": ("COMMENT", "MAN_EPOCH_IGNITION", "MAN_DURATION", "MAN_DELTA_MASS", "MAN_REF_FRAME",
+                           "MAN_DV_1", "MAN_DV_2", "MAN_DV_3"),
+    "userDefinedParameters": ("COMMENT", "USER_DEFINED"),
+}
+
+
+def read_opm_xml(path) -> OpmMessage:
+    """An OPM in NDM/XML, checked with the KVN rules (file:line: element: why)."""
+    return parse_opm_items(ccsds_xml.read_ndm_items(path, "opm", XML_STRUCTURE), Path(path))
+
+
+def opm_to_xml_bytes(message) -> bytes:
+    container = ccsds_xml.container
+    blocks = [("stateVector", STATE), ("keplerianElements", KEPLER), ("spacecraftParameters", SPACECRAFT),
+              ("covarianceMatrix", ("COV_REF_FRAME",) + COVARIANCE)]
+
+    def place(it, state, header, body):
+        key = it.keyword
+        if key in HEADER:
+            return header
+        seg = container(state, "segment", body, "segment")
+        if key in META:
+            return container(state, "metadata", seg, "metadata")
+        data = container(state, "data", seg, "data")
+        if key.startswith("USER_DEFINED_"):
+            return container(state, "user", data, "userDefinedParameters")
+        if key.startswith("MAN_"):
+            if key == "MAN_EPOCH_IGNITION":
+                state["containers"]["man"] = ET.SubElement(data, "maneuverParameters")
+            return container(state, "man", data, "maneuverParameters")
+        for tag, keys in blocks:
+            if key in keys:
+                return container(state, tag, data, tag)
+        return data
+
+    return ccsds_xml.items_to_xml_bytes("opm", message.items, place)
+
+
+def write_opm_xml(path, message) -> None:
+    atomic_write_bytes(path, opm_to_xml_bytes(message))

@@ -1,239 +1,149 @@
-"""scenario.toml -> Scenario (validate everything, then build), and Scenario -> scenario.toml (atomic save).
-
-Split from marsview/io/scenario.py (the entry points ``load_scenario``/``save_scenario`` live there)."""
+"""scenario.toml, the file (its form is described in marsview/io/scenario.py): reading it with line numbers
+(``read_scenario_toml``, ``ScenarioDoc``, the typed key getter ``get_value``), writing it (``save_scenario``,
+atomic) and the housekeeping of a scenario folder (versioned data folders, stale temporaries, file hashes).
+Building a Scenario from it is marsview.model.loading."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from marsview.core.time import format_epoch
+from marsview.core.time import format_epoch, parse_duration_s, utc_to_tdb_s
 from marsview.io.errors import ParseError
+from marsview.io.formats import file_extensions
 
-ORBIT_SOURCES = ("elements", "file", "opm", "moon")
+SCENARIO_FILE = "scenario.toml"
+FILE_EXTENSIONS = file_extensions()   # what a bare folder is scanned for (every registered format)
+DEFAULT_HBR_M = 5.0
+OBJECT_KEYS = {"name", "kind", "hbr_m", "color", "threshold_km", "sigma0_km", "sigma_growth_km_per_day",
+                "radial_sigma_km", "cross_track_sigma_km", "mass_kg", "drag_area_m2", "drag_coeff", "naif_id",
+                "visible", "orbit", "notes"}
+TOP_KEYS = {"format", "name", "description", "disclaimer", "window", "objects", "maneuvers"}
+
+
+def default_scenario_path() -> Path:
+    """The built-in April 2024 Mars fleet scenario folder."""
+    from marsview.resources import resource_path
+
+    return resource_path("default_scenario")
+
+
+# --- locating keys in the TOML text (tomllib gives no line numbers for values) ------------------------
+
+_AOT = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]")
+_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+class ScenarioDoc:
+    """Line numbers of the tables and keys of a scenario.toml (tomllib gives none), for ``file:line: key:``
+    errors."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.keys: dict[tuple, int] = {}
+        self.tables: dict[tuple, int] = {(): 1}
+        counters: dict[str, int] = {}
+        current: tuple = ()
+        for n, line in enumerate(text.splitlines(), 1):
+            if m := _AOT.match(line):
+                name = m.group(1)
+                counters[name] = counters.get(name, -1) + 1
+                current = (name, counters[name])
+                self.tables[current] = n
+            elif m := _TABLE.match(line):
+                parts = m.group(1).split(".")
+                if parts[0] in counters and len(parts) > 1:
+                    current = (parts[0], counters[parts[0]], *parts[1:])
+                else:
+                    current = tuple(parts)
+                self.tables[current] = n
+            elif m := _KEY.match(line):
+                self.keys.setdefault((current, m.group(1)), n)
+
+    def line(self, table: tuple, key: str | None) -> int:
+        t = tuple(table)
+        while True:
+            if key is not None and (t, key) in self.keys:
+                return self.keys[(t, key)]
+            if t in self.tables and key is None:
+                return self.tables[t]
+            if not t:
+                return 1
+            key = t[-1] if isinstance(t[-1], str) else None
+            t = t[:-1]
+
+    def error(self, table: tuple, key: str | None, message: str) -> ParseError:
+        return ParseError(self.path, self.line(table, key), key or ".".join(map(str, table)) or "scenario", message)
+
+
+def table_name(table: tuple) -> str:
+    return ".".join(str(p) for p in table if isinstance(p, str)) or "top level"
+
+
+def get_value(doc: ScenarioDoc, table: tuple, data: dict, key: str, kind, default=None, required=False):
+    """DATA[KEY] checked as KIND (float, int, str, "epoch" -> TDB s, "duration" -> s, "vec3"), or DEFAULT;
+    a ParseError naming the key's line when it is missing (REQUIRED) or of the wrong kind."""
+    if key not in data:
+        if required:
+            raise ParseError(doc.path, doc.line(table, None), key, f"missing mandatory key in [{table_name(table)}]")
+        return default
+    value = data[key]
+    try:
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError
+            value = float(value)
+            if not np.isfinite(value):
+                raise ValueError
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+        elif kind is str and not isinstance(value, str):
+            raise TypeError
+        elif kind == "epoch":
+            if isinstance(value, (datetime.datetime, datetime.date)):  # an unquoted TOML date-time
+                value = value.isoformat()
+            value = utc_to_tdb_s(str(value))
+        elif kind == "duration":
+            value = float(value) if isinstance(value, (int, float)) else parse_duration_s(str(value))
+        elif kind == "vec3":
+            arr = np.asarray(value, dtype=float)
+            if arr.shape != (3,) or not np.all(np.isfinite(arr)):
+                raise ValueError
+            value = tuple(arr.tolist())
+    except (TypeError, ValueError) as exc:
+        what = {float: "a number", int: "an integer", str: "a string", "epoch": "a UTC epoch "
+                "(YYYY-MM-DDThh:mm:ss)", "duration": "a duration (7d, 36h, 90m, 600s)",
+                "vec3": "three numbers"}.get(kind, str(kind))
+        detail = f" ({exc})" if str(exc) else ""
+        raise doc.error(table, key, f"must be {what}, got {value!r}{detail}") from None
+    return value
+
+
+def read_scenario_toml(path: Path) -> tuple[ScenarioDoc, dict]:
+    """The parsed TOML of a scenario.toml and its line index; ParseError ``file:line: toml: why`` when it is not
+    readable TOML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParseError(path, 0, "file", f"cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ParseError(path, int(m.group(1)) if m else 0, "toml", str(exc)) from None
+    except RecursionError:
+        raise ParseError(path, 0, "toml", "nested too deeply to be a scenario") from None
+    return ScenarioDoc(path, text), data
+
+
 SCENARIO_FORMAT = "marsview-scenario 1"
-MAX_SPAN_DAYS = 366
-
-
-def build_from_toml(path: Path, doc, data: dict, use_cache: bool, allow_outside_paths: bool = False):
-    from marsview.io.scenario import _OBJECT_KEYS, _TOP_KEYS, _get, _make_object, _make_scenario
-
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise doc.error((), key, f"unknown key (scenario.toml knows {', '.join(sorted(_TOP_KEYS))})")
-    window = data.get("window", {})
-    if not isinstance(window, dict):
-        raise doc.error((), "window", "must be a table")
-    wt = ("window",)
-    start = _get(doc, wt, window, "start_utc", "epoch", required=True)
-    duration = _get(doc, wt, window, "duration", "duration", 7 * 86400.0)
-    coverage = _get(doc, wt, window, "coverage", "duration", max(14 * 86400.0, duration))
-    threshold = _get(doc, wt, window, "threshold_km", float, 10.0)
-    if not duration > 0 or not threshold > 0 or coverage < duration:
-        raise doc.error(wt, "duration", "need duration > 0, threshold_km > 0 and coverage >= duration")
-    for key, value in (("duration", duration), ("coverage", coverage)):
-        if value > MAX_SPAN_DAYS * 86400.0:  # states every 60 s for years would not fit in memory
-            raise doc.error(wt, key, f"{value / 86400.0:.6g} days is longer than the {MAX_SPAN_DAYS} days a "
-                            "scenario may span (screen longer periods in pieces)")
-    for key in window:
-        if key not in ("start_utc", "duration", "coverage", "threshold_km"):
-            raise doc.error(wt, key, "unknown key in [window]")
-    span = (start, start + coverage)
-    objects_data = data.get("objects", [])
-    if not isinstance(objects_data, list) or not objects_data:
-        raise doc.error((), "objects", "a scenario needs at least one [[objects]] entry")
-    warnings: list[str] = []
-    specs, element_reqs = [], []
-    for i, od in enumerate(objects_data):
-        table = ("objects", i)
-        for key in od:
-            if key not in _OBJECT_KEYS:
-                raise doc.error(table, key, f"unknown key (objects know {', '.join(sorted(_OBJECT_KEYS))})")
-        attrs = {"name": _get(doc, table, od, "name", str, required=True),
-                 "kind": _get(doc, table, od, "kind", str, "spacecraft")}
-        for key in ("hbr_m", "threshold_km", "sigma0_km", "sigma_growth_km_per_day", "radial_sigma_km",
-                    "cross_track_sigma_km", "mass_kg", "drag_area_m2", "drag_coeff"):
-            if key in od:
-                attrs[key] = _get(doc, table, od, key, float)
-        for key, kind in (("color", str), ("naif_id", int)):
-            if key in od:
-                attrs[key] = _get(doc, table, od, key, kind)
-        if "visible" in od:
-            if not isinstance(od["visible"], bool):  # "false" is a string, and a non-empty string is truthy
-                raise doc.error(table, "visible", f"must be true or false (a TOML boolean, unquoted), "
-                                f"got {od['visible']!r}")
-            attrs["visible"] = od["visible"]
-        if attrs["name"] in [s[1]["name"] for s in specs]:
-            raise doc.error(table, "name", f"duplicate object name {attrs['name']!r}")
-        orbit = od.get("orbit")
-        if not isinstance(orbit, dict):
-            raise doc.error(table, "orbit", "missing [objects.orbit] table (source = elements|file|opm|moon)")
-        specs.append((table, attrs, orbit))
-    # build every orbit before any object: all-or-nothing
-    ephemerides: dict[int, object] = {}
-    for i, (table, attrs, orbit) in enumerate(specs):
-        otable = (*table, "orbit")
-        source = _get(doc, otable, orbit, "source", str, required=True)
-        if source not in ORBIT_SOURCES:
-            raise doc.error(otable, "source", f"must be one of {', '.join(ORBIT_SOURCES)}, got {source!r}")
-        if source == "elements":
-            element_reqs.append((i, _element_request(doc, otable, orbit, attrs["name"], start, span, path)))
-        elif source == "moon":
-            ephemerides[i] = _moon(doc, otable, orbit, span)
-        else:
-            ephemerides[i], extra = _file_source(doc, otable, orbit, source, path, span, use_cache, warnings,
-                                                 allow_outside_paths)
-            for key, value in extra.items():
-                attrs.setdefault(key, value)
-        if "hbr_m" not in attrs:
-            raise ParseError(path, doc.line(table, None), "hbr_m", "missing mandatory key in [[objects]]")
-    if element_reqs:
-        from marsview.model.orbit_cache import propagate_cached
-
-        for (i, _), eph in zip(element_reqs, propagate_cached([r for _, r in element_reqs], use_cache)):
-            ephemerides[i] = eph
-    for i, (table, attrs, orbit) in enumerate(specs):  # what each shown ephemeris came from (for saving)
-        origin = {k: v for k, v in orbit.items() if k != "sha256"}
-        if origin.get("source") in ("file", "opm"):
-            origin["path"] = str((path.parent / str(origin["path"])).resolve())
-        ephemerides[i].origin_spec = origin
-    maneuvers = _maneuvers(doc, data.get("maneuvers", []), {a["name"] for _, a, _ in specs})
-    objects = []
-    for i, (table, attrs, orbit) in enumerate(specs):
-        try:
-            objects.append(_make_object({**attrs, "spec": dict(orbit)}, ephemerides[i], i))
-        except ValueError as exc:
-            key = next((k for k in attrs if k in str(exc)), None)
-            raise doc.error(table, key, str(exc)) from None
-    extra = [("disclaimer", str(data.get("disclaimer", ""))), ("coverage_s", coverage),
-             ("toml_data", data)]
-    sc = _make_scenario(str(data.get("name", path.parent.name)), objects, (start, duration), threshold,
-                        maneuvers, [str(path)], warnings, str(path.parent), str(data.get("description", "")),
-                        extra)
-    return sc
-
-
-def _element_request(doc, table, orbit, name, start, span, path):
-    from marsview.core.dynamics import ForceModel
-    from marsview.core.frames import transform_states
-    from marsview.core.orbits import elements_to_cartesian, state_from_peri_apo
-    from marsview.io.scenario import _get
-    from marsview.model.orbit_cache import OrbitRequest
-
-    known = {"source", "epoch_utc", "frame", "periapsis_alt_km", "apoapsis_alt_km", "a_km", "e", "inc_deg",
-             "raan_deg", "argp_deg", "true_anomaly_deg", "force_model", "notes"}
-    for key in orbit:
-        if key not in known:
-            raise doc.error(table, key, f"unknown key for elements (known: {', '.join(sorted(known))})")
-    epoch = _get(doc, table, orbit, "epoch_utc", "epoch", start)
-    frame = _get(doc, table, orbit, "frame", str, "MCI").upper()
-    frame = {"J2000": "EME2000"}.get(frame, frame)   # SPICE's name of EME2000
-    if frame not in ("MCI", "EME2000", "ICRF"):
-        raise doc.error(table, "frame", f"elements frame must be MCI or EME2000, got {frame!r}")
-    angles = [_get(doc, table, orbit, k, float, required=True)
-              for k in ("inc_deg", "raan_deg", "argp_deg", "true_anomaly_deg")]
-    try:
-        if "a_km" in orbit:
-            a, e = _get(doc, table, orbit, "a_km", float), _get(doc, table, orbit, "e", float, required=True)
-            state = elements_to_cartesian(a, e, *np.radians(angles)).reshape(6)
-        else:
-            state = state_from_peri_apo(_get(doc, table, orbit, "periapsis_alt_km", float, required=True),
-                                        _get(doc, table, orbit, "apoapsis_alt_km", float, required=True),
-                                        *angles)
-    except ValueError as exc:
-        raise doc.error(table, "a_km" if "a_km" in orbit else "periapsis_alt_km", str(exc)) from None
-    state = transform_states(np.asarray(state).reshape(1, 6), epoch, frame, "EME2000")[0]
-    try:
-        fm = ForceModel.from_name(_get(doc, table, orbit, "force_model", str, "j2"))
-    except ValueError as exc:
-        raise doc.error(table, "force_model", str(exc)) from None
-    lo, hi = min(span[0], epoch), max(span[1], epoch)
-    return OrbitRequest(name, tuple(float(x) for x in state), epoch, lo, hi, fm, f"{path}: {name} elements")
-
-
-def _moon(doc, table, orbit, span):
-    from marsview.core.moons import deimos_ephemeris, phobos_ephemeris
-    from marsview.io.scenario import _get
-
-    body = _get(doc, table, orbit, "body", str, required=True).strip().lower()
-    makers = {"phobos": phobos_ephemeris, "deimos": deimos_ephemeris}
-    if body not in makers:
-        raise doc.error(table, "body", f"must be Phobos or Deimos, got {body!r}")
-    return makers[body](*span)
-
-
-def _file_source(doc, table, orbit, source, path, span, use_cache, warnings, allow_outside_paths=False):
-    from marsview.io.formats import detect_format
-    from marsview.io.scenario import _file_objects, _get
-
-    rel = _get(doc, table, orbit, "path", str, required=True)
-    target = (path.parent / rel).resolve()  # symlinks followed: a link to /etc/shadow is outside too
-    if not allow_outside_paths and not target.is_relative_to(path.parent.resolve()):
-        raise doc.error(table, "path", f"{_short(rel)} is outside the scenario folder (refused unless allowed: "
-                        "marsview --allow-outside-paths, or confirm in the GUI)")
-    if not target.is_file():
-        raise doc.error(table, "path", f"no such file: {_short(rel)}")
-    expected = _get(doc, table, orbit, "sha256", str)
-    if expected is not None and file_sha256(target).lower() != expected.strip().lower():
-        raise doc.error(table, "sha256", f"{_short(rel)} is not the file this scenario was saved with (its SHA-256 "
-                        "differs: an incomplete copy, or the file was replaced; delete the sha256 line to accept it)")
-    kind, _ = detect_format(target)
-    if source == "opm" and kind != "OPM":
-        raise doc.error(table, "path", f"{rel} is a {kind} file, not an OPM")
-    if source == "file" and kind not in ("OEM", "SPK"):
-        raise doc.error(table, "path", f"{rel} is a {kind} file; source = 'file' takes an OEM or SPK")
-    select = _get(doc, table, orbit, "object", str)
-    fm = None
-    if "force_model" in orbit:
-        from marsview.core.dynamics import ForceModel
-
-        fm = ForceModel.from_name(_get(doc, table, orbit, "force_model", str))
-    found = _file_objects(target, kind, select, span if kind != "OEM" else None, fm, use_cache, warnings)
-    if len(found) != 1:
-        names = ", ".join(f[0] for f in found)
-        raise doc.error(table, "object", f"{rel} holds {len(found)} objects ({names}): say which with object = ")
-    _name, eph, _kind, naif, srcs, extra = found[0]
-    return eph, {"naif_id": naif, "source_files": srcs, **extra}
-
-
-def _short(text, limit: int = 120) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _maneuvers(doc, items, names):
-    from marsview.core.maneuvers import FiniteBurn, ImpulsiveBurn
-    from marsview.io.scenario import _get
-
-    if not isinstance(items, list):
-        raise doc.error((), "maneuvers", "must be an array of tables [[maneuvers]]")
-    out: dict[str, list] = {}
-    for i, m in enumerate(items):
-        table = ("maneuvers", i)
-        obj = _get(doc, table, m, "object", str, required=True)
-        if obj not in names:
-            raise doc.error(table, "object", f"no object named {obj!r} in this scenario")
-        try:
-            if "epoch_utc" in m:
-                burn = ImpulsiveBurn(_get(doc, table, m, "epoch_utc", "epoch"),
-                                     _get(doc, table, m, "dv_mps", "vec3", required=True),
-                                     _get(doc, table, m, "frame", str, "RTN"), str(m.get("name", "")))
-            else:
-                kw = {k: _get(doc, table, m, k, float) for k in ("accel_mps2", "thrust_n", "isp_s", "mass_kg")
-                      if k in m}
-                burn = FiniteBurn(_get(doc, table, m, "start_utc", "epoch", required=True),
-                                  _get(doc, table, m, "duration_s", float, required=True),
-                                  _get(doc, table, m, "direction", "vec3", (0.0, 1.0, 0.0)),
-                                  _get(doc, table, m, "frame", str, "RTN"), name=str(m.get("name", "")), **kw)
-        except ParseError:
-            raise
-        except ValueError as exc:
-            raise doc.error(table, None, str(exc)) from None
-        out.setdefault(obj, []).append(burn)
-    return out
 
 
 # --- saving -----------------------------------------------------------------------------------------
@@ -438,7 +348,8 @@ def file_sha256(path) -> str:
 
 
 def _write_object_oem(obj, path: Path) -> dict:
-    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     msg = ephemeris_to_oem([obj.ephemeris], step_s=60.0)
     write_oem(path, msg)

@@ -5,7 +5,7 @@ starting with ``.`` (partial transfers, the history folder) are ignored. An item
 its size and mtime (every file's, for a sub-folder) unchanged for ``stable_s`` seconds. All items that are
 new (or whose content changed) and stable at one poll form one delivery:
 
-1. each item is loaded on its own, all-or-nothing (``io.scenario.load_scenario``); a bad item is set aside
+1. each item is loaded on its own, all-or-nothing (``model.loading.load_scenario``); a bad item is set aside
    with its ``file:line: KEYWORD: message`` and recorded, and is not retried until its content changes;
 2. each object of a good item replaces the ephemeris of the same object (``model.identity``: NAIF ID, then
    COSPAR, then name) and keeps the name it was first known by; an unknown object joins the scenario;
@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marsview.model.trend import Delivery, event_records, match_events, screening_targets
+from marsview.model.scenario import screening_targets
+from marsview.model.trend import Delivery, event_records, match_events
 
 HISTORY_DIR = ".marsview"
 HISTORY_FILE = "history.json"
@@ -276,7 +277,7 @@ class DeliveryWatcher:
     # --- the current scenario ------------------------------------------------------------------------
     def _restore_objects(self) -> list[dict]:
         """The objects of the last delivery, reloaded from the items they came from (restart)."""
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         objects = []
         by_item: dict[str, list[dict]] = {}
@@ -331,7 +332,7 @@ class DeliveryWatcher:
 
     def process(self, paths, progress=None, cancel=None) -> DeliveryOutcome:
         from marsview.core.screening import ScreeningSettings, screen
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
         from marsview.model.identity import find_same_object
         from marsview.model.scenario import palette_color
 

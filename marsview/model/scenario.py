@@ -333,3 +333,18 @@ class Scenario(_Observable):
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, {len(self.objects)} objects)"
+
+
+def screening_targets(objects, names=None) -> list:
+    """core ScreeningTargets for scenario OBJECTS (NAMES: the name each target gets; default their own): the one
+    scenario -> screening mapping (GUI, ``marsview screen``, delivery trends). ``source`` is the object's source
+    files ("a.oem, b.oem"; empty for an object built from elements or a moon model), as ``marsview screen``
+    reports a skipped object."""
+    from marsview.core.screening import ScreeningTarget
+
+    names = names or [o.name for o in objects]
+    return [ScreeningTarget(
+        name=n, ephemeris=o.ephemeris, hbr_km=float(o.hbr_m) / 1000.0, threshold_km=o.threshold_km,
+        sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
+        radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
+        source=", ".join(getattr(o, "source_files", ()) or ())) for n, o in zip(names, objects)]

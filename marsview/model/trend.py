@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from marsview.model.scenario import screening_targets
+
 MATCH_FRACTION = 0.25
 """Events of one pair whose TCAs differ by less than this fraction of the shorter period are one encounter."""
 
@@ -151,19 +153,6 @@ class CanonicalNames:
         return names.index(name) if name in names else len(names)
 
 
-def screening_targets(objects, names=None):
-    """core ScreeningTargets for scenario OBJECTS (NAMES: the name each target gets; default their own)."""
-    from marsview.core.screening import ScreeningTarget
-
-    names = names or [o.name for o in objects]
-    return [ScreeningTarget(
-        name=n, ephemeris=o.ephemeris, hbr_km=o.hbr_m / 1000.0, threshold_km=o.threshold_km,
-        sigma0_km=o.sigma0_km, sigma_growth_km_per_day=o.sigma_growth_km_per_day,
-        radial_sigma_km=o.radial_sigma_km, cross_track_sigma_km=o.cross_track_sigma_km,
-        source=", ".join(o.source_files) if o.source_files else getattr(o.ephemeris, "source", n))
-        for n, o in zip(names, objects)]
-
-
 def common_window(objects, start_tdb_s: float, duration_s: float) -> tuple[float, float]:
     """[start, start + duration] clipped to the span every object covers (TDB s); ValueError when empty."""
     starts, stops = zip(*(o.ephemeris.coverage for o in objects))
@@ -185,7 +174,7 @@ def delivery_from_path(path, threshold_km: float, serialize, canonical: Canonica
     """Load one delivery (folder, scenario or files) all-or-nothing and screen its window (the scenario's
     own: scenario.toml's [window], else 7 days from the latest coverage start) at THRESHOLD_KM."""
     from marsview.core.screening import ScreeningSettings, screen
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     scenario = load_scenario([path])
     names = [canonical.name_for(o) for o in scenario.objects]

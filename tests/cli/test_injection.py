@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from marsview.cli import main
-from marsview.io.oem import ephemeris_to_oem, write_oem
+from marsview.io.oem import write_oem
+from marsview.io.oem_convert import ephemeris_to_oem
 from marsview.io.safe_text import printable, spreadsheet_safe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gui"))

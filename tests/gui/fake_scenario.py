@@ -42,7 +42,7 @@ def fake_loader(paths):
     if not paths:
         return make_scenario()
     try:
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
     except ImportError:
         from marsview.io.formats import read_any
 

@@ -176,7 +176,7 @@ def test_closing_with_an_unsaved_plan_keeps_it(qtbot, tmp_path, monkeypatch):
     again.save()
     assert (tmp_path / "scenario.toml").exists() and not (tmp_path / ".plan.autosave.toml").exists()
     again.shutdown()
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     reopened = load_scenario([str(tmp_path)])
     (burn,) = reopened.maneuvers["SC"]

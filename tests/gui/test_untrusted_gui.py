@@ -73,7 +73,8 @@ def test_outside_paths_are_read_only_after_the_user_agrees(qapp, tmp_path, monke
     from PySide6.QtWidgets import QMessageBox
 
     from marsview.gui import launch, shutdown_window
-    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     sc = make_scenario()
     for obj in sc.objects[:2]:
@@ -103,8 +104,9 @@ def test_newer_delivery_dropped_in_then_save_plan_saves_the_newer_orbit(qapp, tm
     import numpy as np
 
     from marsview.gui import launch, shutdown_window
-    from marsview.io.oem import ephemeris_to_oem, write_oem
-    from marsview.io.scenario import load_scenario
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
+    from marsview.model.loading import load_scenario
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     sc = make_scenario()

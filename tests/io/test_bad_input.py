@@ -7,7 +7,8 @@ import pytest
 from marsview.io.cdm import read_cdm
 from marsview.io.errors import ParseError
 from marsview.io.formats import read_any
-from marsview.io.oem import oem_to_ephemerides, read_oem
+from marsview.io.oem import read_oem
+from marsview.io.oem_convert import oem_to_ephemerides
 from marsview.io.opm import read_opm
 
 OEM = """CCSDS_OEM_VERS = 2.0
@@ -285,7 +286,7 @@ def test_read_any_refuses_unknown_content(tmp_path):
 
 # --- XML structure (OPM/CDM; OEM cases in test_xml.py)
 def test_opm_xml_misplaced_element(tmp_path):
-    from marsview.io.ccsds_xml import opm_to_xml_bytes
+    from marsview.io.opm import opm_to_xml_bytes
 
     (tmp_path / "ok.opm").write_text(OPM)
     text = opm_to_xml_bytes(read_opm(tmp_path / "ok.opm")).decode()
@@ -295,7 +296,7 @@ def test_opm_xml_misplaced_element(tmp_path):
 
 
 def test_cdm_xml_unknown_element(tmp_path):
-    from marsview.io.ccsds_xml import cdm_to_xml_bytes
+    from marsview.io.cdm import cdm_to_xml_bytes
 
     (tmp_path / "ok.cdm").write_text(CDM)
     text = cdm_to_xml_bytes(read_cdm(tmp_path / "ok.cdm")).decode()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marsview.io import ccsds_xml
+from marsview.io import cdm, opm
 from marsview.io.cdm import read_cdm
 from marsview.io.errors import ParseError
 from marsview.io.formats import read_any
@@ -42,8 +42,8 @@ def documents(tmp_path_factory):
     (tmp / "s.opm").write_text(OPM_FULL)
     (tmp / "s.cdm").write_text(CDM)
     return {"oem": (OEM_XML.encode(), read_oem),
-            "opm": (ccsds_xml.opm_to_xml_bytes(read_opm(tmp / "s.opm")), read_opm),
-            "cdm": (ccsds_xml.cdm_to_xml_bytes(read_cdm(tmp / "s.cdm")), read_cdm)}
+            "opm": (opm.opm_to_xml_bytes(read_opm(tmp / "s.opm")), read_opm),
+            "cdm": (cdm.cdm_to_xml_bytes(read_cdm(tmp / "s.cdm")), read_cdm)}
 
 
 @pytest.mark.parametrize("kind", ["oem", "opm", "cdm"])
@@ -115,7 +115,7 @@ def test_mutated_scenario_toml_raises_only_parse_error(tmp_path):
     @settings(FUZZ, max_examples=100, deadline=timedelta(seconds=20))
     @given(ops=st.lists(toml_mutation, min_size=1, max_size=3))
     def run(ops):
-        from marsview.io.scenario import load_scenario
+        from marsview.model.loading import load_scenario
 
         (folder / "scenario.toml").write_bytes(_mutate(SCENARIO.encode(), ops))
         try:
@@ -127,7 +127,7 @@ def test_mutated_scenario_toml_raises_only_parse_error(tmp_path):
 
 
 def test_scenario_fuzz_base_loads(tmp_path):
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
 
     (tmp_path / "m.oem").write_text(OEM)
     (tmp_path / "scenario.toml").write_text(SCENARIO)

@@ -176,7 +176,7 @@ def _twobody(name="ORBITER", days=0.5):
 
 
 def test_ephemeris_to_oem_and_back_reproduces_the_orbit(tmp_path):
-    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+    from marsview.io.oem_convert import ephemeris_to_oem, oem_to_ephemerides
 
     eph = _twobody()
     t0, t1 = eph.coverage
@@ -204,7 +204,7 @@ def test_ephemeris_to_oem_and_back_reproduces_the_orbit(tmp_path):
 
 def test_mci_frame_is_converted_to_eme2000(tmp_path):
     from marsview.core.frames import transform_states
-    from marsview.io.oem import oem_to_ephemerides
+    from marsview.io.oem_convert import oem_to_ephemerides
 
     src = _mars_oem(tmp_path / "mci.oem", segments=1)
     src.write_text(src.read_text().replace("REF_FRAME = EME2000", "REF_FRAME = MCI"))
@@ -221,7 +221,7 @@ def test_mci_frame_is_converted_to_eme2000(tmp_path):
 
 
 def test_earth_centred_oem_parses_but_is_refused_as_mars_ephemeris(reference_dir):
-    from marsview.io.oem import oem_to_ephemerides
+    from marsview.io.oem_convert import oem_to_ephemerides
 
     path = reference_dir / SAMPLES / "oem_kvn_v2_ISS_earth_GCRF_24h.oem"
     msg = read_oem(path)
@@ -232,7 +232,7 @@ def test_earth_centred_oem_parses_but_is_refused_as_mars_ephemeris(reference_dir
 
 
 def test_mars_barycenter_sample_gives_an_ephemeris(reference_dir):
-    from marsview.io.oem import oem_to_ephemerides
+    from marsview.io.oem_convert import oem_to_ephemerides
 
     msg = read_oem(reference_dir / SAMPLES / "oem_kvn_v3_example_with_covariance.oem")
     (tab,) = oem_to_ephemerides(msg)
@@ -264,7 +264,7 @@ def test_bad_epoch_text_is_located(text):
 @pytest.mark.parametrize("frame", ["RTN", "TNW"])
 def test_local_frame_covariance_is_rotated_with_the_state(tmp_path, frame):
     from marsview.core.frames import rtn_matrix, vnb_matrix
-    from marsview.io.oem import oem_to_ephemerides
+    from marsview.io.oem_convert import oem_to_ephemerides
 
     src = _mars_oem(tmp_path / "cov.oem", segments=1)
     src.write_text(src.read_text().replace("COV_REF_FRAME = EME2000", f"COV_REF_FRAME = {frame}"))
@@ -288,7 +288,7 @@ def test_local_frame_covariance_is_rotated_with_the_state(tmp_path, frame):
 
 
 def test_unknown_covariance_frame_is_refused(tmp_path):
-    from marsview.io.oem import oem_to_ephemerides
+    from marsview.io.oem_convert import oem_to_ephemerides
 
     src = _mars_oem(tmp_path / "cov.oem", segments=1)
     src.write_text(src.read_text().replace("COV_REF_FRAME = EME2000", "COV_REF_FRAME = ITRF"))
@@ -301,7 +301,7 @@ def test_unknown_covariance_frame_is_refused(tmp_path):
 
 def test_ephemeris_with_a_gap_is_written_as_two_segments(tmp_path):
     from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
-    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+    from marsview.io.oem_convert import ephemeris_to_oem, oem_to_ephemerides
 
     orbit = _twobody(days=0.25)
     t0, t1 = orbit.coverage
@@ -322,7 +322,7 @@ def test_ephemeris_with_a_gap_is_written_as_two_segments(tmp_path):
 def test_body_fixed_and_alias_frames_come_back_to_eme2000(tmp_path, frame):
     """An orbit written in another frame (as a partner might) reads back to the same EME2000 states."""
     from marsview.core.frames import transform_states
-    from marsview.io.oem import ephemeris_to_oem, oem_to_ephemerides
+    from marsview.io.oem_convert import ephemeris_to_oem, oem_to_ephemerides
 
     orbit = _twobody(days=0.1)
     msg = ephemeris_to_oem(orbit, None, None, 60.0)

@@ -22,7 +22,7 @@ from marsview.io.errors import ParseError
 from marsview.io.oem import write_oem
 from marsview.io.oem_convert import ephemeris_to_oem
 from marsview.io.opm import build_opm, write_opm
-from marsview.io.scenario import load_scenario
+from marsview.model.loading import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = utc_to_tdb_s("2024-04-15T00:00:00")

@@ -14,7 +14,8 @@ from marsview.core.orbits import state_from_peri_apo
 from marsview.core.time import utc_to_tdb_s
 from marsview.core.twobody import TwoBodyEphemeris
 from marsview.io.errors import ParseError
-from marsview.io.scenario import default_scenario_path, load_scenario, save_scenario
+from marsview.io.scenario import default_scenario_path, save_scenario
+from marsview.model.loading import load_scenario
 
 DAY = 86400.0
 EPOCH = utc_to_tdb_s("2024-04-15T00:00:00")
@@ -184,7 +185,8 @@ def test_toml_errors_name_file_line_and_key(tmp_path, edit, line, key):
 
 
 def _oem(tmp_path, name, ephemeris):
-    from marsview.io.oem import ephemeris_to_oem, write_oem
+    from marsview.io.oem import write_oem
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     path = tmp_path / name
     write_oem(path, ephemeris_to_oem([ephemeris], step_s=60.0))
@@ -257,7 +259,7 @@ def test_save_and_reload_round_trip(tmp_path, monkeypatch):
 
 def test_orbit_cache_reuses_and_invalidates(tmp_path, monkeypatch):
     from marsview.core.dynamics import ForceModel
-    from marsview.model import orbit_cache
+    from marsview.io import orbit_cache
 
     monkeypatch.setenv("MARSVIEW_CACHE_DIR", str(tmp_path))
     s0 = tuple(np.asarray(state_from_peri_apo(400, 400, 74, 0, 0, 0)).tolist())

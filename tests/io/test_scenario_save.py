@@ -22,7 +22,8 @@ from marsview.core.orbits import state_from_peri_apo
 from marsview.core.time import utc_to_tdb_s
 from marsview.core.twobody import TwoBodyEphemeris
 from marsview.io.errors import ParseError
-from marsview.io.scenario import load_scenario, save_scenario
+from marsview.io.scenario import save_scenario
+from marsview.model.loading import load_scenario
 
 DAY = 86400.0
 EPOCH = utc_to_tdb_s("2024-04-15T00:00:00")
@@ -41,7 +42,8 @@ def two_body(name, alt_km=400.0, inc=74.0, phase=0.0):
 
 
 def write_oem(path: Path, ephemerides, step_s=60.0):
-    from marsview.io.oem import ephemeris_to_oem, write_oem as _write
+    from marsview.io.oem import write_oem as _write
+    from marsview.io.oem_convert import ephemeris_to_oem
 
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, ephemeris_to_oem(list(ephemerides), step_s=step_s))
@@ -159,7 +161,8 @@ def test_stale_temporaries_are_removed_on_the_next_load(tmp_path):
 
 CHILD = """
 import sys
-from marsview.io.scenario import load_scenario, save_scenario
+from marsview.io.scenario import save_scenario
+from marsview.model.loading import load_scenario
 versions = [load_scenario([sys.argv[1]]), load_scenario([sys.argv[2]])]
 print("ready", flush=True)
 k = 0

@@ -12,7 +12,7 @@ import pytest
 
 from marsview.io.errors import ParseError
 from marsview.io.formats import detect_format, read_any
-from marsview.io.scenario import load_scenario
+from marsview.model.loading import load_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_bad_input import OEM  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from marsview.io import ccsds_xml
+from marsview.io import cdm, opm
 from marsview.io.cdm import read_cdm
 from marsview.io.errors import ParseError
 from marsview.io.formats import read_any
@@ -25,7 +25,7 @@ def xml_text(kind: str, tmp_path) -> str:
     src = tmp_path / f"src.{kind}"
     src.write_text({"opm": OPM, "cdm": CDM}[kind])
     msg = READERS[kind](src)
-    return (ccsds_xml.opm_to_xml_bytes if kind == "opm" else ccsds_xml.cdm_to_xml_bytes)(msg).decode()
+    return (opm.opm_to_xml_bytes if kind == "opm" else cdm.cdm_to_xml_bytes)(msg).decode()
 
 
 LAUGHS = """<!DOCTYPE {root} [

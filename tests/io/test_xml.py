@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marsview.io import ccsds_xml
-from marsview.io.cdm import read_cdm
+from marsview.io.cdm import cdm_to_xml_bytes, read_cdm
 from marsview.io.errors import ParseError
 from marsview.io.formats import detect_format, read_any, write_any
 from marsview.io.oem import read_oem
-from marsview.io.opm import read_opm
+from marsview.io.opm import opm_to_xml_bytes, read_opm
 
 OEM_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <oem xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="CCSDS_OEM_VERS" version="2.0">
@@ -139,11 +138,11 @@ def test_wrong_root_and_order(tmp_path):
 
 def test_opm_and_cdm_xml_structure(reference_dir, tmp_path):
     opm = read_any(reference_dir / "ccsds_samples" / "opm_kvn_v2_example_keplerian_covariance.opm")
-    text = ccsds_xml.opm_to_xml_bytes(opm).decode()
+    text = opm_to_xml_bytes(opm).decode()
     assert "<keplerianElements>" in text and '<SEMI_MAJOR_AXIS units="km">41399.5123' in text
     assert '<USER_DEFINED parameter="EARTH_MODEL">WGS-84</USER_DEFINED>' in text
     cdm = read_any(reference_dir / "ccsds_samples" / "cdm_kvn_v1_example_all_sections.cdm")
-    text = ccsds_xml.cdm_to_xml_bytes(cdm).decode()
+    text = cdm_to_xml_bytes(cdm).decode()
     assert text.count("<segment>") == 2 and "<relativeStateVector>" in text and "<odParameters>" in text
 
 

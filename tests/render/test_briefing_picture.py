@@ -77,7 +77,7 @@ def default_scene(qapp):
     vispy.use("pyside6")
     from vispy import scene
 
-    from marsview.io.scenario import load_scenario
+    from marsview.model.loading import load_scenario
     from marsview.render.scene import MarsScene
     from marsview.render.texture import generate_mars_texture
 

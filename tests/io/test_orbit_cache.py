@@ -12,8 +12,8 @@ import pytest
 from marsview.core.dynamics import ForceModel
 from marsview.core.orbits import state_from_peri_apo
 from marsview.core.time import utc_to_tdb_s
-from marsview.model import orbit_cache
-from marsview.model.orbit_cache import OrbitRequest, propagate_cached, request_key
+from marsview.io import orbit_cache
+from marsview.io.orbit_cache import OrbitRequest, propagate_cached, request_key
 
 T0 = utc_to_tdb_s("2024-04-15T00:00:00")
 
