@@ -22,7 +22,6 @@ when there is one within ENCOUNTER_MATCH_S, so the table, plots and exports foll
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import QInputDialog
 from marsview.core.time import format_epoch, utc_to_tdb_s
 from marsview.io.atomic import atomic_write_text
 from marsview.io.errors import ParseError
+from marsview.io.scenario_toml import read_toml_file
 
 VIEWS_FILE = "views.toml"
 _KEYS = {"name", "key", "time_utc", "frame", "focus", "camera_center_km", "camera_distance_km", "elevation_deg",
@@ -164,17 +164,7 @@ def write_views(path, views: list[SavedView], sequence: list[str]) -> None:
 def read_views(path) -> tuple[list[SavedView], list[str]]:
     """(views, sequence); ParseError naming the file, line and key on bad content."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParseError(path, 0, "file", "not UTF-8 text: not a views.toml") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ParseError(path, int(m.group(1)) if m else 0, "toml", str(exc)) from None
-    except RecursionError:
-        raise ParseError(path, 0, "toml", "nested too deeply to be a views.toml") from None
+    text, data = read_toml_file(path, "a views.toml")
     starts = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[views]]"]
     views = []
     rows = data.get("views", [])

@@ -126,12 +126,14 @@ def get_value(doc: ScenarioDoc, table: tuple, data: dict, key: str, kind, defaul
     return value
 
 
-def read_scenario_toml(path: Path) -> tuple[ScenarioDoc, dict]:
-    """The parsed TOML of a scenario.toml and its line index; ParseError ``file:line: toml: why`` when it is not
-    readable TOML."""
+def read_toml_file(path: Path, what: str) -> tuple[str, dict]:
+    """(text, data) of a TOML file marsview reads (WHAT, e.g. "a scenario", names it in messages); ParseError
+    ``file:line: toml: why`` when it is not readable TOML (bad syntax, not UTF-8, absurdly deep nesting)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ParseError(path, 0, "file", f"not UTF-8 text: not {what}") from None
+    except OSError as exc:
         raise ParseError(path, 0, "file", f"cannot read: {exc}") from None
     try:
         data = tomllib.loads(text)
@@ -139,7 +141,14 @@ def read_scenario_toml(path: Path) -> tuple[ScenarioDoc, dict]:
         m = re.search(r"line (\d+)", str(exc))
         raise ParseError(path, int(m.group(1)) if m else 0, "toml", str(exc)) from None
     except RecursionError:
-        raise ParseError(path, 0, "toml", "nested too deeply to be a scenario") from None
+        raise ParseError(path, 0, "toml", f"nested too deeply to be {what}") from None
+    return text, data
+
+
+def read_scenario_toml(path: Path) -> tuple[ScenarioDoc, dict]:
+    """The parsed TOML of a scenario.toml and its line index; ParseError ``file:line: toml: why`` when it is not
+    readable TOML."""
+    text, data = read_toml_file(path, "a scenario")
     return ScenarioDoc(path, text), data
 
 
@@ -147,7 +156,6 @@ SCENARIO_FORMAT = "marsview-scenario 1"
 
 
 # --- saving -----------------------------------------------------------------------------------------
-
 def _maneuver_table(obj_name, burn) -> dict:
     from marsview.core.maneuvers import ImpulsiveBurn
 
