@@ -139,14 +139,7 @@ def _universal_one(state0, dt, mu):
     else:
         guess = sqmu * dt / max(r0, rp)
     chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, np.atleast_1d(guess))
-    psi = alpha * chi * chi
-    c2, c3 = stumpff_c2_c3(psi)
-    chi2 = chi * chi
-    f = 1.0 - chi2 * c2 / r0
-    g = dt - chi2 * chi * c3 / sqmu
-    rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
-    fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
-    gdot = 1.0 - chi2 * c2 / rn
+    f, g, fdot, gdot = _lagrange_coefficients(chi, dt, r0, sigma0, alpha, sqmu)
     out = np.empty((dt.size, 6))
     out[:, :3] = np.multiply.outer(f, r0v) + np.multiply.outer(g, v0v)
     out[:, 3:] = np.multiply.outer(fdot, r0v) + np.multiply.outer(gdot, v0v)
@@ -278,6 +271,19 @@ def _fast_path_applies(state0, mu) -> bool:
     return bool(np.linalg.norm(evec) <= _FAST_MAX_ECC)
 
 
+def _lagrange_coefficients(chi, dt, r0, sigma0, alpha, sqmu):
+    """f, g, fdot, gdot of the universal-variable solution chi (scalars or arrays that broadcast)."""
+    psi = alpha * chi * chi
+    c2, c3 = stumpff_c2_c3(psi)
+    chi2 = chi * chi
+    f = 1.0 - chi2 * c2 / r0
+    g = dt - chi2 * chi * c3 / sqmu
+    rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
+    fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
+    gdot = 1.0 - chi2 * c2 / rn
+    return f, g, fdot, gdot
+
+
 def propagate_twobody(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_KM3S2,
                       method: str = "auto") -> np.ndarray:
     """Keplerian states at epochs ``tdb_s`` (N,) from initial states at ``t0_tdb_s``.
@@ -341,14 +347,7 @@ def propagate_twobody_each(states0, t0_tdb_s, tdb_s, gm_km3s2: float = GM_MARS_K
     per = 2.0 * math.pi / (sqmu * alpha ** 1.5)
     dt = dt - per * np.round(dt / per)
     chi = _kepler_universal(dt, r0, sigma0, alpha, sqmu, rp, sqmu * alpha * dt)
-    psi = alpha * chi * chi
-    c2, c3 = stumpff_c2_c3(psi)
-    chi2 = chi * chi
-    f = 1.0 - chi2 * c2 / r0
-    g = dt - chi2 * chi * c3 / sqmu
-    rn = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + r0 * (1.0 - psi * c2)
-    fdot = sqmu * chi * (psi * c3 - 1.0) / (rn * r0)
-    gdot = 1.0 - chi2 * c2 / rn
+    f, g, fdot, gdot = _lagrange_coefficients(chi, dt, r0, sigma0, alpha, sqmu)
     out[ell, :3] = f[:, None] * r0v + g[:, None] * v0v
     out[ell, 3:] = fdot[:, None] * r0v + gdot[:, None] * v0v
     return out
