@@ -20,7 +20,9 @@ import argparse
 import json
 import sys
 
-from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress, event_dict
+from marsview.model.events import event_dict
+
+from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress
 
 
 def register(subparsers) -> None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import sys
 
-from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress, event_dict, load_targets, window
+from marsview.model.events import event_dict
+
+from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress, load_targets, window
 
 
 def register(subparsers) -> None:

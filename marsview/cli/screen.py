@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 import time
 
 from marsview.io.safe_text import printable, spreadsheet_safe
+from marsview.model.events import event_dict
 
 DEFAULT_DURATION = "7d"
 DEFAULT_THRESHOLD_KM = 10.0
@@ -135,27 +135,6 @@ def screening_window(targets, start_text, duration_text):
 
 
 # --- outputs ------------------------------------------------------------------------------------------
-
-def _num(x, digits=None):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return None
-    return round(float(x), digits) if digits is not None else float(x)
-
-
-def event_dict(e) -> dict:
-    """A screened close approach in the report's JSON shape ("source": "screening"; CDM rows: cdm_event_dict)."""
-    from marsview.core.time import format_epoch
-
-    return {
-        "source": "screening", "object1": e.object1, "object2": e.object2, "tca_utc": format_epoch(e.tca_tdb_s, "UTC", 6),
-        "tca_tdb_s": e.tca_tdb_s, "miss_km": e.miss_km, "relative_speed_kms": e.relative_speed_kms,
-        "radial_km": e.radial_km, "in_track_km": e.in_track_km, "cross_track_km": e.cross_track_km,
-        "crossing_dt_s": _num(e.crossing_dt_s), "miss_sigma": _num(e.miss_sigma), "sigma_km": _num(e.sigma_km),
-        "threshold_km": e.threshold_km, "hbr_m": (e.hbr1_km + e.hbr2_km) * 1000.0,
-        "hbr1_m": e.hbr1_km * 1000.0, "hbr2_m": e.hbr2_km * 1000.0,
-        "sources": [e.source1, e.source2], "pc": _num(e.pc), "pc_method": e.pc_method,
-    }
-
 
 def cdm_event_dict(c) -> dict:
     """A CDM's close approach (marsview.io.cdm_conjunction) as a report event: "source" "CDM", the Pc

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
 
 def collect_deliveries(paths, threshold_km: float, progress=None):
     """Delivery objects for PATHS in order (a watch history expands to its deliveries)."""
-    from marsview.cli.screen import event_dict
+    from marsview.model.events import event_dict
     from marsview.model.deliveries import history_deliveries, is_history
     from marsview.model.trend import CanonicalNames, delivery_from_path
 

@@ -54,7 +54,7 @@ def _emit(outcome) -> None:
 
 
 def run(args) -> int:
-    from marsview.cli.screen import event_dict
+    from marsview.model.events import event_dict
     from marsview.core.time import parse_duration_s
     from marsview.model.deliveries import STABLE_S, DeliveryWatcher
 

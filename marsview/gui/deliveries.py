@@ -203,7 +203,7 @@ class DeliveryWatch(QObject):
 
     def start(self, folder, history_dir=None, threshold_km: float | None = None, duration_s: float | None = None):
         """Watch FOLDER (history: FOLDER/.marsview unless HISTORY_DIR); the threshold follows the scenario."""
-        from marsview.cli.screen import event_dict
+        from marsview.model.events import event_dict
         from marsview.model.deliveries import STABLE_S, DeliveryWatcher
 
         sc = self.window.scenario

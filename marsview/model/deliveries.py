@@ -206,7 +206,7 @@ def history_deliveries(history_dir) -> list[Delivery]:
 class DeliveryWatcher:
     """Polls FOLDER for deliveries, keeps the current scenario and the history (see module docstring).
 
-    ``serialize``: CloseApproach -> dict (``cli.screen.event_dict``, injected to keep the model below the CLI).
+    ``serialize``: CloseApproach -> dict (``model.events.event_dict``).
     ``clock``/``stable_s``: injectable so tests need not wait.
     """
 

@@ -9,7 +9,7 @@ cross meets at most twice per period of the shorter orbit, at the two crossings)
 along-track drift of thousands of kilometres between deliveries. Each event joins the nearest unmatched
 encounter of its pair (nearest TCA first). Qt-free.
 
-Events are plain dicts with the keys of ``marsview screen --format json`` (``cli.screen.event_dict``) plus
+Events are plain dicts with the keys of ``marsview screen --format json`` (``model.events.event_dict``) plus
 ``shorter_period_s``; the serialiser is passed in by the caller (the model does not import the CLI).
 """
 
@@ -66,7 +66,7 @@ def shorter_period_s(close_approach) -> float:
 
 
 def event_records(result, serialize) -> list[dict]:
-    """SERIALIZE(event) (``cli.screen.event_dict``) for every event of a ScreeningResult, with its
+    """SERIALIZE(event) (``model.events.event_dict``) for every event of a ScreeningResult, with its
     ``shorter_period_s`` (what matching needs when only the records are kept, as in the watch history)."""
     out = []
     for e in result.events:
