@@ -92,10 +92,9 @@ def _run(args) -> int:
 
 
 def _oem_to_oem(src, dst, out_fmt, objects) -> int:
-    from marsview.io.formats import write_any
-    from marsview.io.oem import read_oem
+    from marsview.io.formats import read_any, write_any
 
-    msg = read_oem(src)
+    msg = read_any(src)
     if objects:
         wanted = {o.upper() for o in objects}
         msg.segments = [s for s in msg.segments if s.object_name.upper() in wanted]
@@ -108,11 +107,11 @@ def _oem_to_oem(src, dst, out_fmt, objects) -> int:
 
 def _oem_to_spk(src, dst, objects) -> int:
     from marsview.io.default_fleet import FLEET
-    from marsview.io.oem import read_oem
+    from marsview.io.formats import read_any
     from marsview.io.oem_convert import oem_to_ephemerides
     from marsview.io.spk import write_spk
 
-    msg = read_oem(src)
+    msg = read_any(src)
     ids = {s.object_name: s.metadata.get("OBJECT_ID", "") for s in msg.segments}
     items = []
     for eph in oem_to_ephemerides(msg):

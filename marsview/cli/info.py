@@ -129,11 +129,11 @@ def _spk(path, unusable) -> list[str]:
 
 
 def _oem(path, unusable) -> list[str]:
-    from marsview.io.oem import read_oem
+    from marsview.io.formats import read_any
 
-    msg = read_oem(path)
-    out = [f"  CCSDS_OEM_VERS {msg.version}; {len(msg.segments)} segment(s); "
-           f"originator {msg.header.get('ORIGINATOR', '?')}"]
+    msg = read_any(path)   # OEM KVN/XML, or a registered format read into an OemMessage (STK .e)
+    version = f"CCSDS_OEM_VERS {msg.version}; " if "CCSDS_OEM_VERS" in msg.header else ""
+    out = [f"  {version}{len(msg.segments)} segment(s); originator {msg.header.get('ORIGINATOR', '?')}"]
     by_object: dict[str, list] = {}
     for seg in msg.segments:
         by_object.setdefault(seg.object_name, []).append(seg)

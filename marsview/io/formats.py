@@ -29,8 +29,8 @@ class Sniff:
 
 @dataclass(frozen=True)
 class FileFormat:
-    kind: str                      # OEM | OPM | CDM | SPK: what the file holds
-    encoding: str                  # KVN | XML | DAF
+    kind: str                      # OEM | OPM | CDM | SPK: what the file holds (what its reader returns)
+    encoding: str                  # KVN | XML | DAF | STK
     extensions: tuple[str, ...]    # lower case, with the dot; the first is the format's own
     sniff: Sniff
     reader: str                    # "module:function" (path) -> message
@@ -61,6 +61,8 @@ FORMATS: tuple[FileFormat, ...] = (
     FileFormat("CDM", "XML", (".xml",), Sniff(xml_root="cdm"),
                "marsview.io.cdm:read_cdm", "marsview.io.cdm:write_cdm_xml", "marsview.io.cdm:CdmMessage"),
     FileFormat("SPK", "DAF", (".bsp",), Sniff(magic=(b"DAF/SPK", b"NAIF/DAF")), "marsview.io.spk:read_spk"),
+    FileFormat("OEM", "STK", (".e",), Sniff(magic=(b"stk.v.",)),   # read into an OemMessage: an OEM downstream
+               "marsview.io.stk_ephemeris:read_stk_ephemeris", None, "marsview.io.oem:OemMessage"),
 )
 
 
@@ -123,7 +125,7 @@ _OTHER_MESSAGES = {
 
 
 def detect_format(path) -> tuple[str, str]:
-    """(kind, encoding): kind OEM | OPM | CDM | SPK; encoding KVN | XML | DAF. ParseError when unknown."""
+    """(kind, encoding): kind OEM | OPM | CDM | SPK; encoding KVN | XML | DAF | STK. ParseError when unknown."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:

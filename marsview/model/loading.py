@@ -178,10 +178,10 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
             tr.ephemeris.origin_spec = {"source": "file", "path": str(path.resolve()), "object": tr.name}
             out.append((tr.name, tr.ephemeris, object_kind_for(tr.name, tr.naif_id), tr.naif_id, (str(path),), {}))
     elif kind == "OEM":
-        from marsview.io.oem import read_oem
+        from marsview.io.formats import read_any
         from marsview.io.oem_convert import oem_to_ephemerides
 
-        msg = read_oem(path)
+        msg = read_any(path)   # an OEM (KVN/XML) or any registered format read into an OemMessage (STK .e)
         warnings.extend(msg.warnings)
         ids = {seg.object_name: seg.metadata.get("OBJECT_ID") for seg in msg.segments}
         for eph in oem_to_ephemerides(msg, warnings):
