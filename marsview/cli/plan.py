@@ -105,7 +105,9 @@ def plan_report(targets, args):
         "removed": [event_dict(c.before) for c in check.changes if c.status == "gone"],
         "changes": [{"other": c.other, "status": {"gone": "removed"}.get(c.status, c.status),
                      "tca_utc": format_epoch((c.after or c.before).tca_tdb_s, "UTC", 6),
-                     "miss_before_km": c.miss_before_km, "miss_after_km": c.miss_after_km}
+                     "miss_before_km": c.miss_before_km, "miss_after_km": c.miss_after_km,
+                     "pc_before": c.before.pc if c.before is not None else None,
+                     "pc_after": c.after.pc if c.after is not None else None}
                     for c in check.changes],
     }
     return report, planned, burn, (start, stop)
