@@ -139,7 +139,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(["marsview-bench"])
     from marsview.gui.main_window import MainWindow
     from marsview.core.dynamics import jit_enabled
-    from marsview.gui.maneuver_panel import install_maneuver_planning
+    from marsview.gui.planning.maneuver_panel import install_maneuver_planning
 
     t_load = time.perf_counter()
     scenario, which = load(args.start)

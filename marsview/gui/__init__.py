@@ -26,7 +26,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
     window = MainWindow(paths=paths, **options)
     if planning:
         try:
-            from .maneuver_panel import install_maneuver_planning
+            from .planning.maneuver_panel import install_maneuver_planning
 
             window.maneuver_panel = install_maneuver_planning(window)
         except Exception as exc:  # an add-on failing must not take the viewer down: report it
@@ -42,7 +42,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
 def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
     app = ensure_app()
-    from .briefing import last_scenario_paths, restore_settings
+    from .briefing.briefing import last_scenario_paths, restore_settings
 
     window = launch(paths or last_scenario_paths() or None, show=True,
                     **({"allow_outside_paths": True} if allow_outside_paths else {}))

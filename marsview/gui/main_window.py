@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from marsview.io.formats import file_dialog_filter
 from marsview.render.themes import theme_named
 
-from .conjunction_table import ConjunctionTable
 from .controller import ScenarioController, screening_span, warm_worker_imports
 from .globe_view import GlobeView, read_surface_map
-from .object_panel import ObjectPanel, ScenarioInfo
-from .plots import PlotsPanel, sample_altitude, sample_pair_distance
-from .time_control import TimeBar, TimeController, now_tdb_s
+from .panels.conjunction_table import ConjunctionTable
+from .panels.object_panel import ObjectPanel, ScenarioInfo
+from .panels.plots import PlotsPanel, sample_altitude, sample_pair_distance
+from .panels.time_control import TimeBar, TimeController, now_tdb_s
 
 EPHEMERIS_FILTER = file_dialog_filter()  # every format in marsview.io.formats.FORMATS
 
@@ -69,10 +69,10 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_surface_map()
         self.resize(1600, 1000)
-        from .briefing import install_briefing
+        from .briefing.briefing import install_briefing
 
         install_briefing(self)
-        from .deliveries import install_deliveries
+        from .panels.deliveries import install_deliveries
 
         install_deliveries(self)
         self._pending_paths = paths or None

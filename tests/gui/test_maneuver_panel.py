@@ -16,7 +16,7 @@ from marsview.core.planning import planned_ephemeris, refine_encounter
 from marsview.core.screening import ScreeningSettings, screen
 from marsview.core.twobody import TwoBodyEphemeris
 from marsview.gui.controller import screening_targets
-from marsview.gui.maneuver_panel import ManeuverPanel, attach_close_autosave, install_maneuver_planning
+from marsview.gui.planning.maneuver_panel import ManeuverPanel, attach_close_autosave, install_maneuver_planning
 from marsview.model.scenario import Scenario, ScenarioObject
 
 T0 = 8.0e8
@@ -276,7 +276,7 @@ def test_worker_drops_stale_results_and_reports_errors(qtbot):
 
 @pytest.mark.parametrize("setup", [False, True], ids=["thread", "process"], indirect=True)
 def test_trade_space_progressive_click_and_solve(qtbot, setup):
-    from marsview.gui.trade_space import TradeSpacePanel
+    from marsview.gui.planning.trade_space import TradeSpacePanel
 
     window, panel, scenario = setup
     trade = TradeSpacePanel(panel, window)

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
-from marsview.gui.maneuver_panel import ManeuverPanel, install_maneuver_planning
+from marsview.gui.planning.maneuver_panel import ManeuverPanel, install_maneuver_planning
 from marsview.gui.maneuver_worker import ProcessWorker
 
 from test_maneuver_panel import BURN_AT, TIMEOUT_MS, baseline_for, make_scenario

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayo
 
 from marsview.core.time import format_epoch
 
-from .maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
-from .qt_time import tdb_s_from_qdatetime
+from ..maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
+from ..qtkit.qt_time import tdb_s_from_qdatetime
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0

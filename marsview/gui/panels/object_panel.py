@@ -127,7 +127,7 @@ class ScenarioInfo(QTextBrowser):
         if result is not None:
             notes = scenario.coverage_notes(result.start_tdb_s, result.stop_tdb_s)
         else:
-            from .controller import screening_span
+            from ..controller import screening_span
 
             notes = scenario.coverage_notes(*screening_span(scenario))
         if notes:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QGroupBox, QHBoxLayout, QLabel, QPus
 
 from marsview.core.time import format_epoch
 
-from .workers import TaskLane
+from ..workers import TaskLane
 
 
 def _pc(x) -> str:
@@ -68,7 +68,7 @@ class WhoMovesPanel(QDockWidget):
         from marsview.core.dynamics import ForceModel
         from marsview.model.options import who_moves
 
-        from .controller import screening_span, screening_targets
+        from ..controller import screening_span, screening_targets
 
         p = self.panel
         self.encounter, self.options = event, None

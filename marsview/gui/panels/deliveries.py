@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .workers import TaskLane
+from ..workers import TaskLane
 
 POLL_MS = 1000
 NOTIFICATION_MS = 10000

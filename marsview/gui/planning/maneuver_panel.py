@@ -28,8 +28,8 @@ from marsview.core.time import format_epoch
 from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
 
 from .maneuver_files import PlanFilesMixin
-from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
-from .qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
+from ..maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
+from ..qtkit.qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
@@ -270,7 +270,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self._schedule()
 
     def _span(self):
-        from .controller import screening_span
+        from ..controller import screening_span
 
         return screening_span(self.scenario)
 
@@ -376,7 +376,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
     def request(self, exact: bool = False) -> PlanRequest:
         from marsview.core.dynamics import ForceModel
 
-        from .controller import screening_targets
+        from ..controller import screening_targets
 
         name = self.target.currentText()
         _, stop = self._span()
@@ -427,7 +427,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         if outcome.planned is None and outcome.planned_samples is not None and self.scenario is not None:
             from dataclasses import replace
 
-            from .maneuver_worker import planned_from_samples
+            from ..maneuver_worker import planned_from_samples
 
             name = outcome.request.spacecraft
             if name in self.scenario.names():
