@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from marsview.gui.panels.conjunction_table import TABLE_COLUMNS
-from marsview.gui.planning.maneuver_panel import install_maneuver_planning
 
 from test_maneuver_panel import BURN_AT, BURN_DV, TIMEOUT_MS, make_scenario  # noqa: E402
 
@@ -20,9 +19,9 @@ def planned_window(qtbot, tmp_path, monkeypatch):
     from marsview.gui.main_window import MainWindow
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    window = MainWindow(scenario=make_scenario(tmp_path))
+    window = MainWindow(scenario=make_scenario(tmp_path), planning=True)
     qtbot.addWidget(window)
-    panel = install_maneuver_planning(window)
+    panel = window.maneuver_panel
     panel.force_model.setCurrentText("two-body")
     window.show()
     qtbot.waitUntil(lambda: panel.baseline is not None and panel.encounter.count() > 0, timeout=TIMEOUT_MS)

@@ -354,6 +354,24 @@ class TradeSpacePanel(QDockWidget):
         self.status.setText(message)
         self.status.setToolTip(details)
 
+    # --- the main window's panel protocol (panels.base.Panel) ------------------------------------------------
+    object_name = "tradeSpacePanel"
+    dock_area = Qt.RightDockWidgetArea  # tabbed with the maneuver panel by arrange_docks
+
+    @classmethod
+    def for_window(cls, window) -> TradeSpacePanel:
+        """The trade space of the window's maneuver panel (``maneuverPanel``, built before it)."""
+        maneuver = window.panel("maneuverPanel")
+        trade = cls(maneuver, window)
+        maneuver.trade = trade  # the maneuver panel resets it on a new scenario and stops its child on close
+        return trade
+
+    def set_scenario(self, scenario) -> None:
+        pass  # the maneuver panel resets it (ManeuverPanel.set_scenario)
+
+    def set_result(self, result) -> None:
+        pass
+
     def shutdown(self) -> None:
         self._poll.stop()
         self.worker.shutdown()
