@@ -139,13 +139,12 @@ def main() -> int:
     app = QApplication.instance() or QApplication(["marsview-bench"])
     from marsview.gui.main_window import MainWindow
     from marsview.core.dynamics import jit_enabled
-    from marsview.gui.maneuver_panel import install_maneuver_planning
 
     t_load = time.perf_counter()
     scenario, which = load(args.start)
     load_s = time.perf_counter() - t_load
-    window = MainWindow(scenario=scenario)
-    panel = install_maneuver_planning(window)
+    window = MainWindow(scenario=scenario, planning=True)
+    panel = window.maneuver_panel
     panel.force_model.setCurrentText(args.force_model)
     window.show()
     finished = []

@@ -23,18 +23,8 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
     ensure_app()
     from .main_window import MainWindow
 
-    window = MainWindow(paths=paths, **options)
-    if planning:
-        try:
-            from .maneuver_panel import install_maneuver_planning
-
-            window.maneuver_panel = install_maneuver_planning(window)
-        except Exception as exc:  # an add-on failing must not take the viewer down: report it
-            import traceback
-
-            window.report_error(f"Maneuver planning unavailable: {type(exc).__name__}: {exc}",
-                                traceback.format_exc())
-    window.arrange_docks()
+    # an add-on failing is reported in the window and must not take the viewer down (MainWindow._build_panels)
+    window = MainWindow(paths=paths, planning=planning, **options)
     if show:
         window.show()
     return window
@@ -42,7 +32,7 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
 def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
     app = ensure_app()
-    from .briefing import last_scenario_paths, restore_settings
+    from .briefing.briefing import last_scenario_paths, restore_settings
 
     window = launch(paths or last_scenario_paths() or None, show=True,
                     **({"allow_outside_paths": True} if allow_outside_paths else {}))

@@ -1,5 +1,7 @@
-"""The main window: the 3D view in the middle, the time bar under it, docks for close approaches, plots,
-objects and scenario information. Heavy work goes through ``ScenarioController`` (workers)."""
+"""The main window: the 3D view in the middle, the time bar under it, and the panels of ``panels.registry``
+docked around it (close approaches, plots, objects, scenario information, deliveries, maneuver planning), each
+handed the scenario, the screening results and the close through ``panels.base.Panel``. Heavy work goes through
+``ScenarioController`` (workers)."""
 
 from __future__ import annotations
 
@@ -7,28 +9,29 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
 from marsview.io.formats import file_dialog_filter
 from marsview.render.themes import theme_named
 
-from .conjunction_table import ConjunctionTable
 from .controller import ScenarioController, screening_span, warm_worker_imports
 from .globe_view import GlobeView, read_surface_map
-from .object_panel import ObjectPanel, ScenarioInfo
-from .plots import PlotsPanel, sample_altitude, sample_pair_distance
-from .time_control import TimeBar, TimeController, now_tdb_s
+from .panels.plots import sample_altitude, sample_pair_distance
+from .panels.registry import ADDONS, PANELS
+from .panels.time_control import TimeBar, TimeController, now_tdb_s
 
 EPHEMERIS_FILTER = file_dialog_filter()  # every format in marsview.io.formats.FORMATS
 
 
 class MainWindow(QMainWindow):
+    """PLANNING adds the maneuver-planning panels (the "planning" add-on of ``panels.registry``)."""
+
     screeningFinished = Signal()
     scenarioLoaded = Signal()
 
     def __init__(self, paths=None, scenario=None, loader=None, theme: str = "workstation",
-                 allow_outside_paths: bool = False):
+                 allow_outside_paths: bool = False, planning: bool = False):
         super().__init__()
         self._allow_outside_paths = allow_outside_paths
         self.setWindowTitle("marsview")
@@ -50,31 +53,25 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.globe.widget, 1)
         lay.addWidget(self.timebar)
         self.setCentralWidget(central)
-        self.table = ConjunctionTable(self)
-        self.plots = PlotsPanel(self)
-        self.objects = ObjectPanel(self)
-        self.info = ScenarioInfo(self)
-        table_dock = self._dock("Close approaches", self.table, Qt.BottomDockWidgetArea, "conjunctionDock")
-        plots_dock = self._dock("Plots", self.plots, Qt.BottomDockWidgetArea, "plotsDock")
-        objects_dock = self._dock("Objects", self.objects, Qt.RightDockWidgetArea, "objectsDock")
-        info_dock = self._dock("Scenario", self.info, Qt.RightDockWidgetArea, "scenarioDock")
+        self._build_status_bar()
+        self._build_menus()
+        self.panels = {}  # objectName -> panel (panels.base.Panel), in registry order
+        failures = self._build_panels(addons={"planning"} if planning else set())
+        table_dock, plots_dock, objects_dock, info_dock = (self.panels[n] for n in (
+            "conjunctionDock", "plotsDock", "objectsDock", "scenarioDock"))
         # the 3D view gets most of the window; the table wide enough for all its columns
         self.resizeDocks([table_dock, plots_dock], [300, 300], Qt.Vertical)
         self.resizeDocks([table_dock, plots_dock], [900, 600], Qt.Horizontal)
         self.resizeDocks([objects_dock, info_dock], [300, 300], Qt.Horizontal)
-        self._build_status_bar()
-        self._build_menus()
         self.selected_event = None
         self.last_error = None
         self._wire()
         self._restore_surface_map()
         self.resize(1600, 1000)
-        from .briefing import install_briefing
+        from .briefing.briefing import install_briefing
 
         install_briefing(self)
-        from .deliveries import install_deliveries
-
-        install_deliveries(self)
+        self.arrange_docks()
         self._pending_paths = paths or None
         if scenario is not None:
             self.controller.set_scenario(scenario)
@@ -83,8 +80,47 @@ class MainWindow(QMainWindow):
             # from a Qt callback aborted the process in never-shown windows (snapshot, movie)
             self.globe.scene.set_overlay_line("screening", "loading the scenario…")
             self._start_loading()
+        for message, details in failures:  # after the scenario is set, which clears the error line
+            self.report_error(message, details)
 
     # --- construction --------------------------------------------------------------------------------
+    def _build_panels(self, addons) -> list[tuple[str, str]]:
+        """Build and dock every panel of ``panels.registry.PANELS``, in order (those of the named ADDONS too).
+        An add-on panel that fails leaves the rest of its add-on out, and the viewer stays usable: returns the
+        (message, details) to report."""
+        import traceback
+
+        failures, failed = [], set()
+        for entry in PANELS:
+            if entry.addon is not None and (entry.addon not in addons or entry.addon in failed):
+                continue
+            try:
+                panel = entry.load().for_window(self)
+            except Exception as exc:
+                if entry.addon is None:
+                    raise
+                failed.add(entry.addon)
+                failures.append((f"{ADDONS[entry.addon]} unavailable: {type(exc).__name__}: {exc}",
+                                 traceback.format_exc()))
+                continue
+            self.addDockWidget(panel.dock_area, panel)
+            self.panels[panel.object_name] = panel
+        return failures
+
+    def panel(self, object_name):
+        """The panel docked under OBJECT_NAME (``panels.registry``), or None."""
+        return self.panels.get(object_name)
+
+    # the widgets of the core panels, as the window and its add-ons have always reached them (an AttributeError
+    # before the panel is built, so ``hasattr(window, "table")`` keeps working)
+    table = property(lambda self: self.panel("conjunctionDock").table)  # ConjunctionTable
+    plots = property(lambda self: self.panel("plotsDock").plots)  # PlotsPanel
+    objects = property(lambda self: self.panel("objectsDock").objects)  # ObjectPanel
+    info = property(lambda self: self.panel("scenarioDock").info)  # ScenarioInfo
+    # the delivery loop (panels.deliveries.DeliveryWatch) and the maneuver panel (None without planning)
+    deliveries = property(lambda self: self.panel("deliveriesDock").watch)
+    maneuver_panel = property(lambda self: self.panel("maneuverPanel"))
+
     def _start_loading(self):
         if self._pending_paths == "started":
             return
@@ -105,25 +141,17 @@ class MainWindow(QMainWindow):
         self.report_error("Could not load: " + message, details)
 
     def arrange_docks(self):
-        """The right-hand docks as one tab group (Objects, Scenario, Deliveries, Maneuver planning, Trade space,
-        Who moves; Objects in front), tabified in one pass once every dock exists, and the table and plots
+        """The right-hand docks as one tab group in registry order (Objects, Scenario, Deliveries, Maneuver
+        planning, Trade space, Who moves; Objects in front), tabified in one pass once every dock exists (the
+        window does it at the end of its construction), and the table and plots
         tall enough to read. (Tabifying each dock as it was installed left orphan tab bars drawn over the docks,
         and a second group beside the planning panel pushed the window past a 1080-px screen.)"""
-        by_name = {d.objectName(): d for d in self.findChildren(QDockWidget)}
-        order = ("objectsDock", "scenarioDock", "deliveriesDock", "maneuverPanel", "tradeSpacePanel", "whoMovesPanel")
-        group = [by_name[n] for n in order if n in by_name]
+        group = [p for p in self.panels.values() if p.dock_area == Qt.RightDockWidgetArea]  # registry order
         for dock in group[1:]:
             self.tabifyDockWidget(group[0], dock)
         group[0].raise_()
-        bottom = [by_name[n] for n in ("conjunctionDock", "plotsDock") if n in by_name]
+        bottom = [p for p in self.panels.values() if p.dock_area == Qt.BottomDockWidgetArea]
         self.resizeDocks(bottom, [260] * len(bottom), Qt.Vertical)
-
-    def _dock(self, title, widget, area, name):
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_status_bar(self):
         bar = self.statusBar()
@@ -205,10 +233,6 @@ class MainWindow(QMainWindow):
         self.timebar.nowRequested.connect(lambda: self.clock.set_time(now_tdb_s()))
         self.timebar.nextCloseApproachRequested.connect(self.jump_next_close_approach)
         self.timebar.clockScaleChanged.connect(self._on_clock_scale)
-        self.table.eventSelected.connect(self.select_event)
-        self.plots.eventClicked.connect(self.select_event_row)
-        self.objects.followRequested.connect(self.follow)
-        self.objects.selectionChanged.connect(self._on_object_selected)
 
     # --- scenario and screening ----------------------------------------------------------------------
     @property
@@ -220,11 +244,9 @@ class MainWindow(QMainWindow):
         self.globe.scene.clear_encounter() if self.globe.scene.encounter.event else None
         self.globe.scene.set_objects(scenario.objects)
         self.globe.scene.set_overlay_line("title", scenario.name)
-        self.objects.set_scenario(scenario)
-        self.info.set_scenario(scenario)
-        self.table.set_events(list(scenario.cdm_conjunctions))
+        for panel in self.panels.values():
+            panel.set_scenario(scenario)
         start, stop = screening_span(scenario)
-        self.plots.show_timeline([], window_tdb_s=(start, stop))
         if stop > start:
             self.clock.set_range(start, stop)
             self.clock.set_time(start)
@@ -243,9 +265,8 @@ class MainWindow(QMainWindow):
     def _on_screening(self, result):
         if self.last_error and self.last_error[0].startswith("Screening failed"):
             self.clear_error()   # a later success replaces the failure
-        self.table.set_events(list(result.events) + list(self.scenario.cdm_conjunctions))
-        self.plots.show_timeline(result.events, window_tdb_s=(result.start_tdb_s, result.stop_tdb_s))
-        self.info.set_scenario(self.scenario, result)
+        for panel in self.panels.values():
+            panel.set_result(result)
         self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
                                                        f"{result.threshold_km:g} km")
         if result.events and self.selected_event is None:  # plot the closest one until the user picks
@@ -291,7 +312,8 @@ class MainWindow(QMainWindow):
 
         self.controller.plot_lane.submit(job)
 
-    def _on_object_selected(self, name):
+    def select_object(self, name):
+        """The object list's selection: plot NAME's altitude (None: nothing)."""
         if name is None or self.scenario is None:
             return
         eph = self.scenario.object(name).ephemeris
@@ -470,6 +492,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         self._pending_paths = "started"  # a load not yet begun never begins
         self.clock.pause()
+        for panel in self.panels.values():
+            panel.shutdown()
         ok = self.controller.shutdown()
         if not ok:
             self.statusBar().showMessage("waiting for background work to stop…")

@@ -122,7 +122,7 @@ def open_sink(output, size, fps):
 def render_movie(window, output, start_tdb_s, duration_s, fps, warp, size, theme=None, progress=None,
                  cancelled=None, reference_height_px=1080) -> int:
     """Synchronous export (CLI, scripts): returns the number of frames written."""
-    from .exports import OffscreenView
+    from .export.exports import OffscreenView
 
     epochs = frame_epochs(start_tdb_s, duration_s, fps, warp)
     sink = open_sink(output, size, fps)
@@ -153,7 +153,7 @@ class MovieExport(QObject):
 
     def __init__(self, window, output, start_tdb_s, duration_s, fps, warp, size, theme=None, parent=None):
         super().__init__(parent or window)
-        from .exports import OffscreenView
+        from .export.exports import OffscreenView
 
         self.window, self.output = window, str(output)
         self.epochs = frame_epochs(start_tdb_s, duration_s, fps, warp)

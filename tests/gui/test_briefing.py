@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_scenario import MISS_KM, TCA_TDB_S, fake_loader  # noqa: E402
 
-from marsview.gui.briefing import (BRIEFING_PALETTE, contrast_ratio, countdown, install_briefing,  # noqa: E402
+from marsview.gui.briefing.briefing import (BRIEFING_PALETTE, contrast_ratio, countdown, install_briefing,  # noqa: E402
                                    last_scenario_paths, palette_contrasts, relative_luminance, restore_settings,
                                    save_layout)
 from marsview.io.errors import ParseError  # noqa: E402
@@ -136,7 +136,7 @@ def test_briefing_keys_act(window, qtbot):
 
 # --- saved views -------------------------------------------------------------------------------------
 def test_saved_views_recall_with_keys_and_sequence(window, qtbot, tmp_path):
-    from marsview.gui.saved_views import read_views
+    from marsview.gui.briefing.saved_views import read_views
 
     w, views = window, window.saved_views
     views.path = tmp_path / "views.toml"
@@ -175,7 +175,7 @@ def test_saved_views_recall_with_keys_and_sequence(window, qtbot, tmp_path):
 
 
 def test_bad_views_file_names_line_and_key(tmp_path):
-    from marsview.gui.saved_views import read_views
+    from marsview.gui.briefing.saved_views import read_views
 
     p = tmp_path / "views.toml"
     p.write_text('sequence = ["a"]\n\n[[views]]\nname = "a"\ntime_utc = "2025-05-08T00:00:00"\nkey = 12\n')
@@ -213,7 +213,7 @@ def test_briefing_indicator_shows_play_state_and_warp(window, qtbot):
 
 
 def test_briefing_type_scales_with_the_screen_height_and_dpi():
-    from marsview.gui.briefing import BriefingOverlay
+    from marsview.gui.briefing.briefing import BriefingOverlay
 
     overlay = BriefingOverlay(None)
     overlay.set_scale(1080, 96.0)
@@ -228,7 +228,7 @@ def test_briefing_type_scales_with_the_screen_height_and_dpi():
 
 
 def test_view_shortcuts_work_in_briefing_mode(window, qtbot, tmp_path, monkeypatch):
-    import marsview.gui.saved_views as sv
+    import marsview.gui.briefing.saved_views as sv
 
     w, views = window, window.saved_views
     views.path = tmp_path / "views.toml"
@@ -248,7 +248,7 @@ def test_view_shortcuts_work_in_briefing_mode(window, qtbot, tmp_path, monkeypat
 
 
 def test_saved_encounter_view_reopens_the_encounter(window, qtbot, tmp_path):
-    from marsview.gui.saved_views import read_views
+    from marsview.gui.briefing.saved_views import read_views
 
     w, views = window, window.saved_views
     views.path = tmp_path / "views.toml"
@@ -291,7 +291,7 @@ def test_saved_encounter_view_reopens_the_encounter(window, qtbot, tmp_path):
 
 
 def test_bad_encounter_in_views_file_names_line_and_key(tmp_path):
-    from marsview.gui.saved_views import read_views
+    from marsview.gui.briefing.saved_views import read_views
 
     p = tmp_path / "views.toml"
     p.write_text('[[views]]\nname = "a"\ntime_utc = "2025-05-08T00:00:00"\nencounter = ["ALPHA"]\n'

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_scenario import fake_loader  # noqa: E402
 
-from marsview.gui.exports import default_caption, screenshot_view, screenshot_window  # noqa: E402
+from marsview.gui.export.exports import default_caption, screenshot_view, screenshot_window  # noqa: E402
 from marsview.gui.globe_view import qimage_to_rgb  # noqa: E402
 from marsview.render.movie_frames import png_frame_name  # noqa: E402
 

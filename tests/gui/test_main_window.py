@@ -233,7 +233,7 @@ def test_next_close_approach_walks_through_the_table(window):
 def test_table_shows_crossing_dt_and_small_pc_and_fits_the_default_window(window, qtbot):
     import dataclasses
 
-    from marsview.gui.conjunction_table import TABLE_COLUMNS
+    from marsview.gui.panels.conjunction_table import TABLE_COLUMNS
 
     table = window.table
     assert window.size().width() == 1600  # the default window
@@ -264,7 +264,7 @@ def test_table_shows_crossing_dt_and_small_pc_and_fits_the_default_window(window
 
 def test_plots_name_the_month_span_the_window_and_state_the_altitude_reference(window, qtbot):
     from marsview.core.time import utc_to_tdb_s
-    from marsview.gui.plots import ALTITUDE_REFERENCE_RADIUS_KM, sample_altitude, tdb_to_posix_utc
+    from marsview.gui.panels.plots import ALTITUDE_REFERENCE_RADIUS_KM, sample_altitude, tdb_to_posix_utc
 
     plots = window.plots
     start, stop = window.clock.start_tdb_s, window.clock.stop_tdb_s  # the screening window (1 day)

@@ -16,7 +16,7 @@ from marsview.core.planning import planned_ephemeris, refine_encounter
 from marsview.core.screening import ScreeningSettings, screen
 from marsview.core.twobody import TwoBodyEphemeris
 from marsview.gui.controller import screening_targets
-from marsview.gui.maneuver_panel import ManeuverPanel, attach_close_autosave, install_maneuver_planning
+from marsview.gui.planning.maneuver_panel import ManeuverPanel, attach_close_autosave
 from marsview.model.scenario import Scenario, ScenarioObject
 
 T0 = 8.0e8
@@ -226,9 +226,9 @@ def test_main_window_shows_the_planned_table(qtbot, tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     scenario = make_scenario(tmp_path)
-    window = MainWindow(scenario=scenario)
+    window = MainWindow(scenario=scenario, planning=True)
     qtbot.addWidget(window)
-    panel = install_maneuver_planning(window)
+    panel = window.maneuver_panel
     panel.force_model.setCurrentText("two-body")
     assert window.findChild(ManeuverPanel, "maneuverPanel") is panel
     window.show()
@@ -276,7 +276,7 @@ def test_worker_drops_stale_results_and_reports_errors(qtbot):
 
 @pytest.mark.parametrize("setup", [False, True], ids=["thread", "process"], indirect=True)
 def test_trade_space_progressive_click_and_solve(qtbot, setup):
-    from marsview.gui.trade_space import TradeSpacePanel
+    from marsview.gui.planning.trade_space import TradeSpacePanel
 
     window, panel, scenario = setup
     trade = TradeSpacePanel(panel, window)

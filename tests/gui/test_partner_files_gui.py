@@ -74,7 +74,7 @@ def test_cdm_becomes_a_row_with_its_objects_drawn(window, qapp, tmp_path, capsys
     assert len(cdm_rows) == 1
     row = cdm_rows[0]
     model = table.model()
-    from marsview.gui.conjunction_table import TABLE_COLUMNS, format_pc
+    from marsview.gui.panels.conjunction_table import TABLE_COLUMNS, format_pc
 
     pc_col = next(c for c, col in enumerate(TABLE_COLUMNS) if col.header == "Pc")
     assert model.index(row, 0).data() in ("ALPHA – BRAVO (CDM)", "ALPHA – BRAVO (CDM ⚑)")

@@ -9,8 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from marsview.gui.conjunction_table import TABLE_COLUMNS
-from marsview.gui.maneuver_panel import install_maneuver_planning
+from marsview.gui.panels.conjunction_table import TABLE_COLUMNS
 
 from test_maneuver_panel import BURN_AT, BURN_DV, TIMEOUT_MS, make_scenario  # noqa: E402
 
@@ -20,9 +19,9 @@ def planned_window(qtbot, tmp_path, monkeypatch):
     from marsview.gui.main_window import MainWindow
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    window = MainWindow(scenario=make_scenario(tmp_path))
+    window = MainWindow(scenario=make_scenario(tmp_path), planning=True)
     qtbot.addWidget(window)
-    panel = install_maneuver_planning(window)
+    panel = window.maneuver_panel
     panel.force_model.setCurrentText("two-body")
     window.show()
     qtbot.waitUntil(lambda: panel.baseline is not None and panel.encounter.count() > 0, timeout=TIMEOUT_MS)
@@ -40,8 +39,8 @@ def _row(window, pair):
 
 
 def test_a_plan_is_shown_as_planned_everywhere(qtbot, planned_window):
-    from marsview.gui.exports import default_caption
-    from marsview.gui.report import build_report
+    from marsview.gui.export.exports import default_caption
+    from marsview.gui.export.report import build_report
 
     window, panel = planned_window
     banner = window.findChild(QLabel, "plannedBanner")
@@ -77,7 +76,7 @@ def test_a_plan_is_shown_as_planned_everywhere(qtbot, planned_window):
     assert report.title.startswith("PLANNED") and report.facts[0][0] == "PLANNED"
     assert any("THIRD" in (e.object1, e.object2) for e in report.events)
     # an off-screen picture (screenshots, report) shows the ghost orbit and the stamp too
-    from marsview.gui.exports import OffscreenView
+    from marsview.gui.export.exports import OffscreenView
 
     view = OffscreenView(window, (640, 400))
     try:

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
-from marsview.gui.maneuver_panel import ManeuverPanel, install_maneuver_planning
+from marsview.gui.planning.maneuver_panel import ManeuverPanel
 from marsview.gui.maneuver_worker import ProcessWorker
 
 from test_maneuver_panel import BURN_AT, TIMEOUT_MS, baseline_for, make_scenario
@@ -121,9 +121,9 @@ def test_closing_during_a_400_by_400_trade_space_returns_promptly(qtbot, tmp_pat
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     scenario = make_scenario(tmp_path)
-    window = MainWindow(scenario=scenario)
+    window = MainWindow(scenario=scenario, planning=True)
     qtbot.addWidget(window)
-    panel = install_maneuver_planning(window)
+    panel = window.maneuver_panel
     panel.force_model.setCurrentText("zonal")
     window.show()
     qtbot.waitUntil(lambda: panel.baseline is not None and panel.encounter.count() > 0, timeout=TIMEOUT_MS)

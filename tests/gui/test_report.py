@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_scenario import MISS_KM, fake_loader  # noqa: E402
 
-from marsview.gui.report import build_report, export_report  # noqa: E402
+from marsview.gui.export.report import build_report, export_report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_pdf_first_page_is_filled(window, tmp_path):
     if pdftoppm is None:
         pytest.skip("pdftoppm (apt package poppler-utils, installed by ./run) is not on PATH")
     content = build_report(window, pictures=False)
-    from marsview.gui.report import write_pdf
+    from marsview.gui.export.report import write_pdf
 
     write_pdf(content, tmp_path / "r.pdf")
     dpi = 50

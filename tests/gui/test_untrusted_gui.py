@@ -42,7 +42,7 @@ def window(window_factory):
 
 
 def test_export_csv_and_report_defuse_names(window, tmp_path):
-    from marsview.gui.report import build_report, report_html, write_csv
+    from marsview.gui.export.report import build_report, report_html, write_csv
 
     out = tmp_path / "ca.csv"
     assert window.export_csv(out)

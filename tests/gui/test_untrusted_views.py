@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from marsview.gui.saved_views import read_views
+from marsview.gui.briefing.saved_views import read_views
 from marsview.io.errors import ParseError
 
 GOOD = '[[views]]\nname = "overview"\ntime_utc = "2024-04-01T00:00:00"\n'

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QPushButton
 
-from marsview.gui.who_moves import WhoMovesPanel
+from marsview.gui.planning.who_moves import WhoMovesPanel
 from tests.gui.test_maneuver_panel import TIMEOUT_MS, setup  # noqa: F401 (fixture)
 
 

@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .workers import TaskLane
+from ..workers import TaskLane
 
 POLL_MS = 1000
 NOTIFICATION_MS = 10000
@@ -326,23 +326,49 @@ class DeliveryWatch(QObject):
         self.window.plots.setCurrentWidget(self.trend)
 
     # --- window lifetime -----------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """The window closes: stop polling, cancel and join the worker lane, hide the notification."""
+        self.timer.stop()
+        self.watcher = None
+        self.lane.shutdown()
+        self.toast.hide()
+
     def eventFilter(self, obj, event):
-        if obj is self.window and event.type() == QEvent.Close:
-            self.timer.stop()
-            self.watcher = None
-            self.lane.shutdown()
-            self.toast.hide()
-        elif obj is self.window and event.type() in (QEvent.Resize, QEvent.Move) and self.toast.isVisible():
+        if obj is self.window and event.type() in (QEvent.Resize, QEvent.Move) and self.toast.isVisible():
             self._place_toast()
         return False
 
 
-def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = None) -> DeliveryWatch:
-    """File → Watch folder…, the Deliveries and Trend docks, the notification; sets ``window.deliveries``.
-    Idempotent."""
-    existing = getattr(window, "deliveries", None)
-    if isinstance(existing, DeliveryWatch):
-        return existing
+class DeliveriesDock(QDockWidget):
+    """The delivery loop as a panel (``panels.base.Panel``): File → Watch folder…, this dock, the Trend tab of the
+    plots, the notification. ``watch`` is the ``DeliveryWatch`` (``MainWindow.deliveries``); each screening
+    result gets the last delivery's NEW / WORSE / CHANGED marks."""
+
+    object_name = "deliveriesDock"
+    dock_area = Qt.RightDockWidgetArea  # tabbed with Scenario by arrange_docks
+
+    def __init__(self, window):
+        super().__init__("Deliveries", window)
+        self.setObjectName(self.object_name)
+        self.watch = None
+
+    @classmethod
+    def for_window(cls, window, poll_ms: int = POLL_MS, stable_s: float | None = None) -> DeliveriesDock:
+        dock = cls(window)
+        dock.watch = _build_watch(window, dock, poll_ms, stable_s)
+        return dock
+
+    def set_scenario(self, scenario) -> None:
+        pass
+
+    def set_result(self, result) -> None:
+        self.watch.mark_rows(result)
+
+    def shutdown(self) -> None:
+        self.watch.shutdown()
+
+
+def _build_watch(window, deliveries_dock, poll_ms: int, stable_s: float | None) -> DeliveryWatch:
     watch = DeliveryWatch(window, poll_ms, stable_s)
     watch.panel = DeliveriesPanel(window)
     watch.trend = TrendPlot(window)
@@ -357,10 +383,7 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
     watch.toast_timer = QTimer(watch)
     watch.toast_timer.setSingleShot(True)
     watch.toast_timer.timeout.connect(watch.toast.hide)
-    deliveries_dock = QDockWidget("Deliveries", window)
-    deliveries_dock.setObjectName("deliveriesDock")
     deliveries_dock.setWidget(watch.panel)
-    window.addDockWidget(Qt.RightDockWidgetArea, deliveries_dock)  # tabbed with Scenario by arrange_docks
     # a tab of the plots panel rather than a dock tabified with it: Qt (6.7-6.11) left a second, orphan tab
     # bar on screen when a dock was tabified with the Plots dock, which shares its area with the table
     window.plots.addTab(watch.trend, "Trend")
@@ -370,7 +393,6 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
     action.triggered.connect(lambda: _choose_folder(window, watch))
     first_separator = next((a for a in menu.actions() if a.isSeparator()), None)
     menu.insertAction(first_separator, action)
-    window.controller.screeningResult.connect(watch.mark_rows)
     window.table.eventSelected.connect(watch.show_trend)
 
     def raise_docks(snap):
@@ -378,7 +400,6 @@ def install_deliveries(window, poll_ms: int = POLL_MS, stable_s: float | None = 
             deliveries_dock.raise_()
 
     watch.arrived.connect(raise_docks)
-    window.deliveries = watch
     return watch
 
 

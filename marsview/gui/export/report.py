@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QFileDialog
 from marsview.core.time import format_epoch
 from marsview.io.atomic import atomic_write_bytes, atomic_write_text
 
-from .conjunction_table import ConjunctionModel, format_pc, severity
-from .controller import screening_span
-from .globe_view import rgb_to_qimage
-from .plots import UtcDateAxis, sample_pair_distance, tdb_to_posix_utc
+from ..controller import screening_span
+from ..globe_view import rgb_to_qimage
+from ..panels.conjunction_table import ConjunctionModel, format_pc, severity
+from ..panels.plots import UtcDateAxis, sample_pair_distance, tdb_to_posix_utc
 
 MAX_PICTURES = 200  # encounter pictures beyond this are left out (and the report says so)
 PLOT_SIZE = (900, 320)

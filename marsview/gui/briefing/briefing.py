@@ -106,7 +106,7 @@ def current_events(events, tdb_s: float, limit: int = CALLOUTS_MAX):
 
 def callout_text(event, tdb_s: float) -> tuple[str, str]:
     """(text, palette key) for one close approach."""
-    from .conjunction_table import severity
+    from ..panels.conjunction_table import severity
 
     level = severity(event)
     tag = {2: "▲ RED", 1: "◆ AMBER", 0: "●"}[level]
@@ -436,7 +436,7 @@ def install_briefing(window, exports: bool = True, views: bool = True):
 
         window.saved_views = install_saved_views(window)
     if exports:
-        from .exports import install_exports
+        from ..export.exports import install_exports
 
         install_exports(window)
     install_settings(window)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView
 
 from marsview.core.time import format_epoch
 from marsview.io.safe_text import spreadsheet_safe
@@ -291,3 +291,33 @@ class ConjunctionTable(QTableView):
     def _on_current(self, current, _previous):
         if current.isValid():
             self.eventSelected.emit(current.data(EVENT_ROLE))
+
+
+class ConjunctionDock(QDockWidget):
+    """The close-approach table as a panel (``panels.base.Panel``): the scenario's CDM rows, then each screening's
+    close approaches with them; picking a row selects the event in the window."""
+
+    object_name = "conjunctionDock"
+    dock_area = Qt.BottomDockWidgetArea
+
+    def __init__(self, window):
+        super().__init__("Close approaches", window)
+        self.setObjectName(self.object_name)
+        self.main_window = window
+        self.table = ConjunctionTable(self)
+        self.setWidget(self.table)
+
+    @classmethod
+    def for_window(cls, window) -> ConjunctionDock:
+        dock = cls(window)
+        dock.table.eventSelected.connect(window.select_event)
+        return dock
+
+    def set_scenario(self, scenario) -> None:
+        self.table.set_events(list(scenario.cdm_conjunctions))
+
+    def set_result(self, result) -> None:
+        self.table.set_events(list(result.events) + list(self.main_window.scenario.cdm_conjunctions))
+
+    def shutdown(self) -> None:
+        pass

@@ -9,8 +9,8 @@ the maneuvered spacecraft's pairs are re-screened (core.screening.rescreen). Wit
 preview of ``core.planning.BurnArc`` (integrated once per burn time) and the exact trajectory replaces it
 400 ms after the last change. The status line says which ("preview" / "exact").
 
-``install_maneuver_planning(window)`` attaches the dock (and the trade-space dock) to marsview's main window:
-each planned screening result goes into the window's close-approach table, then the window emits
+In marsview's main window the panel is built by ``ManeuverPanel.for_window`` (the "planning" add-on of
+``gui.panels.registry``; the trade-space and who-moves docks follow it there): each planned screening result goes into the window's close-approach table, then the window emits
 ``screeningFinished``; once the plan settles the window's full refresh runs (controller.screeningResult).
 The plan is autosaved when the window closes.
 """
@@ -28,8 +28,8 @@ from marsview.core.time import format_epoch
 from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
 
 from .maneuver_files import PlanFilesMixin
-from .maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
-from .qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
+from ..maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
+from ..qtkit.qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
@@ -220,6 +220,8 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             self.target.setCurrentText(named[0])
         self._on_target_changed(self.target.currentText())
         self._offer_autosave()
+        if getattr(self, "indicator", None) is not None:
+            self.indicator.clear()  # no plan of the previous scenario stays on screen
 
     def set_baseline(self, result) -> None:
         """A fresh screening of the unplanned scenario: the plan is re-applied on top of it."""
@@ -270,7 +272,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self._schedule()
 
     def _span(self):
-        from .controller import screening_span
+        from ..controller import screening_span
 
         return screening_span(self.scenario)
 
@@ -376,7 +378,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
     def request(self, exact: bool = False) -> PlanRequest:
         from marsview.core.dynamics import ForceModel
 
-        from .controller import screening_targets
+        from ..controller import screening_targets
 
         name = self.target.currentText()
         _, stop = self._span()
@@ -427,7 +429,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         if outcome.planned is None and outcome.planned_samples is not None and self.scenario is not None:
             from dataclasses import replace
 
-            from .maneuver_worker import planned_from_samples
+            from ..maneuver_worker import planned_from_samples
 
             name = outcome.request.spacecraft
             if name in self.scenario.names():
@@ -507,6 +509,17 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                     item.setFont(font)
                 self.comparison.setItem(i, j, item)
 
+    # --- the main window's panel protocol (panels.base.Panel) ------------------------------------------------
+    object_name = "maneuverPanel"
+    dock_area = Qt.RightDockWidgetArea
+
+    @classmethod
+    def for_window(cls, window) -> ManeuverPanel:
+        return _for_window(window)
+
+    def set_result(self, result) -> None:
+        self.set_baseline(result)
+
     def shutdown(self) -> None:
         """Autosave, stop timers, cancel and join the worker (before the window goes away)."""
         for t in (self.exact_timer, self.autosave_timer, getattr(self, "settle_timer", None)):
@@ -524,8 +537,6 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                 self.trade.shutdown()
             if getattr(self, "indicator", None) is not None:
                 self.indicator.shutdown()
-            if getattr(self, "who_moves", None) is not None:
-                self.who_moves.shutdown()
 
 
 def _km(ev) -> str:
@@ -555,14 +566,12 @@ def attach_close_autosave(panel: ManeuverPanel, window) -> None:
     panel._close_watcher = watcher
 
 
-def install_maneuver_planning(window) -> ManeuverPanel:
-    """Attach the maneuver dock to marsview's MainWindow (uses its public ``controller``, ``addDockWidget``,
-    ``report_error``); returns the panel."""
+def _for_window(window) -> ManeuverPanel:
+    """The maneuver panel of marsview's MainWindow (its public ``controller``, ``table``, ``report_error``), with
+    the plan indicator; computing in a child process. The trade-space and who-moves panels follow it in the
+    registry and find it with ``window.panel("maneuverPanel")``."""
     panel = ManeuverPanel(window, use_process=True)
-    window.addDockWidget(Qt.RightDockWidgetArea, panel)
     controller = window.controller
-    controller.scenarioChanged.connect(lambda sc: panel.set_scenario(sc, None))
-    controller.screeningResult.connect(panel.set_baseline)
 
     settle = QTimer(panel)
     settle.setSingleShot(True)
@@ -592,22 +601,8 @@ def install_maneuver_planning(window) -> ManeuverPanel:
         sys.setswitchinterval(0.001)
     if hasattr(window, "report_error"):
         panel.errorOccurred.connect(window.report_error)
-    from .trade_space import TradeSpacePanel
-
     if hasattr(window, "table"):
         from .plan_indicator import PlanIndicator
 
         panel.indicator = PlanIndicator(window, panel)  # banner, ghost orbit, before/after table, plan curve
-        controller.scenarioChanged.connect(lambda _sc: panel.indicator.clear())
-    panel.trade = TradeSpacePanel(panel, window)
-    window.addDockWidget(Qt.RightDockWidgetArea, panel.trade)  # tabbed with the panel by arrange_docks
-    from .who_moves import install_who_moves
-
-    panel.who_moves = install_who_moves(panel, window)
-    panel.raise_()
-    attach_close_autosave(panel, window)
-    if controller.scenario is not None:
-        panel.set_scenario(controller.scenario, controller.result)
-        if controller.result is not None:
-            panel.set_baseline(controller.result)
     return panel

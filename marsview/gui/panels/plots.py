@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QTabWidget
 
 from marsview.core import constants as C
 from marsview.core.time import tdb_s_to_utc_jd
@@ -199,3 +199,34 @@ class PlotsPanel(QTabWidget):
         x = float(tdb_to_posix_utc(tdb_s)[0])
         for line in self._now_lines:
             line.setPos(x)
+
+
+class PlotsDock(QDockWidget):
+    """The plots as a panel (``panels.base.Panel``): the timeline of the screening window follows the scenario
+    and each screening; a close approach clicked on the timeline is selected in the table."""
+
+    object_name = "plotsDock"
+    dock_area = Qt.BottomDockWidgetArea
+
+    def __init__(self, window):
+        super().__init__("Plots", window)
+        self.setObjectName(self.object_name)
+        self.plots = PlotsPanel(self)
+        self.setWidget(self.plots)
+
+    @classmethod
+    def for_window(cls, window) -> PlotsDock:
+        dock = cls(window)
+        dock.plots.eventClicked.connect(window.select_event_row)
+        return dock
+
+    def set_scenario(self, scenario) -> None:
+        from ..controller import screening_span
+
+        self.plots.show_timeline([], window_tdb_s=screening_span(scenario))
+
+    def set_result(self, result) -> None:
+        self.plots.show_timeline(result.events, window_tdb_s=(result.start_tdb_s, result.stop_tdb_s))
+
+    def shutdown(self) -> None:
+        pass

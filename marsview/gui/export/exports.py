@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from marsview.core.time import format_clock
 
-from .globe_view import rgb_to_qimage
+from ..globe_view import rgb_to_qimage
 
 
 def scaled_theme(theme, factor: float):
@@ -222,16 +222,18 @@ def install_exports(window):
     add("&Screenshot of the 3D view…", lambda: _screenshot_dialog(window, whole=False), "actionScreenshotView",
         "Ctrl+Shift+P")
     add("Screenshot of the &window…", lambda: _screenshot_dialog(window, whole=True), "actionScreenshotWindow")
-    add("&Movie…", lambda: _lazy("movie", "open_movie_dialog")(window), "actionExportMovie")
-    add("Close-approach &report (HTML, PDF, CSV)…", lambda: _lazy("report", "open_report_dialog")(window),
-        "actionExportReport")
+    add("&Movie…", lambda: _lazy("marsview.gui.movie", "open_movie_dialog")(window), "actionExportMovie")
+    add("Close-approach &report (HTML, PDF, CSV)…",
+        lambda: _lazy("marsview.gui.export.report", "open_report_dialog")(window), "actionExportReport")
     return export
 
 
 def _lazy(module, name):
+    """MODULE's NAME, imported on first use (movie and report import this module: a top-level import would be a
+    cycle)."""
     import importlib
 
-    return getattr(importlib.import_module(f"marsview.gui.{module}"), name)
+    return getattr(importlib.import_module(module), name)
 
 
 def _screenshot_dialog(window, whole: bool):

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayo
 
 from marsview.core.time import format_epoch
 
-from .maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
-from .qt_time import tdb_s_from_qdatetime
+from ..maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
+from ..qtkit.qt_time import tdb_s_from_qdatetime
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0
@@ -353,6 +353,24 @@ class TradeSpacePanel(QDockWidget):
         self.last_error = (message, details)
         self.status.setText(message)
         self.status.setToolTip(details)
+
+    # --- the main window's panel protocol (panels.base.Panel) ------------------------------------------------
+    object_name = "tradeSpacePanel"
+    dock_area = Qt.RightDockWidgetArea  # tabbed with the maneuver panel by arrange_docks
+
+    @classmethod
+    def for_window(cls, window) -> TradeSpacePanel:
+        """The trade space of the window's maneuver panel (``maneuverPanel``, built before it)."""
+        maneuver = window.panel("maneuverPanel")
+        trade = cls(maneuver, window)
+        maneuver.trade = trade  # the maneuver panel resets it on a new scenario and stops its child on close
+        return trade
+
+    def set_scenario(self, scenario) -> None:
+        pass  # the maneuver panel resets it (ManeuverPanel.set_scenario)
+
+    def set_result(self, result) -> None:
+        pass
 
     def shutdown(self) -> None:
         self._poll.stop()

@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem,
+from PySide6.QtWidgets import (QColorDialog, QDockWidget, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem,
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from marsview.core.time import format_epoch
@@ -127,7 +127,7 @@ class ScenarioInfo(QTextBrowser):
         if result is not None:
             notes = scenario.coverage_notes(result.start_tdb_s, result.stop_tdb_s)
         else:
-            from .controller import screening_span
+            from ..controller import screening_span
 
             notes = scenario.coverage_notes(*screening_span(scenario))
         if notes:
@@ -146,3 +146,59 @@ class ScenarioInfo(QTextBrowser):
             rows.append("<p><b>Warnings</b></p><ul>" + "".join(f"<li>{e(str(w))}</li>" for w in scenario.warnings)
                         + "</ul>")
         self.setHtml("".join(rows))
+
+
+class ObjectsDock(QDockWidget):
+    """The object list as a panel (``panels.base.Panel``): follow and select act on the window."""
+
+    object_name = "objectsDock"
+    dock_area = Qt.RightDockWidgetArea
+
+    def __init__(self, window):
+        super().__init__("Objects", window)
+        self.setObjectName(self.object_name)
+        self.objects = ObjectPanel(self)
+        self.setWidget(self.objects)
+
+    @classmethod
+    def for_window(cls, window) -> ObjectsDock:
+        dock = cls(window)
+        dock.objects.followRequested.connect(window.follow)
+        dock.objects.selectionChanged.connect(window.select_object)
+        return dock
+
+    def set_scenario(self, scenario) -> None:
+        self.objects.set_scenario(scenario)
+
+    def set_result(self, result) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+class ScenarioDock(QDockWidget):
+    """Scenario information as a panel (``panels.base.Panel``), with the last screening once there is one."""
+
+    object_name = "scenarioDock"
+    dock_area = Qt.RightDockWidgetArea
+
+    def __init__(self, window):
+        super().__init__("Scenario", window)
+        self.setObjectName(self.object_name)
+        self.main_window = window
+        self.info = ScenarioInfo(self)
+        self.setWidget(self.info)
+
+    @classmethod
+    def for_window(cls, window) -> ScenarioDock:
+        return cls(window)
+
+    def set_scenario(self, scenario) -> None:
+        self.info.set_scenario(scenario)
+
+    def set_result(self, result) -> None:
+        self.info.set_scenario(self.main_window.scenario, result)
+
+    def shutdown(self) -> None:
+        pass

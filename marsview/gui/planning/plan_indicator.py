@@ -82,7 +82,7 @@ class PlanIndicator(QObject):
             from marsview.render.plan_ghost import PlanGhost
 
             self.ghost = PlanGhost(scene)
-        from .maneuver_worker import LatestWorker
+        from ..maneuver_worker import LatestWorker
 
         self.curve_worker = LatestWorker(self)  # the planned distance curve is sampled off the GUI thread
         self.curve_worker.finished.connect(self._on_curve)
@@ -186,8 +186,8 @@ class PlanIndicator(QObject):
             self.curve_worker.cancel()
             plots.show_planned_distance([], [])
             return
-        from .controller import screening_span
-        from .plots import sample_pair_distance
+        from ..controller import screening_span
+        from ..panels.plots import sample_pair_distance
 
         sc = self.window.scenario
         other = pair[1] if pair[0] == o.request.spacecraft else pair[0]

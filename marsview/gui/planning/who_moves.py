@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QGroupBox, QHBoxLayout, QLabel, QPus
 
 from marsview.core.time import format_epoch
 
-from .workers import TaskLane
+from ..workers import TaskLane
 
 
 def _pc(x) -> str:
@@ -68,7 +68,7 @@ class WhoMovesPanel(QDockWidget):
         from marsview.core.dynamics import ForceModel
         from marsview.model.options import who_moves
 
-        from .controller import screening_span, screening_targets
+        from ..controller import screening_span, screening_targets
 
         p = self.panel
         self.encounter, self.options = event, None
@@ -142,15 +142,23 @@ class WhoMovesPanel(QDockWidget):
         p.set_burn(opt.burn_tdb_s, opt.dv_mps, "RTN")
         p.raise_()
 
+    # --- the main window's panel protocol (panels.base.Panel) ------------------------------------------------
+    object_name = "whoMovesPanel"
+    dock_area = Qt.RightDockWidgetArea  # tabbed with the maneuver panel by arrange_docks
+
+    @classmethod
+    def for_window(cls, window) -> WhoMovesPanel:
+        """The dock beside the window's maneuver panel (``maneuverPanel``, built before it), fed by the
+        close-approach table's selection."""
+        who = cls(window.panel("maneuverPanel"), window)
+        window.table.eventSelected.connect(who.set_event)
+        return who
+
+    def set_scenario(self, scenario) -> None:
+        self.set_event(None)
+
+    def set_result(self, result) -> None:
+        pass
+
     def shutdown(self) -> None:
         self.lane.shutdown()
-
-
-def install_who_moves(panel, window) -> WhoMovesPanel:
-    """The dock beside the maneuver panel (tabbed with it), fed by the main window's table selection."""
-    who = WhoMovesPanel(panel, window)
-    window.addDockWidget(Qt.RightDockWidgetArea, who)  # tabbed with the maneuver panel by arrange_docks
-    if hasattr(window, "table"):
-        window.table.eventSelected.connect(who.set_event)
-    window.controller.scenarioChanged.connect(lambda _sc: who.set_event(None))
-    return who

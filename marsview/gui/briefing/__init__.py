@@ -1,0 +1,1 @@
+"""Briefing (projector) mode, saved views, and the settings the window remembers."""
