@@ -120,10 +120,10 @@ class JobBridge(QObject):
 
     def submit(self, job) -> int:
         """Run JOB (a request, or a plain ``job(cancel)``), superseding and cancelling every earlier one;
-        returns its request id."""
-        if self._closed:
-            raise RuntimeError(f"{self.name}: the worker is shut down")
+        returns its request id. After ``shutdown`` (a late signal while the window closes) nothing runs."""
         request = as_request(job)
+        if self._closed:
+            return request.id
         self._latest_id = request.id  # before submit: a start failure resolves the future at once
         future = self.executor.submit(request)
         future.add_done_callback(self._emit_arrived)
