@@ -4,7 +4,8 @@ imageio-ffmpeg's bundled ffmpeg) or to a folder of PNG frames.
 Frames are rendered on the GUI thread (the GL context lives there), one per timer tick, by an
 ``OffscreenView`` that mirrors the window's view, so the shown view is untouched and the GUI stays usable
 between frames; encoding and file writing run as one job on a ``core.jobs.ThreadExecutor`` (the writer), fed
-through a small bounded queue. Cancel (the job's cancel token) stops both and removes the partial output. Frame epochs: ``marsview.render.movie_frames``.
+through a small bounded queue. Cancel (the job's cancel token) stops both and removes the partial output.
+Frame epochs: ``marsview.render.movie_frames``.
 """
 
 from __future__ import annotations
