@@ -41,6 +41,7 @@ from .atmosphere import ExponentialAtmosphere
 from .ephemeris import CoverageError, Ephemeris
 from .frames import mars_pole_eme2000, transform_states
 from .jit import jit_enabled
+from .jobs import Cancelled
 from .maneuvers import FiniteBurn, ImpulsiveBurn, apply_impulse, sort_maneuvers
 from .sun import SunTable
 from .time import utc_label, utc_span
@@ -50,8 +51,9 @@ CANCEL_CHECK_EVERY = 256  # right-hand-side evaluations between cancel checks (~
 JIT_STEPS_PER_CHUNK = 256  # compiled DOP853 steps between cancel checks (~256 x 15 x M evaluations)
 
 
-class PropagationCancelled(RuntimeError):
-    """The caller's cancel flag was raised during a propagation."""
+class PropagationCancelled(Cancelled, RuntimeError):
+    """The caller's cancel flag was raised during a propagation (a ``core.jobs.Cancelled``; still a RuntimeError
+    for older ``except`` sites)."""
 
 
 @dataclass(frozen=True)

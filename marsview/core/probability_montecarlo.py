@@ -24,13 +24,14 @@ import numpy as np
 from scipy import special, stats
 
 from .constants import GM_MARS_KM3S2
+from .jobs import Cancelled
 
 
 _FINE = 21
 
 
-class MonteCarloCancelled(Exception):
-    """cancel() asked the Monte Carlo estimate to stop (raised between chunks)."""
+class MonteCarloCancelled(Cancelled):
+    """cancel() asked the Monte Carlo estimate to stop (raised between chunks; a ``core.jobs.Cancelled``)."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from .constants import (
 )
 from .ephemeris import Ephemeris
 from .frames import rtn_matrix
+from .jobs import Cancelled
 from .screening_search import (
     build_grid,
     chord_lower_bound_km,
@@ -53,8 +54,8 @@ LEFT_LIMIT_S = 1e-5
 """An object's state 'just before' its own segment boundary is sampled this long before it."""
 
 
-class ScreeningCancelled(Exception):
-    """The cancel callback asked the screening to stop (raised between chunks)."""
+class ScreeningCancelled(Cancelled):
+    """The cancel callback asked the screening to stop (raised between chunks; a ``core.jobs.Cancelled``)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Scenario loading, screening and plot sampling off the GUI thread (one ``TaskLane`` each).
+"""Scenario loading, screening and plot sampling off the GUI thread (one ``JobBridge`` lane each).
 
 Loading is all-or-nothing: a file that fails to parse leaves the shown scenario untouched and reports the
 error (file, line, keyword from io's ParseError). Screening reruns whenever the scenario or its window
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from .workers import TaskLane
+from .workers import JobBridge
 
 
 def screening_targets(scenario):
@@ -75,9 +75,9 @@ class ScenarioController(QObject):
         self.scenario = None
         self.result = None
         self.loader = loader
-        self.load_lane = TaskLane("load", self)
-        self.screen_lane = TaskLane("screen", self)
-        self.plot_lane = TaskLane("plot", self)
+        self.load_lane = JobBridge("load", self)
+        self.screen_lane = JobBridge("screen", self)
+        self.plot_lane = JobBridge("plot", self)
         self._unsubscribe = None
         self._pending_merge = False
         # (new object, existing object) -> "replace" | "keep"; the main window asks the user
@@ -100,7 +100,7 @@ class ScenarioController(QObject):
             base = loader
             loader = lambda p: base(p, allow_outside_paths=True)  # noqa: E731
         self._pending_merge = merge and self.scenario is not None
-        return self.load_lane.submit(lambda cancelled, progress: loader(paths))
+        return self.load_lane.submit(lambda _cancel: loader(paths))
 
     @Slot(int, object)
     def _on_loaded(self, _rid, scenario):
@@ -182,7 +182,7 @@ class ScenarioController(QObject):
         settings = ScreeningSettings(threshold_km=sc.threshold_km)
         self.screeningStarted.emit()
         return self.screen_lane.submit(
-            lambda cancelled, progress: screen(targets, start, stop, settings, progress=progress, cancel=cancelled))
+            lambda cancel: screen(targets, start, stop, settings, progress=cancel.progress, cancel=cancel))
 
     @Slot(int, object)
     def _on_screened(self, _rid, result):

@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
                   if (e.object1, e.object2) == (event.object1, event.object2)]
         thr = getattr(event, "threshold_km", 0.0) or sc.threshold_km
 
-        def job(cancelled, progress):
+        def job(_cancel):
             t, d = sample_pair_distance(e1, e2, start, stop, [e.tca_tdb_s for e in events] or [event.tca_tdb_s])
             return ("distance", event.object1, event.object2, t, d, thr, events)
 
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
             return
         eph = self.scenario.object(name).ephemeris
         start, stop = screening_span(self.scenario)
-        self.controller.plot_lane.submit(lambda c, p: ("altitude", name, *sample_altitude(eph, start, stop)))
+        self.controller.plot_lane.submit(lambda _cancel: ("altitude", name, *sample_altitude(eph, start, stop)))
 
     def _on_plot_data(self, _rid, data):
         if data[0] == "distance":

@@ -3,16 +3,17 @@ imageio-ffmpeg's bundled ffmpeg) or to a folder of PNG frames.
 
 Frames are rendered on the GUI thread (the GL context lives there), one per timer tick, by an
 ``OffscreenView`` that mirrors the window's view, so the shown view is untouched and the GUI stays usable
-between frames; encoding and file writing run in a writer thread fed through a small bounded queue. Cancel
-stops both and removes the partial output. Frame epochs: ``marsview.render.movie_frames``.
+between frames; encoding and file writing run as one job on a ``core.jobs.ThreadExecutor`` (the writer), fed
+through a small bounded queue. Cancel (the job's cancel token) stops both and removes the partial output.
+Frame epochs: ``marsview.render.movie_frames``.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import threading
 import traceback
+from concurrent.futures import wait as wait_futures
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLineEdit,
                                QProgressDialog)
 
+from marsview.core.jobs import ThreadExecutor
 from marsview.core.time import format_epoch, parse_duration_s, utc_to_tdb_s
 from marsview.render.movie_frames import frame_epochs, parse_size, png_frame_name
 
@@ -146,7 +148,7 @@ def render_movie(window, output, start_tdb_s, duration_s, fps, warp, size, theme
 
 # --- background export from the GUI ------------------------------------------------------------------
 class MovieExport(QObject):
-    """Renders one frame per timer tick; a writer thread encodes. Progress and completion are reported by
+    """Renders one frame per timer tick; a writer job (``core.jobs``) encodes. Progress and completion are reported by
     the same timer on the GUI thread through plain callbacks (``on_progress(done, total)``,
     ``on_finished(output, frames)``, ``on_failed(message)``, ``on_canceled()``): no Qt signal is emitted
     per frame from Python (PySide6 6.12.0 loses a reference to True on every Python-side ``emit``)."""
@@ -161,10 +163,10 @@ class MovieExport(QObject):
         self.view = OffscreenView(window, size, theme=theme, reference_height_px=1080)
         self._queue: queue.Queue = queue.Queue(maxsize=4)  # bounds memory: 4 frames in flight
         self._next = 0
-        self._cancel = threading.Event()
+        self._writer = ThreadExecutor("movie-writer", latest_wins=False)
+        self._future = None  # the writer job; its token is the export's cancel flag
         self._error: str | None = None
         self._reported = -1
-        self._thread = threading.Thread(target=self._write_loop, name="movie-writer", daemon=True)
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._tick)
@@ -173,28 +175,34 @@ class MovieExport(QObject):
 
     def start(self) -> None:
         self.running = True
-        self._thread.start()
+        self._future = self._writer.submit(self._write_loop)
         self._timer.start()
 
+    def _cancelled(self) -> bool:
+        return self._future is not None and self._future.token.is_set()
+
     def cancel(self) -> None:
-        self._cancel.set()
+        if self._future is not None:
+            self._future.token.set()
         try:
             self._queue.put_nowait(None)
         except queue.Full:
             pass  # the writer sees the cancel flag after its current frame
 
     def wait(self, timeout_s: float = 60.0) -> bool:
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
+        if self._future is None:
+            return True
+        done, _ = wait_futures([self._future], timeout=timeout_s)
+        return bool(done)
 
     def _tick(self) -> None:
         if self.sink.count != self._reported and self.on_progress is not None:
             self._reported = self.sink.count
             self.on_progress(self.sink.count, len(self.epochs))
-        if not self._thread.is_alive():
+        if self._future.done():
             self._done()
             return
-        if self._cancel.is_set() or self._next > len(self.epochs) or self._queue.full():
+        if self._cancelled() or self._next > len(self.epochs) or self._queue.full():
             return  # the writer is behind: try at the next tick instead of blocking the GUI
         if self._next == len(self.epochs):
             self._queue.put(None)
@@ -202,20 +210,20 @@ class MovieExport(QObject):
             self._queue.put(self.view.render(self.epochs[self._next]))
         self._next += 1
 
-    def _write_loop(self) -> None:
+    def _write_loop(self, cancel) -> None:
         try:
             while True:
                 rgb = self._queue.get()
-                if rgb is None or self._cancel.is_set():
+                if rgb is None or cancel.is_set():
                     break
                 self.sink.write(rgb)
-            if self._cancel.is_set():
+            if cancel.is_set():
                 self.sink.abort()
             else:
                 self.sink.close()
         except Exception as exc:  # shown to the user by the dialog's owner
             self._error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            self._cancel.set()
+            cancel.set()
             try:
                 self.sink.abort()
             except Exception:  # noqa: BLE001 -- the first error is the one to report
@@ -227,10 +235,11 @@ class MovieExport(QObject):
         self.running = False
         if self._error:
             callback, args = self.on_failed, (self._error,)
-        elif self._cancel.is_set():
+        elif self._cancelled():
             callback, args = self.on_canceled, ()
         else:
             callback, args = self.on_finished, (self.output, self.sink.count)
+        self._writer.shutdown(0.0)  # the job is done: let its thread go
         if callback is not None:
             callback(*args)
 

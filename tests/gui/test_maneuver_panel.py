@@ -245,9 +245,10 @@ def test_main_window_shows_the_planned_table(qtbot, tmp_path, monkeypatch):
 def test_worker_drops_stale_results_and_reports_errors(qtbot):
     import threading
 
-    from marsview.gui.maneuver_worker import LatestWorker
+    from marsview.core.jobs import Call
+    from marsview.gui.workers import JobBridge
 
-    worker = LatestWorker()
+    worker = JobBridge()
     got, failed = [], []
     worker.finished.connect(lambda rid, result, ms: got.append(result))
     worker.failed.connect(lambda rid, message, details: failed.append((message, details)))
@@ -257,18 +258,18 @@ def test_worker_drops_stale_results_and_reports_errors(qtbot):
         release.wait(5.0)
         return payload
 
-    worker.submit("old", slow)
-    worker.submit("skipped", slow)  # superseded before it starts: never runs
-    newest = worker.submit("new", lambda payload, cancel: payload)
+    worker.submit(Call(slow, "old"))
+    worker.submit(Call(slow, "skipped"))  # superseded before it starts: never runs
+    newest = worker.submit(lambda cancel: "new")
     release.set()
     qtbot.waitUntil(lambda: bool(got), timeout=10_000)
     qtbot.wait(100)
     assert got == ["new"] and worker.latest_id == newest
 
-    def broken(payload, cancel):
+    def broken(cancel):
         raise ValueError("bad burn epoch")
 
-    worker.submit(None, broken)
+    worker.submit(broken)
     qtbot.waitUntil(lambda: bool(failed), timeout=10_000)
     assert failed[0][0] == "ValueError: bad burn epoch" and "Traceback" in failed[0][1]
     worker.shutdown()

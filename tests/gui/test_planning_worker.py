@@ -17,12 +17,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
 from marsview.gui.planning.maneuver_panel import ManeuverPanel
-from marsview.gui.maneuver_worker import ProcessWorker
+from marsview.core.jobs_process import ProcessExecutor
 
 from test_maneuver_panel import BURN_AT, TIMEOUT_MS, baseline_for, make_scenario
 
 
-def die_in_child(_payload, _request_id):
+def die_in_child(_cancel):
     """Runs in the planning child: ends it abruptly, as a crash (or the OOM killer) would."""
     os._exit(3)
 
@@ -51,30 +51,31 @@ def _planned(qtbot, panel, dv):
 
 def test_the_child_is_warmed_when_the_screening_arrives(qtbot, process_panel):
     panel = process_panel
-    assert isinstance(panel.worker, ProcessWorker)
+    assert isinstance(panel.worker.executor, ProcessExecutor)
     qtbot.waitUntil(lambda: panel.worker.warm_ms is not None, timeout=TIMEOUT_MS)  # before any drag
-    assert panel.worker.alive() and (panel.outcome is None or not panel.outcome.request.burns)
-    pid = panel.worker.pid
+    assert panel.worker.executor.alive() and (panel.outcome is None or not panel.outcome.request.burns)
+    pid = panel.worker.executor.pid
     panel.set_burn(BURN_AT, (0.0, 0.05, 0.0))
     _planned(qtbot, panel, 0.05)
-    assert panel.worker.pid == pid and panel.worker.restarts == 0  # the warmed child served the first drag
+    child = panel.worker.executor
+    assert child.pid == pid and child.restarts == 0  # the warmed child served the first drag
 
 
 def test_a_child_that_dies_is_reported_and_restarted(qtbot, process_panel):
     panel = process_panel
     panel.set_burn(BURN_AT, (0.0, 0.05, 0.0))
     _planned(qtbot, panel, 0.05)
-    old_pid = panel.worker.pid
-    panel.worker.submit(None, die_in_child)  # the child dies in the middle of a request
+    old_pid = panel.worker.executor.pid
+    panel.worker.submit(die_in_child)  # the child dies in the middle of a request
     qtbot.waitUntil(lambda: "stopped unexpectedly" in panel.status.text(), timeout=TIMEOUT_MS)
     assert "computing" not in panel.status.text() and panel.last_error is not None
     panel.dv_in_track.setValue(0.07)  # the next change starts a fresh child, with the context sent again
     _planned(qtbot, panel, 0.07)
-    assert panel.worker.pid != old_pid and panel.worker.restarts == 1
+    assert panel.worker.executor.pid != old_pid and panel.worker.executor.restarts == 1
     assert panel.status.text().startswith("exact") and "0.070" not in panel.status.text()  # a result, no error
     # killed from outside while idle: the next change restarts it too
-    os.kill(panel.worker.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: not panel.worker.alive(), timeout=TIMEOUT_MS)
+    os.kill(panel.worker.executor.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not panel.worker.executor.alive(), timeout=TIMEOUT_MS)
     panel.dv_in_track.setValue(0.09)
     _planned(qtbot, panel, 0.09)
 
@@ -82,20 +83,20 @@ def test_a_child_that_dies_is_reported_and_restarted(qtbot, process_panel):
 def test_a_child_that_cannot_start_is_reported_and_tried_again(qtbot, process_panel, monkeypatch):
     panel = process_panel
     qtbot.waitUntil(lambda: panel.worker.warm_ms is not None, timeout=TIMEOUT_MS)
-    os.kill(panel.worker.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: not panel.worker.alive(), timeout=TIMEOUT_MS)
+    os.kill(panel.worker.executor.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not panel.worker.executor.alive(), timeout=TIMEOUT_MS)
 
     def no_process(self):
         raise OSError("Resource temporarily unavailable")
 
-    monkeypatch.setattr(ProcessWorker, "_spawn", no_process)
+    monkeypatch.setattr(ProcessExecutor, "_spawn", no_process)
     panel.set_burn(BURN_AT, (0.0, 0.05, 0.0))
     qtbot.waitUntil(lambda: "could not start" in panel.status.text(), timeout=TIMEOUT_MS)
     assert "Resource temporarily unavailable" in panel.status.text()
     monkeypatch.undo()
     panel.dv_in_track.setValue(0.06)
     _planned(qtbot, panel, 0.06)
-    assert panel.worker.alive()
+    assert panel.worker.executor.alive()
 
 
 def _children(pid: int) -> set[int]:
@@ -131,9 +132,9 @@ def test_closing_during_a_400_by_400_trade_space_returns_promptly(qtbot, tmp_pat
     trade = panel.trade
     trade.cells.setValue(400)
     trade.start()
-    qtbot.waitUntil(lambda: trade.worker.busy and trade.worker.alive(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: trade.worker.busy and trade.worker.executor.alive(), timeout=TIMEOUT_MS)
     qtbot.wait(1500)  # columns are being computed and streamed back
-    pids = {p for p in (panel.worker.pid, trade.worker.pid) if p}
+    pids = {p for p in (panel.worker.executor.pid, trade.worker.executor.pid) if p}
     assert pids
     t0 = time.monotonic()
     window.close()

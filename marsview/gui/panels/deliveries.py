@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..workers import TaskLane
+from ..workers import JobBridge
 
 POLL_MS = 1000
 NOTIFICATION_MS = 10000
@@ -191,7 +191,7 @@ class DeliveryWatch(QObject):
         self.watcher = None
         self.deliveries: list = []
         self.pending_changes: list = []
-        self.lane = TaskLane("deliveries", self)
+        self.lane = JobBridge("deliveries", self)
         self.lane.finished.connect(self._on_done)
         self.lane.failed.connect(lambda _i, m, d: window.report_error("Watching the folder failed: " + m, d))
         self.timer = QTimer(self)
@@ -229,8 +229,8 @@ class DeliveryWatch(QObject):
         watcher, first = self.watcher, self._first
         self._first = False
 
-        def job(cancelled, progress):
-            outcome = watcher.poll(progress=progress, cancel=cancelled)
+        def job(cancel):
+            outcome = watcher.poll(progress=cancel.progress, cancel=cancel)
             if outcome is None and not first:
                 return None
             scenario = outcome.scenario if outcome is not None and outcome.scenario is not None else (

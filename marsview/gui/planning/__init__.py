@@ -1,2 +1,2 @@
 """Maneuver planning in the GUI: the maneuver panel, its plan files, the trade space, who moves, and the plan
-indicator (banner, ghost orbit, before/after columns). The computations run in ``gui.maneuver_worker``."""
+indicator (banner, ghost orbit, before/after columns). The computations run in ``model.planning_jobs`` (through ``gui.workers.JobBridge``)."""

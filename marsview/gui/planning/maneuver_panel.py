@@ -1,7 +1,7 @@
 """The maneuver panel (dock ``maneuverPanel``): pick a spacecraft, a burn time and a dv, watch every close
 approach of that spacecraft update, compare before/after, catch new close approaches, export the plan.
 
-Recomputation follows DESIGN.md's loop (``maneuver_worker``): a dv change is throttled (40 ms, leading and
+Recomputation follows DESIGN.md's loop (``workers``): a dv change is throttled (40 ms, leading and
 trailing edge), frozen into a ``PlanRequest`` and run by one worker (a child process in the app, so Python
 numerics never hold the GUI thread's GIL; a thread in bare tests); a newer request cancels the older. Only
 the maneuvered spacecraft's pairs are re-screened (core.screening.rescreen). With the compiled dynamics
@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpi
 
 from marsview.core.time import format_epoch
 from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
+from marsview.model.planning_jobs import ChildPlan, PlanOutcome, PlanRequest, WarmPlan, compute_plan
 
 from .maneuver_files import PlanFilesMixin
-from ..maneuver_worker import LatestWorker, PlanOutcome, PlanRequest, ProcessWorker, Throttler, child_plan, compute_plan
 from ..qtkit.qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
+from ..workers import JobBridge, Throttler
 
 SLIDER_RANGE_MPS = 2.0  # sliders span +-2 m/s in 1 mm/s steps (fine dragging); spin boxes go to +-100
 EXACT_DELAY_MS = 400
@@ -51,7 +52,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
     errorOccurred = Signal(str, str)
 
     def __init__(self, parent=None, use_process: bool = False):
-        """USE_PROCESS: compute in a child process (the app does; see maneuver_worker) instead of a thread."""
+        """USE_PROCESS: compute in a child process (the app does; see core.jobs_process) instead of a thread."""
         super().__init__("Maneuver planning", parent)
         self.setObjectName("maneuverPanel")
         self._context_key = 0
@@ -64,7 +65,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         self.last_error = None
         self._arc_cache: dict = {}
         self._updating = False
-        self.worker = ProcessWorker(self) if use_process else LatestWorker(self)
+        self.worker = JobBridge("planning", self, process=use_process)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.throttle = Throttler(parent=self)
@@ -236,17 +237,17 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
     def _warm_child(self) -> None:
         """Send the planning child the new context and let it plan once (imports, compiled kernels, caches),
         so the operator's first drag is as fast as the next ones."""
-        if not isinstance(self.worker, ProcessWorker) or self.scenario is None or self.baseline is None:
+        if not self.worker.process or self.scenario is None or self.baseline is None:
             return
         name = self.target.currentText()
         if not name:
             return
         req = self.request()
         start, stop = self._span()
-        self.worker.set_context(self._context_key, req.targets, req.baseline)
+        self.worker.set_context((self._context_key, req.targets, req.baseline))
         self._sent_context = self._context_key
-        self.worker.warm((self._context_key, name, start + 0.1 * (stop - start), stop, req.force_model,
-                          req.method, req.targeted))
+        self.worker.warm(WarmPlan(self._context_key, name, start + 0.1 * (stop - start), stop, req.force_model,
+                                  req.method, req.targeted))
 
     def _on_target_changed(self, name) -> None:
         if self._updating or not name or self.scenario is None:
@@ -401,16 +402,16 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
                                         and self.outcome.request.burns == req.burns)):
             return
         self.status.setText("computing the exact trajectory…" if exact else "computing…")
-        if isinstance(self.worker, ProcessWorker):
+        if self.worker.process:
             from dataclasses import replace
 
             if self._sent_context != self._context_key:
-                self.worker.set_context(self._context_key, req.targets, req.baseline)
+                self.worker.set_context((self._context_key, req.targets, req.baseline))
                 self._sent_context = self._context_key
             light = replace(req, targets=(), baseline=None, arc_cache=None)
-            self.worker.submit((self._context_key, light), child_plan)
+            self.worker.submit(ChildPlan(self._context_key, light))
         else:
-            self.worker.submit(req, compute_plan)
+            self.worker.submit(lambda cancel: compute_plan(req, cancel))
 
     def _show_baseline(self, req) -> None:
         from marsview.core.planning import compare_events, find_event
@@ -429,7 +430,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
         if outcome.planned is None and outcome.planned_samples is not None and self.scenario is not None:
             from dataclasses import replace
 
-            from ..maneuver_worker import planned_from_samples
+            from marsview.model.planning_jobs import planned_from_samples
 
             name = outcome.request.spacecraft
             if name in self.scenario.names():

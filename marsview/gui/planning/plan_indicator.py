@@ -82,9 +82,9 @@ class PlanIndicator(QObject):
             from marsview.render.plan_ghost import PlanGhost
 
             self.ghost = PlanGhost(scene)
-        from ..maneuver_worker import LatestWorker
+        from ..workers import JobBridge
 
-        self.curve_worker = LatestWorker(self)  # the planned distance curve is sampled off the GUI thread
+        self.curve_worker = JobBridge("plan-curve", self)  # the planned distance curve is sampled off the GUI thread
         self.curve_worker.finished.connect(self._on_curve)
         # ... once the plan has settled: sampling a week of distance on every drag would compete with the
         # GUI thread (and the table) for the interpreter
@@ -197,7 +197,7 @@ class PlanIndicator(QObject):
         start, stop = screening_span(sc)
         stop = min(stop, planned.coverage[1])
         tcas = [e.tca_tdb_s for e in o.result.events if {e.object1, e.object2} == set(pair)]
-        self.curve_worker.submit(pair, lambda _p, _c: (pair, *sample_pair_distance(planned, other_eph, start, stop,
+        self.curve_worker.submit(lambda _cancel: (pair, *sample_pair_distance(planned, other_eph, start, stop,
                                                                                    tcas)))
 
     def _on_curve(self, _rid, data, _ms) -> None:

@@ -13,9 +13,11 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFormLayo
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from marsview.core.time import format_epoch
+from marsview.model.options import encounter_pc_func
+from marsview.model.planning_jobs import ChildTrade
 
-from ..maneuver_worker import LatestWorker, ProcessWorker, child_trade, encounter_pc_func
 from ..qtkit.qt_time import tdb_s_from_qdatetime
+from ..workers import JobBridge
 
 DIRECTIONS = {"in-track (T)": (0.0, 1.0, 0.0), "radial (R)": (1.0, 0.0, 0.0), "cross-track (N)": (0.0, 0.0, 1.0)}
 HOUR = 3600.0
@@ -42,8 +44,8 @@ class TradeSpacePanel(QDockWidget):
         self._grid = None
         # the trade space runs where the panel computes (a child process in the app: its compiled kernels
         # would otherwise hold the GUI's GIL); the quick solver runs on a thread
-        self.worker = ProcessWorker(self) if isinstance(panel.worker, ProcessWorker) else LatestWorker(self)
-        self.solve_worker = LatestWorker(self)
+        self.worker = JobBridge("planning", self, process=panel.worker.process)
+        self.solve_worker = JobBridge("solver", self)
         self._sent_context = None
         for w in (self.worker, self.solve_worker):
             w.finished.connect(self._on_finished)
@@ -141,7 +143,7 @@ class TradeSpacePanel(QDockWidget):
 
         while True:
             try:
-                rid, k, a, b = self.worker.queue.get_nowait()
+                rid, k, a, b = self.worker.items.get_nowait()
             except (_queue.Empty, OSError, ValueError):
                 return
             if rid != self.worker.latest_id:
@@ -172,24 +174,24 @@ class TradeSpacePanel(QDockWidget):
         self.progress.setValue(0)
         self.status.setText("computing…")
         run = self._run = object()  # columns of an older run arriving late are ignored
-        if isinstance(self.worker, ProcessWorker):
+        if self.worker.process:
             p = self.panel
             if self._sent_context != p._context_key:
                 req = p.request()
-                self.worker.set_context(p._context_key, req.targets, None)  # the trade space needs no baseline
+                self.worker.set_context((p._context_key, req.targets, None))  # the trade space needs no baseline
                 self._sent_context = p._context_key
-            self.worker.submit((p._context_key, t1.name, t2.name, enc.tca_tdb_s, epochs, dv, direction, fm, use_pc),
-                               child_trade)
+            self.worker.submit(ChildTrade(p._context_key, t1.name, t2.name, enc.tca_tdb_s, epochs, dv, direction, fm,
+                                          use_pc))
             self._poll.start()
             return
         pc_func = encounter_pc_func(t1, t2, enc.tca_tdb_s) if use_pc else None
 
-        def job(_payload, cancel):
+        def job(cancel):
             def column(k, miss, pc):
                 self.columnReady.emit((run, k, (miss.copy(), None if pc is None else pc.copy())))
             return trade_space(enc, epochs, dv, direction, "RTN", fm, pc_func=pc_func, on_column=column,
                                progress=self.progressed.emit, cancel=cancel)
-        self.worker.submit(None, job)
+        self.worker.submit(job)
 
     @Slot(float)
     def _on_progress(self, fraction: float) -> None:
@@ -294,8 +296,8 @@ class TradeSpacePanel(QDockWidget):
         else:
             target = dict(target_miss_km=self.target_miss.value())
         self.status.setText("solving…")
-        self.solve_worker.submit(None, lambda _p, cancel: smallest_dv(enc, epoch, direction=direction,
-                                                                 force_model=fm, cancel=cancel, **target))
+        self.solve_worker.submit(lambda cancel: smallest_dv(enc, epoch, direction=direction, force_model=fm,
+                                                            cancel=cancel, **target))
 
     def _on_solved(self, solution, _elapsed_ms) -> None:
         self.promise = solution

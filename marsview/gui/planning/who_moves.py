@@ -1,5 +1,5 @@
 """The "Who moves" dock: for the selected close approach, both objects' smallest-dv avoidance options side by side
-(model.options.who_moves, computed on a TaskLane off the GUI thread), each with the close approaches its burn
+(model.options.who_moves, computed on a JobBridge lane off the GUI thread), each with the close approaches its burn
 creates and a button that makes it the plan in the maneuver panel (target, burn time, dv RTN)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QGroupBox, QHBoxLayout, QLabel, QPus
 
 from marsview.core.time import format_epoch
 
-from ..workers import TaskLane
+from ..workers import JobBridge
 
 
 def _pc(x) -> str:
@@ -28,7 +28,7 @@ class WhoMovesPanel(QDockWidget):
         self.encounter = None
         self.options = None
         self.last_error = None
-        self.lane = TaskLane("who-moves", self)
+        self.lane = JobBridge("who-moves", self)
         self.lane.finished.connect(self._on_finished)
         self.lane.failed.connect(self._on_failed)
         body = QWidget()
@@ -88,9 +88,9 @@ class WhoMovesPanel(QDockWidget):
         force_model = ForceModel.from_name(p.force_model.currentText())
         isp = float(p.isp.value())
         self.status.setText("computing both options (smallest Δv, then the exact re-screen)…")
-        self.lane.submit(lambda cancelled, _progress: who_moves(
+        self.lane.submit(lambda cancel: who_moves(
             objects, targets, baseline, event, stop_tdb_s=stop, window_start_tdb_s=start,
-            force_model=force_model, isp_s=isp, cancel=cancelled))
+            force_model=force_model, isp_s=isp, cancel=cancel))
 
     def _on_finished(self, _rid, options) -> None:
         self.options = options
