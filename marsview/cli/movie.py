@@ -152,7 +152,7 @@ def _render(app, window, args, start, duration, size) -> int:
         return _fail("--start is at or after the end of the screening window; give --duration")
     c.set_range(min(start, c.start_tdb_s), max(start + duration, c.stop_tdb_s))
     c.set_time(start)
-    from marsview.gui.movie import render_movie
+    from marsview.gui.export.movie import render_movie
     from marsview.render.themes import theme_named
 
     last = [-1]

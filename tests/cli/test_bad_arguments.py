@@ -122,7 +122,7 @@ def test_dispatcher_turns_an_unexpected_exception_into_one_line(monkeypatch, cap
 def test_ffmpeg_failure_is_one_line_and_its_stderr_is_not_shown(tmp_path, capfd):
     import numpy as np
 
-    from marsview.gui.movie import Mp4Sink
+    from marsview.gui.export.movie import Mp4Sink
 
     bad = tmp_path / "gone" / "m.mp4"  # the folder does not exist: ffmpeg cannot open its output
     with pytest.raises(OSError) as err:

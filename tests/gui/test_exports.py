@@ -68,7 +68,7 @@ def test_whole_window_screenshot_at_twice_the_size(window, tmp_path):
 
 
 def test_background_movie_export_writes_20_frames_and_keeps_the_gui_usable(window, qtbot, tmp_path):
-    from marsview.gui.movie import start_movie_export
+    from marsview.gui.export.movie import start_movie_export
 
     before = window.globe.scene.tdb_s
     out = tmp_path / "frames"
@@ -86,7 +86,7 @@ def test_background_movie_export_writes_20_frames_and_keeps_the_gui_usable(windo
 
 
 def test_cancelled_movie_leaves_no_partial_file(window, qtbot, tmp_path):
-    from marsview.gui.movie import start_movie_export
+    from marsview.gui.export.movie import start_movie_export
 
     out = tmp_path / "long.mp4"
     export = start_movie_export(window, out, window.clock.start_tdb_s, 3600.0 * 20, 30.0, 100.0, (320, 180))

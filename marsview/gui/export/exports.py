@@ -222,7 +222,7 @@ def install_exports(window):
     add("&Screenshot of the 3D view…", lambda: _screenshot_dialog(window, whole=False), "actionScreenshotView",
         "Ctrl+Shift+P")
     add("Screenshot of the &window…", lambda: _screenshot_dialog(window, whole=True), "actionScreenshotWindow")
-    add("&Movie…", lambda: _lazy("marsview.gui.movie", "open_movie_dialog")(window), "actionExportMovie")
+    add("&Movie…", lambda: _lazy("marsview.gui.export.movie", "open_movie_dialog")(window), "actionExportMovie")
     add("Close-approach &report (HTML, PDF, CSV)…",
         lambda: _lazy("marsview.gui.export.report", "open_report_dialog")(window), "actionExportReport")
     return export

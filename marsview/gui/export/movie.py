@@ -25,7 +25,7 @@ from marsview.core.jobs import ThreadExecutor
 from marsview.core.time import format_epoch, parse_duration_s, utc_to_tdb_s
 from marsview.render.movie_frames import frame_epochs, parse_size, png_frame_name
 
-from .globe_view import rgb_to_qimage
+from ..globe_view import rgb_to_qimage
 
 
 # --- frame sinks (thread-safe to use from one writer thread) -----------------------------------------
@@ -124,7 +124,7 @@ def open_sink(output, size, fps):
 def render_movie(window, output, start_tdb_s, duration_s, fps, warp, size, theme=None, progress=None,
                  cancelled=None, reference_height_px=1080) -> int:
     """Synchronous export (CLI, scripts): returns the number of frames written."""
-    from .export.exports import OffscreenView
+    from .exports import OffscreenView
 
     epochs = frame_epochs(start_tdb_s, duration_s, fps, warp)
     sink = open_sink(output, size, fps)
@@ -155,7 +155,7 @@ class MovieExport(QObject):
 
     def __init__(self, window, output, start_tdb_s, duration_s, fps, warp, size, theme=None, parent=None):
         super().__init__(parent or window)
-        from .export.exports import OffscreenView
+        from .exports import OffscreenView
 
         self.window, self.output = window, str(output)
         self.epochs = frame_epochs(start_tdb_s, duration_s, fps, warp)
