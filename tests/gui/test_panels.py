@@ -19,8 +19,10 @@ import marsview.gui.main_window as main_window  # noqa: E402
 from marsview.gui.panels.base import Panel, PanelEntry  # noqa: E402
 from marsview.gui.panels.registry import PANELS  # noqa: E402
 
-RIGHT_TABS = ["Objects", "Scenario", "Deliveries", "Maneuver planning", "Trade space", "Who moves"]
-RIGHT_DOCKS = ["objectsDock", "scenarioDock", "deliveriesDock", "maneuverPanel", "tradeSpacePanel", "whoMovesPanel"]
+RIGHT_TABS = ["Objects", "Scenario", "Deliveries", "Maneuver planning", "Trade space", "Who moves", "Pc methods"]
+RIGHT_DOCKS = ["objectsDock", "scenarioDock", "deliveriesDock", "maneuverPanel", "tradeSpacePanel", "whoMovesPanel",
+               "pcMethodsPanel"]
+WITHOUT_PLANNING = [0, 1, 2, 6]   # the right-hand docks that are not of the planning add-on
 
 
 class CountingPanel(QDockWidget):
@@ -90,9 +92,9 @@ def test_the_registry_docks_every_panel_in_order_with_its_object_name(monkeypatc
 
 def test_without_planning_the_planning_panels_are_left_out(window_factory):
     window = window_factory(fake_loader)
-    assert list(window.panels) == ["conjunctionDock", "plotsDock"] + RIGHT_DOCKS[:3]
+    assert list(window.panels) == ["conjunctionDock", "plotsDock"] + [RIGHT_DOCKS[i] for i in WITHOUT_PLANNING]
     assert window.maneuver_panel is None and window.findChild(QDockWidget, "maneuverPanel") is None
-    assert _right_tab_texts(window) == RIGHT_TABS[:3]
+    assert _right_tab_texts(window) == [RIGHT_TABS[i] for i in WITHOUT_PLANNING]
 
 
 def test_a_failing_add_on_panel_is_reported_and_the_viewer_stays(monkeypatch, qtbot):
@@ -106,7 +108,7 @@ def test_a_failing_add_on_panel_is_reported_and_the_viewer_stays(monkeypatch, qt
         with qtbot.waitSignal(window.screeningFinished, timeout=60000):
             window.show()
         # the rest of the add-on is left out; the viewer works (the screening reached the table)
-        assert list(window.panels) == ["conjunctionDock", "plotsDock"] + RIGHT_DOCKS[:3]
+        assert list(window.panels) == ["conjunctionDock", "plotsDock"] + [RIGHT_DOCKS[i] for i in WITHOUT_PLANNING]
         assert window.maneuver_panel is None and window.table.source_model.events
         message = window.findChild(QLabel, "statusError").text()
         assert message == "Maneuver planning unavailable: RuntimeError: no planning child today"

@@ -20,4 +20,5 @@ PANELS: tuple[PanelEntry, ...] = (
     PanelEntry("marsview.gui.planning.maneuver_panel:ManeuverPanel", addon="planning"),
     PanelEntry("marsview.gui.planning.trade_space:TradeSpacePanel", addon="planning"),
     PanelEntry("marsview.gui.planning.who_moves:WhoMovesPanel", addon="planning"),
+    PanelEntry("marsview.gui.panels.pc_methods:PcMethodsPanel"),
 )
