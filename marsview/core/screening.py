@@ -36,6 +36,7 @@ from .constants import (
 )
 from .ephemeris import Ephemeris
 from .frames import rtn_matrix
+from .jit import jit_enabled
 from .screening_search import (
     build_grid,
     chord_lower_bound_km,
@@ -167,7 +168,7 @@ def _auto_step(targets, start, stop, settings):
         a, b = t.ephemeris.coverage
         lo, hi = max(a, start), min(b, stop)
         if hi >= lo:  # one call per object: r_p^2/h barely changes over days
-            samples.append(t.ephemeris.state(np.linspace(lo, hi, 5)))
+            samples.append(_bulk_states(t.ephemeris, np.linspace(lo, hi, 5)))
     tau = float(np.min(orbital_timescale_s(np.concatenate(samples)))) if samples else np.inf
     return float(np.clip(tau / settings.samples_per_timescale, settings.min_step_s, settings.max_step_s))
 
@@ -180,6 +181,22 @@ def _covered(eph, epochs):
         spans = np.array([(s.useable_start_tdb_s, s.useable_stop_tdb_s) for s in segments])
         mask &= np.any((epochs[:, None] >= spans[None, :, 0]) & (epochs[:, None] <= spans[None, :, 1]), axis=1)
     return mask
+
+
+def _pair_kernel():
+    """core.kernels.pair_interval_candidates where the compiled kernels are on (few objects: every pair and
+    interval in one pass; the shell filter it makes redundant is skipped), else None (the numpy filters)."""
+    if not jit_enabled():
+        return None
+    from .kernels import pair_interval_candidates
+
+    return pair_interval_candidates
+
+
+def _bulk_states(eph, epochs):
+    """States at many epochs: the compiled ``sample`` of ephemerides that have one (tabulated), else ``state``."""
+    sample = getattr(eph, "sample", None)
+    return sample(epochs) if callable(sample) else eph.state(epochs)
 
 
 class _Sampler:
@@ -213,11 +230,17 @@ class _Sampler:
             todo &= ~hit
         inside = todo & _covered(eph, epochs)
         if np.any(inside):
-            out[inside] = eph.state(epochs[inside])
+            out[inside] = _bulk_states(eph, epochs[inside])
         return out
 
     def chunk(self, k0, k1):
         """start (N,m,6) and end (N,m,6) states of intervals k0..k1-1."""
+        s, end = self.chunk_samples(k0, k1)
+        return s[:, :-1], end
+
+    def chunk_samples(self, k0, k1):
+        """(N,m+1,6) states at the grid epochs k0..k1 (start of interval k: [:, k]) and (N,m,6) the end states
+        of intervals k0..k1-1 (left limits at an object's own boundaries)."""
         ep = self.grid[k0:k1 + 1]
         if self.full:
             s = np.stack([self.full[n][k0:k1 + 1] for n in range(len(self.targets))])
@@ -229,7 +252,7 @@ class _Sampler:
                 k = np.searchsorted(ep, x)
                 if 1 <= k < ep.size and ep[k] == x:
                     end[n, k - 1] = state
-        return s[:, :-1], end
+        return s, end
 
 
 def _pc_hook(settings):
@@ -333,32 +356,42 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     m_chunk = min(m_chunk, settings.max_chunk_intervals)  # progress and cancel at least this often
     n_int = grid.size - 1
     accel = settings.max_accel_kms2
+    pair_kernel = _pair_kernel() if not use_hash else None
     found = []  # (i, j, t_guess, lo, hi)
     n_candidates = 0
     for k0 in range(0, n_int if pairs.size else 0, m_chunk):
         if cancel is not None and cancel():
             raise ScreeningCancelled("screening cancelled")
         k1 = min(n_int, k0 + m_chunk)
-        start, end = sampler.chunk(k0, k1)
+        samples, end = sampler.chunk_samples(k0, k1)
+        start = samples[:, :-1]
         h = np.diff(grid[k0:k1 + 1])
-        centre, radius = swept_spheres(start, end, h[None, :], accel)
-        if use_hash:
-            cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
+        if pair_kernel is not None:  # both filters over every pair and interval in one compiled pass
+            room = np.empty((len(pairs) * (k1 - k0), 3), np.int64)
+            cand = room[:pair_kernel(samples, end, h, pairs, pair_thr, accel, room)]
             kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
+            r0 = start[jj, kk] - start[ii, kk]
+            r1 = end[jj, kk] - end[ii, kk]
+            hk = h[kk]
         else:
-            live = shell_overlap(centre, radius, pairs, pair_thr)
-            kk = np.tile(np.arange(k1 - k0), len(live))
-            ii, jj = np.repeat(live[:, 0], k1 - k0), np.repeat(live[:, 1], k1 - k0)
-            with np.errstate(invalid="ignore"):
-                gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
-            sel = gap < pair_thr[ii, jj]
-            kk, ii, jj = kk[sel], ii[sel], jj[sel]
-        r0 = start[jj, kk] - start[ii, kk]
-        r1 = end[jj, kk] - end[ii, kk]
-        hk = h[kk]
-        lb = chord_lower_bound_km(r0[:, :3], r1[:, :3], hk, accel)
-        sel = lb < pair_thr[ii, jj]
-        kk, ii, jj, r0, r1, hk = kk[sel], ii[sel], jj[sel], r0[sel], r1[sel], hk[sel]
+            centre, radius = swept_spheres(start, end, h[None, :], accel)
+            if use_hash:
+                cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
+                kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
+            else:
+                live = shell_overlap(centre, radius, pairs, pair_thr)
+                kk = np.tile(np.arange(k1 - k0), len(live))
+                ii, jj = np.repeat(live[:, 0], k1 - k0), np.repeat(live[:, 1], k1 - k0)
+                with np.errstate(invalid="ignore"):
+                    gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+                sel = gap < pair_thr[ii, jj]
+                kk, ii, jj = kk[sel], ii[sel], jj[sel]
+            r0 = start[jj, kk] - start[ii, kk]
+            r1 = end[jj, kk] - end[ii, kk]
+            hk = h[kk]
+            lb = chord_lower_bound_km(r0[:, :3], r1[:, :3], hk, accel)
+            sel = lb < pair_thr[ii, jj]
+            kk, ii, jj, r0, r1, hk = kk[sel], ii[sel], jj[sel], r0[sel], r1[sel], hk[sel]
         n_candidates += kk.size
         if kk.size:
             row, s, dist = hermite_minima(r0[:, :3], r0[:, 3:], r1[:, :3], r1[:, 3:], hk)

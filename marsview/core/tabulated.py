@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ephemeris import CoverageError, Ephemeris
+from .jit import jit_enabled
 from .time import utc_label, utc_span
 
 INTERPOLATIONS = ("LAGRANGE", "HERMITE")
@@ -97,6 +98,17 @@ class TabulatedSegment:
         if t.size <= _CHUNK:
             return self._interpolate(t)
         return np.vstack([self._interpolate(t[k:k + _CHUNK]) for k in range(0, t.size, _CHUNK)])
+
+    def sample(self, tdb_s) -> np.ndarray:
+        """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
+        if self.interpolation != "LAGRANGE" or self.epochs_tdb_s.size == 1 or not jit_enabled():
+            return self.state(tdb_s)
+        from .kernels import lagrange_states
+
+        t = np.ascontiguousarray(np.atleast_1d(np.asarray(tdb_s, dtype=np.float64)))
+        out = np.empty((t.size, 6))
+        lagrange_states(self.epochs_tdb_s, self.states, t, self.window, out)
+        return out
 
     def _interpolate(self, t: np.ndarray) -> np.ndarray:
         idx = self._windows(t)
@@ -197,6 +209,35 @@ class TabulatedEphemeris(Ephemeris):
         for j in np.unique(k):
             sel = k == j
             out[sel] = self.segments[j].state(tdb_s[sel])
+        return out
+
+    def sample(self, tdb_s) -> np.ndarray:
+        """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        start, stop = self.coverage
+        if np.any((t < start) | (t > stop) | ~np.isfinite(t)):
+            return self.state(t)  # raises its CoverageError
+        if len(self.segments) == 1:
+            return self.segments[0].sample(t)
+        k = self._segment_index(t)
+        if np.any(k < 0):
+            return self.state(t)  # raises: a gap between segments
+        out = np.empty((t.size, 6))
+        for j in np.unique(k):
+            sel = k == j
+            out[sel] = self.segments[j].sample(t[sel])
+        return out
+
+    @staticmethod
+    def states_each(ephemerides, tdb_s) -> np.ndarray:
+        """(K,6): ephemerides[k] (TabulatedEphemeris) at tdb_s[k], with one ``sample`` call per object."""
+        t = np.asarray(tdb_s, dtype=np.float64)
+        out = np.empty((t.size, 6))
+        groups: dict[int, list[int]] = {}
+        for k, eph in enumerate(ephemerides):
+            groups.setdefault(id(eph), []).append(k)
+        for rows in groups.values():
+            out[rows] = ephemerides[rows[0]].sample(t[rows])
         return out
 
     def segment_boundaries(self) -> np.ndarray:
