@@ -313,16 +313,16 @@ def lagrange_states(nodes, values, t, window, out):
     pre = np.empty(w)
     suf = np.empty(w)
     denoms = np.empty(w)
-    i = -2
+    i = -1
     last_first = -1
     for m in range(t.size):
         tm = t[m]
         # t_i <= t < t_i+1 (searchsorted right, minus one): epochs usually come in order, a step or two on
-        if not (0 <= i < n - 1 and nodes[i] <= tm < nodes[i + 1]):
-            if 0 <= i < n - 2 and nodes[i + 1] <= tm < nodes[i + 2]:
+        if i < 0 or not nodes[i] <= tm:
+            i = np.searchsorted(nodes, tm, side="right") - 1
+        else:
+            while i < n - 1 and nodes[i + 1] <= tm:
                 i += 1
-            else:
-                i = np.searchsorted(nodes, tm, side="right") - 1
         first = i - (w - 1) // 2
         if w % 2 == 1:
             right = min(max(i + 1, 0), n - 1)

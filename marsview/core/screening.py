@@ -204,7 +204,7 @@ class _Sampler:
 
     def __init__(self, targets, grid, cache, keep_cache):
         self.targets, self.grid = targets, grid
-        self.full = {}
+        self.full = np.empty((len(targets), grid.size, 6)) if keep_cache else None  # all samples, one array
         self.left = {}
         for n, t in enumerate(targets):
             eph = t.ephemeris
@@ -242,15 +242,17 @@ class _Sampler:
         """(N,m+1,6) states at the grid epochs k0..k1 (start of interval k: [:, k]) and (N,m,6) the end states
         of intervals k0..k1-1 (left limits at an object's own boundaries)."""
         ep = self.grid[k0:k1 + 1]
-        if self.full:
-            s = np.stack([self.full[n][k0:k1 + 1] for n in range(len(self.targets))])
+        if self.full is not None:
+            s = self.full[:, k0:k1 + 1]  # a view
         else:
             s = np.stack([self._sample(n, ep) for n in range(len(self.targets))])
-        end = s[:, 1:].copy()
+        end, own = s[:, 1:], False
         for n, lefts in self.left.items():
             for x, state in lefts.items():
                 k = np.searchsorted(ep, x)
                 if 1 <= k < ep.size and ep[k] == x:
+                    if not own:  # a view of the samples until a left limit replaces one end state
+                        end, own = end.copy(), True
                     end[n, k - 1] = state
         return s, end
 
@@ -280,25 +282,51 @@ def event_covariances_km2(t1, t2, tca, s1, s2):
     return covs, sources
 
 
-def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
+def _make_events(targets, i, j, tca, s1, s2, crossing_dt, thr_km, pc_func):
+    """CloseApproach objects of the pairs (i, j) at TCA (M,) with states s1, s2 (M,6): what does not depend
+    on the pair's own covariance (RTN miss components, the timing-model covariances of each target, miss in
+    sigmas) in one vectorized step for all events, the partners' own covariances and Pc event by event.
+    The same numbers ``event_covariances_km2`` gives for one event."""
+    m = len(tca)
+    if m == 0:
+        return []
     rel = s2 - s1
-    rtn = rtn_matrix(s1)[0] @ rel[:3]
-    covs, sources = event_covariances_km2(t1, t2, tca, s1, s2)
-    cov1, cov2 = covs
-    combined = (cov1 + cov2)[None]
-    pc = method = None
-    if pc_func is not None:
-        source = sources[0] if sources[0] == sources[1] else "+".join(sources)
-        pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km, source)
-    return CloseApproach(
-        object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=float(np.linalg.norm(rel[:3])),
-        relative_speed_kms=float(np.linalg.norm(rel[3:])), radial_km=float(rtn[0]),
-        in_track_km=float(rtn[1]), cross_track_km=float(rtn[2]), crossing_dt_s=float(crossing_dt),
-        miss_sigma=float(miss_in_sigmas(rel[None, :3], combined)[0]),
-        source1=t1.ephemeris.source_at(tca), source2=t2.ephemeris.source_at(tca), pc=pc, pc_method=method,
-        state1=s1, state2=s2, threshold_km=float(thr_km), hbr1_km=t1.hbr_km, hbr2_km=t2.hbr_km,
-        sigma_km=float(sigma_along_km(rel[None, :3], combined)[0]),
-    )
+    rtn = np.einsum("mij,mj->mi", rtn_matrix(s1), rel[:, :3])
+    covs = np.empty((2, m, 3, 3))
+    sources = np.empty((2, m), dtype=object)
+    timing = {}  # target index -> [(side, event)], the events whose covariance is the timing model
+    for side, (idx, states) in enumerate(((i, s1), (j, s2))):
+        for e in range(m):
+            given = ephemeris_covariance_km2(targets[idx[e]].ephemeris, tca[e], states[e])
+            if given is not None and np.all(np.isfinite(given[0][:3, :3])):
+                covs[side, e], sources[side, e] = given[0][:3, :3], given[1]
+            else:
+                timing.setdefault(int(idx[e]), []).append((side, e))
+    for k, rows in timing.items():
+        side, e = np.array(rows).T
+        states = np.where((side == 0)[:, None], s1[e], s2[e])
+        covs[side, e] = targets[k].uncertainty().inertial_covariance_km2(states, tca[e])
+        sources[side, e] = "TIMING-MODEL"
+    combined = covs[0] + covs[1]
+    miss_sigma = miss_in_sigmas(rel[:, :3], combined)
+    sigma = sigma_along_km(rel[:, :3], combined)
+    miss, speed = np.linalg.norm(rel[:, :3], axis=1), np.linalg.norm(rel[:, 3:], axis=1)
+    events = []
+    for e in range(m):
+        t1, t2 = targets[i[e]], targets[j[e]]
+        pc = method = None
+        if pc_func is not None:
+            a, b = sources[0, e], sources[1, e]
+            pc, method = pc_func(s1[e], s2[e], covs[0, e], covs[1, e], t1.hbr_km + t2.hbr_km,
+                                 a if a == b else f"{a}+{b}")
+        events.append(CloseApproach(
+            object1=t1.name, object2=t2.name, tca_tdb_s=float(tca[e]), miss_km=float(miss[e]),
+            relative_speed_kms=float(speed[e]), radial_km=float(rtn[e, 0]), in_track_km=float(rtn[e, 1]),
+            cross_track_km=float(rtn[e, 2]), crossing_dt_s=float(crossing_dt[e]), miss_sigma=float(miss_sigma[e]),
+            source1=t1.ephemeris.source_at(tca[e]), source2=t2.ephemeris.source_at(tca[e]), pc=pc,
+            pc_method=method, state1=s1[e], state2=s2[e], threshold_km=float(thr_km[e]), hbr1_km=t1.hbr_km,
+            hbr2_km=t2.hbr_km, sigma_km=float(sigma[e])))
+    return events
 
 
 def _all_pairs(n, only):
@@ -445,8 +473,7 @@ def _refine_all(targets, found, pair_thr, settings, cancel, start, stop):
     i, j, tca, s1, s2 = i[close], j[close], tca[close], s1[close], s2[close]
     dt = crossing_dt_s(ephs, i, j, tca, s1, s2)
     pc_func = _pc_hook(settings)
-    events = [_make_event(targets[a], targets[b], t, x1, x2, d, pair_thr[a, b], pc_func)
-              for a, b, t, x1, x2, d in zip(i, j, tca, s1, s2, dt)]
+    events = _make_events(targets, i, j, tca, s1, s2, dt, pair_thr[i, j], pc_func)
     events.sort(key=lambda e: (e.tca_tdb_s, e.object1, e.object2))
     return events
 

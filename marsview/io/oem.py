@@ -33,6 +33,7 @@ import numpy as np
 from . import oem_scan, oem_xml
 from .atomic import atomic_open
 from .errors import ParseError
+from ..core import time as mtime
 from .frames_io import check_time_system
 from .kvn import EpochArray, EpochError, decode_line, format_float, parse_epoch, parse_float, parse_int, split_kvn
 
@@ -465,7 +466,7 @@ class OemReader:
             for key in HEADER_MANDATORY:
                 if key not in self.header:
                     raise self.error(kv.line, key, "mandatory header keyword missing before META_START")
-            if _plain_epochs_tdb_s([self.header["CREATION_DATE"]], "UTC") is None:  # else: the exact error
+            if _plain_epochs([self.header["CREATION_DATE"]], "UTC") is None:  # else: the exact error
                 parse_epoch(self.header["CREATION_DATE"], "UTC", self.path, self.header_lines["CREATION_DATE"],
                             "CREATION_DATE")
             return self.start_segment(kv)
@@ -575,9 +576,9 @@ class OemReader:
                 raise self.error(ml["INTERPOLATION_DEGREE"], "INTERPOLATION_DEGREE", f"{deg} is not in 0..32")
         names = [k for k in ("START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "REF_FRAME_EPOCH")
                  if k in seg.meta]
-        plain = _plain_epochs_tdb_s([seg.meta[k] for k in names], seg.time_system)
+        plain = _plain_epochs([seg.meta[k] for k in names], seg.time_system)
         if plain is not None:
-            keys = {k: (int(m), float(sec)) for k, m, sec in zip(names, *plain[:2])}
+            keys = {k: (m, sec) for k, m, sec in zip(names, *plain)}
         else:  # one by one, for the exact error
             keys = {}
             for key in names:
@@ -715,18 +716,23 @@ _PLAIN_EPOCH = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2
 _DAY0 = datetime.date(2000, 1, 1).toordinal()
 
 
-def _plain_epochs_tdb_s(texts, time_system: str):
-    """(minutes, seconds, tdb_s) arrays of epochs of the plain form YYYY-MM-DDThh:mm:ss[.f][Z] (no leap
-    second), the values ``EpochArray.parse`` and ``parse_epoch`` give for each alone; None for anything
-    else or anything they would refuse (the caller then asks them, for the exact error). One time-scale
-    conversion for all: the metadata epochs of a segment cost what one does."""
+def _plain_epochs(texts, time_system: str):
+    """(minutes, seconds) lists of epochs of the plain form YYYY-MM-DDThh:mm:ss[.f][Z] (no leap second), the
+    values ``EpochArray.parse`` gives for each alone, when every one of TEXTS has that form and is an epoch
+    ``parse_epoch`` accepts in TIME_SYSTEM; None otherwise (the caller then asks them, for the exact error).
+
+    What only needs checking costs no time-scale conversion: for such an epoch it cannot fail (TT, TAI, TDB,
+    GPS and TCB are arithmetic on the count; UTC from 1972 on, ERFA's TAI-UTC of a valid date)."""
+    scale = time_system.upper()
+    if scale not in mtime.TIME_SYSTEMS:
+        return None
     minutes, seconds = [], []
     for text in texts:
         m = _PLAIN_EPOCH.fullmatch(text)
         if m is None:
             return None
         y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
-        if h > 23 or mi > 59 or sec > 59:
+        if h > 23 or mi > 59 or sec > 59 or (scale == "UTC" and y < 1972):
             return None
         try:
             day = datetime.date(y, mo, d).toordinal() - _DAY0
@@ -735,11 +741,7 @@ def _plain_epochs_tdb_s(texts, time_system: str):
         frac = m.group(7)
         minutes.append(day * 1440 + h * 60 + mi)
         seconds.append(sec + (int(frac) / 10.0 ** len(frac) if frac else 0.0))
-    minutes, seconds = np.array(minutes, np.int64), np.array(seconds)
-    try:
-        return minutes, seconds, EpochArray(minutes, seconds).to_tdb_s(time_system)
-    except ValueError:
-        return None
+    return minutes, seconds
 
 
 def _count_newlines(data: bytes) -> int:

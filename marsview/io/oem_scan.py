@@ -568,6 +568,12 @@ def _scan(buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, second
         nd = 0
         if t < stop and buf[t] == 46:
             t += 1
+            if t + 8 <= stop:  # the usual 3-6 decimals in one step
+                word = _load8(buf, t)
+                nd = _digit_prefix(word)
+                if nd > 0:
+                    frac = _digits_value(word, nd)
+                    t += nd
             while t < stop and 48 <= buf[t] <= 57:
                 frac = frac * 10 + (buf[t] - 48)
                 nd += 1
@@ -606,20 +612,21 @@ def _scan(buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, second
             sig = 0  # significant digits (from the first non-zero one)
             ndig = 0
             dexp = 0
-            while i < stop:
-                if mant != 0 and i + 8 <= stop:  # a run of up to 8 digits at once
-                    word = _load8(buf, i)
-                    n = _digit_prefix(word)
-                    if n == 0:
-                        break
-                    if sig + n <= 18:
-                        mant = mant * pow10_int[n] + _digits_value(word, n)
-                        sig += n
-                        ndig += n
-                        i += n
-                        if n < 8:
-                            break
-                        continue
+            while i < stop and buf[i] == 48:  # leading zeros
+                ndig += 1
+                i += 1
+            while i + 8 <= stop:  # runs of up to 8 digits at once
+                word = _load8(buf, i)
+                n = _digit_prefix(word)
+                if n == 0 or sig + n > 18:
+                    break
+                mant = mant * pow10_int[n] + _digits_value(word, n)
+                sig += n
+                ndig += n
+                i += n
+                if n < 8:
+                    break
+            while i < stop:  # one by one: near the end of the buffer, beyond 18 digits
                 d = np.int64(buf[i]) - 48
                 if d < 0 or d > 9:
                     break
@@ -634,21 +641,24 @@ def _scan(buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, second
                 i += 1
             if i < stop and buf[i] == 46:
                 i += 1
+                if mant == 0:
+                    while i < stop and buf[i] == 48:  # zeros after the point, before any other digit
+                        ndig += 1
+                        dexp -= 1
+                        i += 1
+                while i + 8 <= stop:  # a 17-digit number's decimals take two runs
+                    word = _load8(buf, i)
+                    n = _digit_prefix(word)
+                    if n == 0 or sig + n > 18:
+                        break
+                    mant = mant * pow10_int[n] + _digits_value(word, n)
+                    sig += n
+                    ndig += n
+                    dexp -= n
+                    i += n
+                    if n < 8:
+                        break
                 while i < stop:
-                    if mant != 0 and i + 8 <= stop:  # up to 8 decimals at once: a 17-digit number takes 2
-                        word = _load8(buf, i)
-                        n = _digit_prefix(word)
-                        if n == 0:
-                            break
-                        if sig + n <= 18:
-                            mant = mant * pow10_int[n] + _digits_value(word, n)
-                            sig += n
-                            ndig += n
-                            dexp -= n
-                            i += n
-                            if n < 8:
-                                break
-                            continue
                     d = np.int64(buf[i]) - 48
                     if d < 0 or d > 9:
                         break
