@@ -66,8 +66,8 @@ def warm_up() -> None:
 
 
 SPLIT_BYTES = 256 << 10
-"""Runs longer than this are scanned as two halves at once (the second in a worker thread: the kernel
-releases the GIL) when the machine has more than one core."""
+"""Runs longer than twice this are scanned as two halves at once (the second in a worker thread: the kernel
+releases the GIL) when a core is idle."""
 _worker = None
 
 
@@ -119,12 +119,22 @@ def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previ
 
 
 def _split_point(buf, pos):
-    """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece."""
-    if buf.size - pos < 2 * SPLIT_BYTES or (os.cpu_count() or 1) < 2:
+    """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece: short runs, and when no
+    core is idle (the 1-minute load average leaves less than one: a second thread would only queue)."""
+    if buf.size - pos < 2 * SPLIT_BYTES or not _idle_core():
         return -1
     mid = pos + (buf.size - pos) // 2
     newline = np.flatnonzero(buf[mid:mid + 4096] == 10)
     return mid + int(newline[0]) + 1 if newline.size else -1
+
+
+def _idle_core() -> bool:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available: assume the cores are there to use
+        load = 0.0
+    return cores >= 2 and load <= cores - 1.0
 
 
 def _get_worker():
