@@ -184,10 +184,11 @@ class TabulatedEphemeris(Ephemeris):
         self.source = source or (segs[0].source if segs else name)
         self._starts = np.array([s.useable_start_tdb_s for s in segs])
         self._stops = np.array([s.useable_stop_tdb_s for s in segs])
+        self._coverage = float(self._starts.min()), float(self._stops.max())
 
     @property
     def coverage(self) -> tuple[float, float]:
-        return float(self._starts.min()), float(self._stops.max())
+        return self._coverage
 
     def _segment_index(self, t: np.ndarray) -> np.ndarray:
         """Index of the segment supplying each epoch (the latest one starting at or before it)."""
@@ -214,9 +215,9 @@ class TabulatedEphemeris(Ephemeris):
     def sample(self, tdb_s) -> np.ndarray:
         """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
         t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
-        start, stop = self.coverage
-        if np.any((t < start) | (t > stop) | ~np.isfinite(t)):
-            return self.state(t)  # raises its CoverageError
+        start, stop = self._coverage
+        if not (t.size and start <= t.min() and t.max() <= stop):  # (NaN fails too)
+            return self.state(t)  # raises its CoverageError (or: no epochs)
         if len(self.segments) == 1:
             return self.segments[0].sample(t)
         k = self._segment_index(t)
