@@ -13,17 +13,19 @@ from .twobody import propagate_twobody
 
 
 def precompile_screening() -> None:
-    """Screen two short tabulated orbits: the screening's kernels (Lagrange sampling, pair filter) loaded."""
+    """Screen two short tabulated orbits that pass 1 km apart: the screening's kernels (Lagrange sampling, pair
+    filter) loaded and its collision-probability path imported, as after an application's first screening."""
     from .screening import ScreeningSettings, ScreeningTarget, screen
     from .tabulated import TabulatedEphemeris, TabulatedSegment
 
-    t = np.arange(0.0, 3600.0, 60.0)
-    state = np.array([[3650.0, 0.0, 0.0, 0.0, 3.45, 0.3]])
-    targets = []
-    for k, name in enumerate(("A", "B")):
-        states = propagate_twobody(state[0] * (1.0 + 0.01 * k), 0.0, t)
-        targets.append(ScreeningTarget(name, TabulatedEphemeris(name, [TabulatedSegment(t, states)])))
-    screen(targets, t[0], t[-1], ScreeningSettings(compute_pc=False))
+    t = np.arange(0.0, 3660.0, 60.0)
+    a = propagate_twobody(np.array([3650.0, 0.0, 0.0, 0.0, 3.45, 0.3]), 0.0, t)
+    r, v = a[30, :3], a[30, 3:]  # at t = 1800 s; B crosses there 1 km off, 20 degrees apart
+    turn = np.cos(0.35) * v + np.sin(0.35) * np.cross(r / np.linalg.norm(r), v)
+    b = propagate_twobody(np.concatenate([r + [1.0, 0.0, 0.0], turn]), 1800.0, t)
+    targets = [ScreeningTarget(name, TabulatedEphemeris(name, [TabulatedSegment(t, states)]))
+               for name, states in (("A", a), ("B", b))]
+    screen(targets, t[0], t[-1], ScreeningSettings())
 
 
 def precompile() -> None:
