@@ -17,9 +17,10 @@ compare it with (tests/core/test_jit_kernels.py):
   scipy's per-step Python overhead (~70 us) was a quarter of a propagation's time; here it is gone.
 * ``dense_eval``: scipy's OdeSolution/Dop853DenseOutput evaluation over all steps at once.
 * ``kepler_table_states``: the inner loop of ``twobody._elliptic_fast``.
-* ``lagrange_states``: ``tabulated.TabulatedSegment``'s LAGRANGE interpolation (the same window of
-  nearest table points, the same prefix/suffix-product basis), point by point: what the screening samples
-  tabulated ephemerides with (its grid and the TCA refinement).
+* ``lagrange_weights`` / ``lagrange_apply``: ``tabulated.TabulatedSegment``'s LAGRANGE interpolation (the same
+  window of nearest table points, the same prefix/suffix-product basis), point by point, the basis weights
+  apart so that tables on one grid of epochs share them: what the screening samples tabulated ephemerides
+  with (its grid and the TCA refinement).
 * ``pair_interval_candidates``: the screening's two rigorous per-interval filters for few objects (swept
   spheres, then the relative chord's lower bound; ``core.screening_search``), over all pairs and intervals
   of a chunk in one pass, without the (pairs x intervals) temporaries of the numpy version.
@@ -302,12 +303,13 @@ def _sin_1mcos(d, short):
 
 
 @_njit
-def lagrange_states(nodes, values, t, window, out):
-    """out[m] = the Lagrange polynomial through the WINDOW table points nearest t[m] (nodes (n,) strictly
-    increasing, values (n, 6)), evaluated at t[m]: tabulated.TabulatedSegment._interpolate for LAGRANGE,
-    term by term (window centred on the interval holding t, shifted to the nearer node for an odd window,
-    clipped at the ends; time scaled to [0, 1] over the window; basis from prefix and suffix products of
-    (u - x_k) over the node differences)."""
+def lagrange_weights(nodes, t, window, first_out, weights_out):
+    """For each t[m]: the first of the WINDOW table points nearest t[m] (nodes (n,) strictly increasing) and the
+    Lagrange basis weights (m, window) of those points at t[m], as tabulated.TabulatedSegment._interpolate
+    forms them for LAGRANGE, term by term (window centred on the interval holding t, shifted to the nearer node
+    for an odd window, clipped at the ends; time scaled to [0, 1] over the window; basis from prefix and
+    suffix products of (u - x_k) over the node differences). They depend on the nodes only: tables on one
+    grid of epochs share them (``lagrange_apply`` per table)."""
     n, w = nodes.size, window
     x = np.empty(w)
     pre = np.empty(w)
@@ -349,10 +351,22 @@ def lagrange_states(nodes, values, t, window, out):
             pre[j] = pre[j - 1] * (u - x[j - 1])
             k = w - 1 - j
             suf[k] = suf[k + 1] * (u - x[k + 1])
+        first_out[m] = first
+        for j in range(w):
+            weights_out[m, j] = pre[j] * suf[j] / denoms[j]
+
+
+@_njit
+def lagrange_apply(values, first, weights, out):
+    """out[m] = sum_j weights[m, j] values[first[m] + j] for a table's values (n, 6): the interpolated states
+    at the epochs ``lagrange_weights`` was given."""
+    w = weights.shape[1]
+    for m in range(first.size):
+        f = first[m]
         s0 = s1 = s2 = s3 = s4 = s5 = 0.0  # in registers: out and values could alias for all numba knows
         for j in range(w):
-            weight = pre[j] * suf[j] / denoms[j]
-            row = first + j
+            weight = weights[m, j]
+            row = f + j
             s0 += weight * values[row, 0]
             s1 += weight * values[row, 1]
             s2 += weight * values[row, 2]

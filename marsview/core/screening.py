@@ -206,6 +206,13 @@ class _Sampler:
         self.targets, self.grid = targets, grid
         self.full = np.empty((len(targets), grid.size, 6)) if keep_cache else None  # all samples, one array
         self.left = {}
+        together = self._together(cache) if keep_cache else []
+        if together:
+            ephs = [targets[n].ephemeris for n in together]
+            if len(together) == len(targets):
+                type(ephs[0]).sample_all(ephs, grid, out=self.full)
+            else:
+                self.full[together] = type(ephs[0]).sample_all(ephs, grid)
         for n, t in enumerate(targets):
             eph = t.ephemeris
             a, b = eph.coverage
@@ -213,8 +220,23 @@ class _Sampler:
             bounds = bounds[np.isin(bounds, grid)] if bounds.size else bounds
             self.left[n] = {float(x): eph.state(x - LEFT_LIMIT_S)[0] for x in bounds if x - LEFT_LIMIT_S >= a}
             if keep_cache:
-                self.full[n] = self._sample(n, grid, cache.get(t.name))
+                if n not in together:
+                    self.full[n] = self._sample(n, grid, cache.get(t.name))
                 cache[t.name] = (eph, grid, self.full[n])
+
+    def _together(self, cache):
+        """Objects sampled all at once (``sample_all``: tables on one grid of epochs share their basis weights):
+        one-table tabulated ephemerides covering the whole grid, with nothing to reuse from CACHE."""
+        a, b = self.grid[0], self.grid[-1]
+        out = []
+        for n, t in enumerate(self.targets):
+            eph = t.ephemeris
+            cached = cache.get(t.name)
+            if callable(getattr(type(eph), "sample_all", None)) and len(eph.segments) == 1 \
+                    and eph.coverage[0] <= a and b <= eph.coverage[1] and (cached is None or cached[0] is not eph):
+                out.append(n)
+        kinds = {type(self.targets[n].ephemeris) for n in out}
+        return out if len(kinds) == 1 else []
 
     def _sample(self, n, epochs, cached=None):
         eph = self.targets[n].ephemeris

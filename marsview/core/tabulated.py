@@ -101,13 +101,31 @@ class TabulatedSegment:
 
     def sample(self, tdb_s) -> np.ndarray:
         """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
-        if self.interpolation != "LAGRANGE" or self.epochs_tdb_s.size == 1 or not jit_enabled():
+        if not self.compiled():
             return self.state(tdb_s)
-        from .kernels import lagrange_states
+        return self.apply_weights(self.lagrange_weights(tdb_s))
+
+    def compiled(self) -> bool:
+        """Whether ``sample`` runs the compiled kernel (LAGRANGE, more than one point, JIT on)."""
+        return self.interpolation == "LAGRANGE" and self.epochs_tdb_s.size > 1 and jit_enabled()
+
+    def lagrange_weights(self, tdb_s):
+        """(first, weights): each epoch's window start and basis weights (compiled; see ``sample``)."""
+        from .kernels import lagrange_weights
 
         t = np.ascontiguousarray(np.atleast_1d(np.asarray(tdb_s, dtype=np.float64)))
-        out = np.empty((t.size, 6))
-        lagrange_states(self.epochs_tdb_s, self.states, t, self.window, out)
+        first, weights = np.empty(t.size, np.int64), np.empty((t.size, self.window))
+        lagrange_weights(self.epochs_tdb_s, t, self.window, first, weights)
+        return first, weights
+
+    def apply_weights(self, first_weights, out=None) -> np.ndarray:
+        """(N,6) states (into OUT when given) from ``lagrange_weights`` of this segment or of one on the same
+        epochs and degree."""
+        from .kernels import lagrange_apply
+
+        first, weights = first_weights
+        out = np.empty((first.size, 6)) if out is None else out
+        lagrange_apply(self.states, first, weights, out)
         return out
 
     def _interpolate(self, t: np.ndarray) -> np.ndarray:
@@ -227,6 +245,34 @@ class TabulatedEphemeris(Ephemeris):
         for j in np.unique(k):
             sel = k == j
             out[sel] = self.segments[j].sample(t[sel])
+        return out
+
+    @staticmethod
+    def sample_all(ephemerides, tdb_s, out=None) -> np.ndarray:
+        """(K,N,6) (into OUT when given): every one of EPHEMERIDES at the same epochs, as ``sample`` gives them;
+        the ones made of a single LAGRANGE table on one common grid of epochs (deliveries on one 60 s grid, say)
+        share the basis weights, computed once."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        if out is None:
+            out = np.empty((len(ephemerides), t.size, 6))
+        shared = {}  # (first epoch, last epoch, size, window) -> [(k, segment)]
+        for k, eph in enumerate(ephemerides):
+            seg = eph.segments[0] if len(eph.segments) == 1 else None
+            start, stop = eph.coverage
+            if seg is None or not seg.compiled() or not (t.size and start <= t.min() and t.max() <= stop):
+                out[k] = eph.sample(t)
+                continue
+            e = seg.epochs_tdb_s
+            shared.setdefault((e[0], e[-1], e.size, seg.window), []).append((k, seg))
+        for group in shared.values():
+            done = []  # (epochs, weights) of this group's distinct grids
+            for k, seg in group:
+                weights = next((wts for epochs, wts in done
+                                if epochs is seg.epochs_tdb_s or np.array_equal(epochs, seg.epochs_tdb_s)), None)
+                if weights is None:
+                    weights = seg.lagrange_weights(t)
+                    done.append((seg.epochs_tdb_s, weights))
+                seg.apply_weights(weights, out[k])
         return out
 
     @staticmethod

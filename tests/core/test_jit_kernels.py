@@ -208,3 +208,26 @@ def test_pair_interval_kernel_keeps_what_the_numpy_filters_keep():
     want = np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
     assert 0 < len(want) < len(pairs) * m
     np.testing.assert_array_equal(got, want)
+
+
+def test_tables_on_one_grid_sampled_together_equal_each_alone():
+    """TabulatedEphemeris.sample_all (basis weights shared by the tables on one grid of epochs) = sample of
+    each, bit for bit, with tables on another grid, of another degree and of two segments among them."""
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+
+    rng = np.random.default_rng(9)
+    t = T0 + 60.0 * np.arange(400)
+    other = T0 - 30.0 + 61.0 * np.arange(400)
+
+    def table(epochs, degree=7, k=0.0):
+        return TabulatedSegment(epochs, np.column_stack([np.sin(epochs / 700.0 + k + c) * 4000.0 for c in range(6)]),
+                                "LAGRANGE", degree)
+
+    ephs = [TabulatedEphemeris(f"S{k}", [table(t.copy(), k=k)]) for k in range(4)]
+    ephs += [TabulatedEphemeris("O", [table(other)]), TabulatedEphemeris("D5", [table(t, 5)]),
+             TabulatedEphemeris("TWO", [table(t[:200]), table(t[199:], k=1.0)])]
+    q = np.sort(rng.uniform(t[0], t[-1] - 100.0, 900))
+    together = TabulatedEphemeris.sample_all(ephs, q)
+    for eph, got in zip(ephs, together):
+        np.testing.assert_array_equal(got, eph.sample(q))
+        assert np.max(np.abs(got - eph.state(q))) <= 1e-15 * 4000.0
