@@ -132,8 +132,8 @@ def read_oem(path) -> OemMessage:
     """Read an OEM (KVN, or XML when the file starts with '<'). Raises ParseError (file:line: keyword: why)."""
     path = Path(path)
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
+        fh = open(path, "rb", buffering=0)  # unbuffered: reads are whole files or 1 MiB blocks (a buffered
+    except OSError as exc:                  # read-all after a seek copies the file several times over)
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
     with fh:
         head = fh.read(512).lstrip()
