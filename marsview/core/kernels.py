@@ -17,6 +17,13 @@ compare it with (tests/core/test_jit_kernels.py):
   scipy's per-step Python overhead (~70 us) was a quarter of a propagation's time; here it is gone.
 * ``dense_eval``: scipy's OdeSolution/Dop853DenseOutput evaluation over all steps at once.
 * ``kepler_table_states``: the inner loop of ``twobody._elliptic_fast``.
+* ``lagrange_weights`` / ``lagrange_apply``: ``tabulated.TabulatedSegment``'s LAGRANGE interpolation (the same
+  window of nearest table points, the same prefix/suffix-product basis), point by point, the basis weights
+  apart so that tables on one grid of epochs share them: what the screening samples tabulated ephemerides
+  with (its grid and the TCA refinement).
+* ``pair_interval_candidates``: the screening's two rigorous per-interval filters for few objects (swept
+  spheres, then the relative chord's lower bound; ``core.screening_search``), over all pairs and intervals
+  of a chunk in one pass, without the (pairs x intervals) temporaries of the numpy version.
 
 The kernels release the GIL (nogil): a propagation in a worker thread leaves the GUI thread running.
 
@@ -293,6 +300,123 @@ def _sin_1mcos(d, short):
     sin_d = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
     omc = 0.5 * d2 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0 * (1.0 - d2 / 90.0))))
     return sin_d, omc
+
+
+@_njit
+def lagrange_weights(nodes, t, window, first_out, weights_out):
+    """For each t[m]: the first of the WINDOW table points nearest t[m] (nodes (n,) strictly increasing) and the
+    Lagrange basis weights (m, window) of those points at t[m], as tabulated.TabulatedSegment._interpolate
+    forms them for LAGRANGE, term by term (window centred on the interval holding t, shifted to the nearer node
+    for an odd window, clipped at the ends; time scaled to [0, 1] over the window; basis from prefix and
+    suffix products of (u - x_k) over the node differences). They depend on the nodes only: tables on one
+    grid of epochs share them (``lagrange_apply`` per table)."""
+    n, w = nodes.size, window
+    x = np.empty(w)
+    pre = np.empty(w)
+    suf = np.empty(w)
+    denoms = np.empty(w)
+    i = -1
+    last_first = -1
+    for m in range(t.size):
+        tm = t[m]
+        # t_i <= t < t_i+1 (searchsorted right, minus one): epochs usually come in order, a step or two on
+        if i < 0 or not nodes[i] <= tm:
+            i = np.searchsorted(nodes, tm, side="right") - 1
+        else:
+            while i < n - 1 and nodes[i + 1] <= tm:
+                i += 1
+        first = i - (w - 1) // 2
+        if w % 2 == 1:
+            right = min(max(i + 1, 0), n - 1)
+            left = min(max(i, 0), n - 1)
+            if nodes[right] - tm < tm - nodes[left]:
+                first += 1
+        first = min(max(first, 0), n - w)
+        t_ref = nodes[first]
+        h = max(nodes[first + w - 1] - t_ref, 1e-300)
+        if first != last_first:  # a new window: its scaled nodes and basis denominators
+            last_first = first
+            for k in range(w):
+                x[k] = (nodes[first + k] - t_ref) / h
+            for j in range(w):
+                denom = 1.0
+                for k in range(w):
+                    if k != j:
+                        denom *= x[j] - x[k]
+                denoms[j] = denom
+        u = (tm - t_ref) / h
+        pre[0] = 1.0
+        suf[w - 1] = 1.0
+        for j in range(1, w):
+            pre[j] = pre[j - 1] * (u - x[j - 1])
+            k = w - 1 - j
+            suf[k] = suf[k + 1] * (u - x[k + 1])
+        first_out[m] = first
+        for j in range(w):
+            weights_out[m, j] = pre[j] * suf[j] / denoms[j]
+
+
+@_njit
+def lagrange_apply(values, first, weights, out):
+    """out[m] = sum_j weights[m, j] values[first[m] + j] for a table's values (n, 6): the interpolated states
+    at the epochs ``lagrange_weights`` was given."""
+    w = weights.shape[1]
+    for m in range(first.size):
+        f = first[m]
+        s0 = s1 = s2 = s3 = s4 = s5 = 0.0  # in registers: out and values could alias for all numba knows
+        for j in range(w):
+            weight = weights[m, j]
+            row = f + j
+            s0 += weight * values[row, 0]
+            s1 += weight * values[row, 1]
+            s2 += weight * values[row, 2]
+            s3 += weight * values[row, 3]
+            s4 += weight * values[row, 4]
+            s5 += weight * values[row, 5]
+        out[m, 0], out[m, 1], out[m, 2], out[m, 3], out[m, 4], out[m, 5] = s0, s1, s2, s3, s4, s5
+
+
+@_njit
+def pair_interval_candidates(start, end, h_s, pairs, pair_thr_km, accel_kms2, out):
+    """(k, i, j) rows, into OUT (room for every pair and interval), of the intervals k of each pair (i, j) of
+    PAIRS where the swept spheres of the two objects come within the pair's threshold AND the lower bound
+    of the relative distance from the relative chord is below it (screening_search.swept_spheres and
+    chord_lower_bound_km, the numpy formulas); start/end (N, m, 6) the states at each interval's ends
+    (NaN: not covered), h_s (m,). Returns the number of rows."""
+    count = 0
+    m = h_s.size
+    for p in range(pairs.shape[0]):
+        i, j = pairs[p, 0], pairs[p, 1]
+        thr = pair_thr_km[i, j]
+        for k in range(m):
+            bow = accel_kms2 * h_s[k] ** 2 / 8.0
+            # swept spheres: chord midpoints and half chords plus the bow of the path
+            ax, ay, az = start[i, k, 0], start[i, k, 1], start[i, k, 2]
+            bx, by, bz = end[i, k, 0], end[i, k, 1], end[i, k, 2]
+            cx, cy, cz = start[j, k, 0], start[j, k, 1], start[j, k, 2]
+            dx, dy, dz = end[j, k, 0], end[j, k, 1], end[j, k, 2]
+            ri = 0.5 * math.sqrt((bx - ax) ** 2 + (by - ay) ** 2 + (bz - az) ** 2) + bow
+            rj = 0.5 * math.sqrt((dx - cx) ** 2 + (dy - cy) ** 2 + (dz - cz) ** 2) + bow
+            gx = 0.5 * (cx + dx) - 0.5 * (ax + bx)
+            gy = 0.5 * (cy + dy) - 0.5 * (ay + by)
+            gz = 0.5 * (cz + dz) - 0.5 * (az + bz)
+            gap = math.sqrt(gx * gx + gy * gy + gz * gz) - ri - rj
+            if not gap < thr:  # (NaN: an object not covered there)
+                continue
+            # the relative chord: closest point to the origin, less the bows of both paths
+            r0x, r0y, r0z = cx - ax, cy - ay, cz - az
+            ux, uy, uz = (dx - bx) - r0x, (dy - by) - r0y, (dz - bz) - r0z
+            dd = ux * ux + uy * uy + uz * uz
+            s = 0.0
+            if dd > 0:
+                s = min(max(-(r0x * ux + r0y * uy + r0z * uz) / dd, 0.0), 1.0)
+            qx, qy, qz = r0x + s * ux, r0y + s * uy, r0z + s * uz
+            if math.sqrt(qx * qx + qy * qy + qz * qz) - 2.0 * bow < thr:
+                out[count, 0] = k
+                out[count, 1] = i
+                out[count, 2] = j
+                count += 1
+    return count
 
 
 # --- Python drivers -------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from .constants import (
 )
 from .ephemeris import Ephemeris
 from .frames import rtn_matrix
+from .jit import jit_enabled
 from .jobs import Cancelled
 from .screening_search import (
     build_grid,
@@ -168,7 +169,7 @@ def _auto_step(targets, start, stop, settings):
         a, b = t.ephemeris.coverage
         lo, hi = max(a, start), min(b, stop)
         if hi >= lo:  # one call per object: r_p^2/h barely changes over days
-            samples.append(t.ephemeris.state(np.linspace(lo, hi, 5)))
+            samples.append(_bulk_states(t.ephemeris, np.linspace(lo, hi, 5)))
     tau = float(np.min(orbital_timescale_s(np.concatenate(samples)))) if samples else np.inf
     return float(np.clip(tau / settings.samples_per_timescale, settings.min_step_s, settings.max_step_s))
 
@@ -183,13 +184,36 @@ def _covered(eph, epochs):
     return mask
 
 
+def _pair_kernel():
+    """core.kernels.pair_interval_candidates where the compiled kernels are on (few objects: every pair and
+    interval in one pass; the shell filter it makes redundant is skipped), else None (the numpy filters)."""
+    if not jit_enabled():
+        return None
+    from .kernels import pair_interval_candidates
+
+    return pair_interval_candidates
+
+
+def _bulk_states(eph, epochs):
+    """States at many epochs: the compiled ``sample`` of ephemerides that have one (tabulated), else ``state``."""
+    sample = getattr(eph, "sample", None)
+    return sample(epochs) if callable(sample) else eph.state(epochs)
+
+
 class _Sampler:
     """States of every object on the grid (NaN outside its coverage), with left limits at its boundaries."""
 
     def __init__(self, targets, grid, cache, keep_cache):
         self.targets, self.grid = targets, grid
-        self.full = {}
+        self.full = np.empty((len(targets), grid.size, 6)) if keep_cache else None  # all samples, one array
         self.left = {}
+        together = self._together(cache) if keep_cache else []
+        if together:
+            ephs = [targets[n].ephemeris for n in together]
+            if len(together) == len(targets):
+                type(ephs[0]).sample_all(ephs, grid, out=self.full)
+            else:
+                self.full[together] = type(ephs[0]).sample_all(ephs, grid)
         for n, t in enumerate(targets):
             eph = t.ephemeris
             a, b = eph.coverage
@@ -197,8 +221,23 @@ class _Sampler:
             bounds = bounds[np.isin(bounds, grid)] if bounds.size else bounds
             self.left[n] = {float(x): eph.state(x - LEFT_LIMIT_S)[0] for x in bounds if x - LEFT_LIMIT_S >= a}
             if keep_cache:
-                self.full[n] = self._sample(n, grid, cache.get(t.name))
+                if n not in together:
+                    self.full[n] = self._sample(n, grid, cache.get(t.name))
                 cache[t.name] = (eph, grid, self.full[n])
+
+    def _together(self, cache):
+        """Objects sampled all at once (``sample_all``: tables on one grid of epochs share their basis weights):
+        one-table tabulated ephemerides covering the whole grid, with nothing to reuse from CACHE."""
+        a, b = self.grid[0], self.grid[-1]
+        out = []
+        for n, t in enumerate(self.targets):
+            eph = t.ephemeris
+            cached = cache.get(t.name)
+            if callable(getattr(type(eph), "sample_all", None)) and len(eph.segments) == 1 \
+                    and eph.coverage[0] <= a and b <= eph.coverage[1] and (cached is None or cached[0] is not eph):
+                out.append(n)
+        kinds = {type(self.targets[n].ephemeris) for n in out}
+        return out if len(kinds) == 1 else []
 
     def _sample(self, n, epochs, cached=None):
         eph = self.targets[n].ephemeris
@@ -214,23 +253,31 @@ class _Sampler:
             todo &= ~hit
         inside = todo & _covered(eph, epochs)
         if np.any(inside):
-            out[inside] = eph.state(epochs[inside])
+            out[inside] = _bulk_states(eph, epochs[inside])
         return out
 
     def chunk(self, k0, k1):
         """start (N,m,6) and end (N,m,6) states of intervals k0..k1-1."""
+        s, end = self.chunk_samples(k0, k1)
+        return s[:, :-1], end
+
+    def chunk_samples(self, k0, k1):
+        """(N,m+1,6) states at the grid epochs k0..k1 (start of interval k: [:, k]) and (N,m,6) the end states
+        of intervals k0..k1-1 (left limits at an object's own boundaries)."""
         ep = self.grid[k0:k1 + 1]
-        if self.full:
-            s = np.stack([self.full[n][k0:k1 + 1] for n in range(len(self.targets))])
+        if self.full is not None:
+            s = self.full[:, k0:k1 + 1]  # a view
         else:
             s = np.stack([self._sample(n, ep) for n in range(len(self.targets))])
-        end = s[:, 1:].copy()
+        end, own = s[:, 1:], False
         for n, lefts in self.left.items():
             for x, state in lefts.items():
                 k = np.searchsorted(ep, x)
                 if 1 <= k < ep.size and ep[k] == x:
+                    if not own:  # a view of the samples until a left limit replaces one end state
+                        end, own = end.copy(), True
                     end[n, k - 1] = state
-        return s[:, :-1], end
+        return s, end
 
 
 def _pc_hook(settings):
@@ -258,25 +305,51 @@ def event_covariances_km2(t1, t2, tca, s1, s2):
     return covs, sources
 
 
-def _make_event(t1, t2, tca, s1, s2, crossing_dt, thr_km, pc_func):
+def _make_events(targets, i, j, tca, s1, s2, crossing_dt, thr_km, pc_func):
+    """CloseApproach objects of the pairs (i, j) at TCA (M,) with states s1, s2 (M,6): what does not depend
+    on the pair's own covariance (RTN miss components, the timing-model covariances of each target, miss in
+    sigmas) in one vectorized step for all events, the partners' own covariances and Pc event by event.
+    The same numbers ``event_covariances_km2`` gives for one event."""
+    m = len(tca)
+    if m == 0:
+        return []
     rel = s2 - s1
-    rtn = rtn_matrix(s1)[0] @ rel[:3]
-    covs, sources = event_covariances_km2(t1, t2, tca, s1, s2)
-    cov1, cov2 = covs
-    combined = (cov1 + cov2)[None]
-    pc = method = None
-    if pc_func is not None:
-        source = sources[0] if sources[0] == sources[1] else "+".join(sources)
-        pc, method = pc_func(s1, s2, cov1, cov2, t1.hbr_km + t2.hbr_km, source)
-    return CloseApproach(
-        object1=t1.name, object2=t2.name, tca_tdb_s=float(tca), miss_km=float(np.linalg.norm(rel[:3])),
-        relative_speed_kms=float(np.linalg.norm(rel[3:])), radial_km=float(rtn[0]),
-        in_track_km=float(rtn[1]), cross_track_km=float(rtn[2]), crossing_dt_s=float(crossing_dt),
-        miss_sigma=float(miss_in_sigmas(rel[None, :3], combined)[0]),
-        source1=t1.ephemeris.source_at(tca), source2=t2.ephemeris.source_at(tca), pc=pc, pc_method=method,
-        state1=s1, state2=s2, threshold_km=float(thr_km), hbr1_km=t1.hbr_km, hbr2_km=t2.hbr_km,
-        sigma_km=float(sigma_along_km(rel[None, :3], combined)[0]),
-    )
+    rtn = np.einsum("mij,mj->mi", rtn_matrix(s1), rel[:, :3])
+    covs = np.empty((2, m, 3, 3))
+    sources = np.empty((2, m), dtype=object)
+    timing = {}  # target index -> [(side, event)], the events whose covariance is the timing model
+    for side, (idx, states) in enumerate(((i, s1), (j, s2))):
+        for e in range(m):
+            given = ephemeris_covariance_km2(targets[idx[e]].ephemeris, tca[e], states[e])
+            if given is not None and np.all(np.isfinite(given[0][:3, :3])):
+                covs[side, e], sources[side, e] = given[0][:3, :3], given[1]
+            else:
+                timing.setdefault(int(idx[e]), []).append((side, e))
+    for k, rows in timing.items():
+        side, e = np.array(rows).T
+        states = np.where((side == 0)[:, None], s1[e], s2[e])
+        covs[side, e] = targets[k].uncertainty().inertial_covariance_km2(states, tca[e])
+        sources[side, e] = "TIMING-MODEL"
+    combined = covs[0] + covs[1]
+    miss_sigma = miss_in_sigmas(rel[:, :3], combined)
+    sigma = sigma_along_km(rel[:, :3], combined)
+    miss, speed = np.linalg.norm(rel[:, :3], axis=1), np.linalg.norm(rel[:, 3:], axis=1)
+    events = []
+    for e in range(m):
+        t1, t2 = targets[i[e]], targets[j[e]]
+        pc = method = None
+        if pc_func is not None:
+            a, b = sources[0, e], sources[1, e]
+            pc, method = pc_func(s1[e], s2[e], covs[0, e], covs[1, e], t1.hbr_km + t2.hbr_km,
+                                 a if a == b else f"{a}+{b}")
+        events.append(CloseApproach(
+            object1=t1.name, object2=t2.name, tca_tdb_s=float(tca[e]), miss_km=float(miss[e]),
+            relative_speed_kms=float(speed[e]), radial_km=float(rtn[e, 0]), in_track_km=float(rtn[e, 1]),
+            cross_track_km=float(rtn[e, 2]), crossing_dt_s=float(crossing_dt[e]), miss_sigma=float(miss_sigma[e]),
+            source1=t1.ephemeris.source_at(tca[e]), source2=t2.ephemeris.source_at(tca[e]), pc=pc,
+            pc_method=method, state1=s1[e], state2=s2[e], threshold_km=float(thr_km[e]), hbr1_km=t1.hbr_km,
+            hbr2_km=t2.hbr_km, sigma_km=float(sigma[e])))
+    return events
 
 
 def _all_pairs(n, only):
@@ -334,32 +407,42 @@ def screen(targets, start_tdb_s, stop_tdb_s, settings=None, progress=None, cance
     m_chunk = min(m_chunk, settings.max_chunk_intervals)  # progress and cancel at least this often
     n_int = grid.size - 1
     accel = settings.max_accel_kms2
+    pair_kernel = _pair_kernel() if not use_hash else None
     found = []  # (i, j, t_guess, lo, hi)
     n_candidates = 0
     for k0 in range(0, n_int if pairs.size else 0, m_chunk):
         if cancel is not None and cancel():
             raise ScreeningCancelled("screening cancelled")
         k1 = min(n_int, k0 + m_chunk)
-        start, end = sampler.chunk(k0, k1)
+        samples, end = sampler.chunk_samples(k0, k1)
+        start = samples[:, :-1]
         h = np.diff(grid[k0:k1 + 1])
-        centre, radius = swept_spheres(start, end, h[None, :], accel)
-        if use_hash:
-            cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
+        if pair_kernel is not None:  # both filters over every pair and interval in one compiled pass
+            room = np.empty((len(pairs) * (k1 - k0), 3), np.int64)
+            cand = room[:pair_kernel(samples, end, h, pairs, pair_thr, accel, room)]
             kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
+            r0 = start[jj, kk] - start[ii, kk]
+            r1 = end[jj, kk] - end[ii, kk]
+            hk = h[kk]
         else:
-            live = shell_overlap(centre, radius, pairs, pair_thr)
-            kk = np.tile(np.arange(k1 - k0), len(live))
-            ii, jj = np.repeat(live[:, 0], k1 - k0), np.repeat(live[:, 1], k1 - k0)
-            with np.errstate(invalid="ignore"):
-                gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
-            sel = gap < pair_thr[ii, jj]
-            kk, ii, jj = kk[sel], ii[sel], jj[sel]
-        r0 = start[jj, kk] - start[ii, kk]
-        r1 = end[jj, kk] - end[ii, kk]
-        hk = h[kk]
-        lb = chord_lower_bound_km(r0[:, :3], r1[:, :3], hk, accel)
-        sel = lb < pair_thr[ii, jj]
-        kk, ii, jj, r0, r1, hk = kk[sel], ii[sel], jj[sel], r0[sel], r1[sel], hk[sel]
+            centre, radius = swept_spheres(start, end, h[None, :], accel)
+            if use_hash:
+                cand = hash_candidates(centre, radius, pad_max, *radial_shells(centre, radius))
+                kk, ii, jj = cand[:, 0], cand[:, 1], cand[:, 2]
+            else:
+                live = shell_overlap(centre, radius, pairs, pair_thr)
+                kk = np.tile(np.arange(k1 - k0), len(live))
+                ii, jj = np.repeat(live[:, 0], k1 - k0), np.repeat(live[:, 1], k1 - k0)
+                with np.errstate(invalid="ignore"):
+                    gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+                sel = gap < pair_thr[ii, jj]
+                kk, ii, jj = kk[sel], ii[sel], jj[sel]
+            r0 = start[jj, kk] - start[ii, kk]
+            r1 = end[jj, kk] - end[ii, kk]
+            hk = h[kk]
+            lb = chord_lower_bound_km(r0[:, :3], r1[:, :3], hk, accel)
+            sel = lb < pair_thr[ii, jj]
+            kk, ii, jj, r0, r1, hk = kk[sel], ii[sel], jj[sel], r0[sel], r1[sel], hk[sel]
         n_candidates += kk.size
         if kk.size:
             row, s, dist = hermite_minima(r0[:, :3], r0[:, 3:], r1[:, :3], r1[:, 3:], hk)
@@ -413,8 +496,7 @@ def _refine_all(targets, found, pair_thr, settings, cancel, start, stop):
     i, j, tca, s1, s2 = i[close], j[close], tca[close], s1[close], s2[close]
     dt = crossing_dt_s(ephs, i, j, tca, s1, s2)
     pc_func = _pc_hook(settings)
-    events = [_make_event(targets[a], targets[b], t, x1, x2, d, pair_thr[a, b], pc_func)
-              for a, b, t, x1, x2, d in zip(i, j, tca, s1, s2, dt)]
+    events = _make_events(targets, i, j, tca, s1, s2, dt, pair_thr[i, j], pc_func)
     events.sort(key=lambda e: (e.tca_tdb_s, e.object1, e.object2))
     return events
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ephemeris import CoverageError, Ephemeris
+from .jit import jit_enabled
 from .time import utc_label, utc_span
 
 INTERPOLATIONS = ("LAGRANGE", "HERMITE")
@@ -98,6 +99,35 @@ class TabulatedSegment:
             return self._interpolate(t)
         return np.vstack([self._interpolate(t[k:k + _CHUNK]) for k in range(0, t.size, _CHUNK)])
 
+    def sample(self, tdb_s) -> np.ndarray:
+        """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
+        if not self.compiled():
+            return self.state(tdb_s)
+        return self.apply_weights(self.lagrange_weights(tdb_s))
+
+    def compiled(self) -> bool:
+        """Whether ``sample`` runs the compiled kernel (LAGRANGE, more than one point, JIT on)."""
+        return self.interpolation == "LAGRANGE" and self.epochs_tdb_s.size > 1 and jit_enabled()
+
+    def lagrange_weights(self, tdb_s):
+        """(first, weights): each epoch's window start and basis weights (compiled; see ``sample``)."""
+        from .kernels import lagrange_weights
+
+        t = np.ascontiguousarray(np.atleast_1d(np.asarray(tdb_s, dtype=np.float64)))
+        first, weights = np.empty(t.size, np.int64), np.empty((t.size, self.window))
+        lagrange_weights(self.epochs_tdb_s, t, self.window, first, weights)
+        return first, weights
+
+    def apply_weights(self, first_weights, out=None) -> np.ndarray:
+        """(N,6) states (into OUT when given) from ``lagrange_weights`` of this segment or of one on the same
+        epochs and degree."""
+        from .kernels import lagrange_apply
+
+        first, weights = first_weights
+        out = np.empty((first.size, 6)) if out is None else out
+        lagrange_apply(self.states, first, weights, out)
+        return out
+
     def _interpolate(self, t: np.ndarray) -> np.ndarray:
         idx = self._windows(t)
         tw = self.epochs_tdb_s[idx]                        # (N, w)
@@ -172,10 +202,11 @@ class TabulatedEphemeris(Ephemeris):
         self.source = source or (segs[0].source if segs else name)
         self._starts = np.array([s.useable_start_tdb_s for s in segs])
         self._stops = np.array([s.useable_stop_tdb_s for s in segs])
+        self._coverage = float(self._starts.min()), float(self._stops.max())
 
     @property
     def coverage(self) -> tuple[float, float]:
-        return float(self._starts.min()), float(self._stops.max())
+        return self._coverage
 
     def _segment_index(self, t: np.ndarray) -> np.ndarray:
         """Index of the segment supplying each epoch (the latest one starting at or before it)."""
@@ -197,6 +228,63 @@ class TabulatedEphemeris(Ephemeris):
         for j in np.unique(k):
             sel = k == j
             out[sel] = self.segments[j].state(tdb_s[sel])
+        return out
+
+    def sample(self, tdb_s) -> np.ndarray:
+        """``state``, through the compiled LAGRANGE kernel where it applies (see the module docstring)."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        start, stop = self._coverage
+        if not (t.size and start <= t.min() and t.max() <= stop):  # (NaN fails too)
+            return self.state(t)  # raises its CoverageError (or: no epochs)
+        if len(self.segments) == 1:
+            return self.segments[0].sample(t)
+        k = self._segment_index(t)
+        if np.any(k < 0):
+            return self.state(t)  # raises: a gap between segments
+        out = np.empty((t.size, 6))
+        for j in np.unique(k):
+            sel = k == j
+            out[sel] = self.segments[j].sample(t[sel])
+        return out
+
+    @staticmethod
+    def sample_all(ephemerides, tdb_s, out=None) -> np.ndarray:
+        """(K,N,6) (into OUT when given): every one of EPHEMERIDES at the same epochs, as ``sample`` gives them;
+        the ones made of a single LAGRANGE table on one common grid of epochs (deliveries on one 60 s grid, say)
+        share the basis weights, computed once."""
+        t = np.atleast_1d(np.asarray(tdb_s, dtype=np.float64))
+        if out is None:
+            out = np.empty((len(ephemerides), t.size, 6))
+        shared = {}  # (first epoch, last epoch, size, window) -> [(k, segment)]
+        for k, eph in enumerate(ephemerides):
+            seg = eph.segments[0] if len(eph.segments) == 1 else None
+            start, stop = eph.coverage
+            if seg is None or not seg.compiled() or not (t.size and start <= t.min() and t.max() <= stop):
+                out[k] = eph.sample(t)
+                continue
+            e = seg.epochs_tdb_s
+            shared.setdefault((e[0], e[-1], e.size, seg.window), []).append((k, seg))
+        for group in shared.values():
+            done = []  # (epochs, weights) of this group's distinct grids
+            for k, seg in group:
+                weights = next((wts for epochs, wts in done
+                                if epochs is seg.epochs_tdb_s or np.array_equal(epochs, seg.epochs_tdb_s)), None)
+                if weights is None:
+                    weights = seg.lagrange_weights(t)
+                    done.append((seg.epochs_tdb_s, weights))
+                seg.apply_weights(weights, out[k])
+        return out
+
+    @staticmethod
+    def states_each(ephemerides, tdb_s) -> np.ndarray:
+        """(K,6): ephemerides[k] (TabulatedEphemeris) at tdb_s[k], with one ``sample`` call per object."""
+        t = np.asarray(tdb_s, dtype=np.float64)
+        out = np.empty((t.size, 6))
+        groups: dict[int, list[int]] = {}
+        for k, eph in enumerate(ephemerides):
+            groups.setdefault(id(eph), []).append(k)
+        for rows in groups.values():
+            out[rows] = ephemerides[rows[0]].sample(t[rows])
         return out
 
     def segment_boundaries(self) -> np.ndarray:

@@ -21,6 +21,9 @@ Mars-centred ephemeris objects: ``oem_to_ephemerides`` / ``ephemeris_to_oem`` in
 from __future__ import annotations
 
 import datetime
+import io
+import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +33,15 @@ import numpy as np
 from . import oem_scan, oem_xml
 from .atomic import atomic_open
 from .errors import ParseError
+from ..core import time as mtime
 from .frames_io import check_time_system
 from .kvn import EpochArray, EpochError, decode_line, format_float, parse_epoch, parse_float, parse_int, split_kvn
 
 CHUNK_LINES = 50_000
+WHOLE_FILE_BYTES = 16 << 20
+"""Files up to this size are read in one block (one read, one decode, one scan per run of data lines);
+larger ones stream in ~1 MiB blocks, so memory stays at the arrays kept."""
+_NO_ACCELERATIONS = np.empty((0, 3))
 VERSIONS = ("1.0", "2.0", "3.0")
 HEADER_KEYS = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 HEADER_MANDATORY = ("CREATION_DATE", "ORIGINATOR")
@@ -124,8 +132,8 @@ def read_oem(path) -> OemMessage:
     """Read an OEM (KVN, or XML when the file starts with '<'). Raises ParseError (file:line: keyword: why)."""
     path = Path(path)
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
+        fh = open(path, "rb", buffering=0)  # unbuffered: reads are whole files or 1 MiB blocks (a buffered
+    except OSError as exc:                  # read-all after a seek copies the file several times over)
         raise ParseError(path, 0, "file", f"cannot read: {exc.strerror or exc}") from None
     with fh:
         head = fh.read(512).lstrip()
@@ -186,15 +194,28 @@ class OemReader:
         return ParseError(self.path, line, keyword, message)
 
     def run(self, fh) -> OemMessage:
-        newlines = 0
-        while chunk := fh.read(1 << 20):  # size the columns once: a data line is at most one row
-            newlines += chunk.count(b"\n")
-        fh.seek(0)
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = WHOLE_FILE_BYTES + 1
+        if size <= WHOLE_FILE_BYTES:
+            whole = fh.read()
+            newlines = _count_newlines(whole)
+            blocks = self.blocks(io.BytesIO(whole), max(len(whole), 1))
+        else:
+            newlines = 0
+            while chunk := fh.read(1 << 20):  # size the columns once: a data line is at most one row
+                newlines += _count_newlines(chunk)
+            fh.seek(0)
+            blocks = self.blocks(fh)
         self.rows = _Rows(newlines + 1)
         self.bulk = oem_scan.enabled(newlines)
         lineno = 0
-        for lineno, text in self.blocks(fh):
-            lineno = self.walk(lineno, text)
+        for data in blocks:
+            text = self.decode(data, lineno)
+            # ASCII (what the scan reads): byte offsets are text offsets, runs of data lines are scanned in place
+            raw = np.frombuffer(data, np.uint8) if self.bulk and data.isascii() else None
+            lineno = self.walk(lineno, text, raw)
         return self.finish(lineno)
 
     def run_lines(self, numbered_lines) -> OemMessage:
@@ -205,20 +226,26 @@ class OemReader:
                 self.step(lineno, text)
         return self.finish(lineno)
 
-    def walk(self, lineno: int, text: str) -> int:
+    def walk(self, lineno: int, text: str, raw: np.ndarray | None = None) -> int:
         """Walk a decoded block of whole lines that starts after line LINENO; return the last line number.
-        Runs of data lines are cut out with one regex search and handed over as slices: no per-line Python."""
+        Runs of data lines go to the bulk scan: in place when RAW (the block's bytes, ASCII) is given, else
+        cut out with one regex search and handed over as slices; no per-line Python either way."""
         pos, n = 0, len(text)
         while pos < n:
             if self.state == "data":
                 head = text[pos:pos + 64].lstrip(" \t\r\f\v")
                 if head[:1].isdigit() and head[:1].isascii():
+                    if raw is not None:
+                        done = self.scan_in_place(raw, text, pos, lineno)
+                        if done is not None:
+                            pos, lineno = done
+                            continue
                     m = _NON_DATA.search(text, pos)
                     end = m.start() + 1 if m else n
                 else:
                     end = pos
                 if end > pos:
-                    lineno = self.add_span(text[pos:end], lineno)
+                    lineno = self.add_span(text[pos:end], lineno, bulk=raw is None)
                     pos = end
                     continue
             nl = text.find("\n", pos)
@@ -231,6 +258,50 @@ class OemReader:
                 self.step(lineno, line)
         return lineno
 
+    def scan_in_place(self, raw: np.ndarray, text: str, pos: int, lineno: int):
+        """The data lines of RAW from offset POS (the first after line LINENO) scanned straight into the
+        file's columns, up to the next keyword line: (its offset, the line before it), or None (nothing
+        stored) when the scan meets anything the line reader must judge."""
+        seg, rows = self.seg, self.rows
+        if self.block:
+            self.flush()
+        self.check_no_pending_duplicate()
+        ncols = seg.ncols
+        if ncols is None:
+            nl = text.find("\n", pos)
+            ncols = len(text[pos:nl if nl >= 0 else len(text)].split())
+            if ncols not in (7, 10):
+                return None  # the line reader says what is wrong
+        if ncols == 10:
+            rows.ensure_accelerations()
+        start = rows.n
+        acc = rows.accelerations[start:] if ncols == 10 else _NO_ACCELERATIONS
+        status, end, count, k, ncols, digits, doy, hard = oem_scan.scan_run(
+            raw, pos, ncols, seg.time_system == "UTC", lineno + 1, seg.last_key, rows.minutes[start:],
+            rows.seconds[start:], rows.states[start:], acc, rows.lines[start:])
+        if status == oem_scan.IRREGULAR or k == 0:
+            return None
+        for r, c, a, b in hard.tolist():
+            value = float(raw[a:b].tobytes())
+            if not math.isfinite(value):
+                return None
+            if c < 6:
+                rows.states[start + r, c] = value
+            else:
+                rows.accelerations[start + r, c - 6] = value
+        rows_now = slice(start, start + k)
+        epochs = EpochArray(rows.minutes[rows_now], rows.seconds[rows_now], digits, doy)
+        try:
+            rows.tdb[rows_now] = epochs.to_tdb_s(seg.time_system)
+        except ValueError:
+            return None
+        seg.ncols = ncols
+        rows.n += k
+        last = rows.states[start + k - 1] if ncols == 7 else np.concatenate(
+            [rows.states[start + k - 1], rows.accelerations[start + k - 1]])
+        self.note_rows(epochs, start, last)
+        return end, lineno + count
+
     def step(self, lineno: int, text: str) -> None:
         if self.state == "data" and "0" <= text[0] <= "9" and "=" not in text:
             self.add_lines([text], [lineno])
@@ -240,11 +311,12 @@ class OemReader:
         kv = split_kvn(text, self.path, lineno)
         self.state = getattr(self, "on_" + self.state)(kv, self.state)
 
-    def add_span(self, span: str, lineno: int) -> int:
-        """Read a run of data lines (whole lines, the first after line LINENO); return the last line number."""
+    def add_span(self, span: str, lineno: int, bulk: bool = True) -> int:
+        """Read a run of data lines (whole lines, the first after line LINENO); return the last line number.
+        BULK: try the bulk scan first (False: the in-place scan of this run has already declined it)."""
         body = span[:-1] if span.endswith("\n") else span
         count = body.count("\n") + 1
-        if self.bulk and span.isascii() and self.add_scanned(body.encode("ascii"), lineno):
+        if bulk and self.bulk and span.isascii() and self.add_scanned(body.encode("ascii"), lineno):
             return lineno + count
         if "\r" in body:
             body = body.replace("\r", "")
@@ -290,16 +362,21 @@ class OemReader:
             raise self.error(line, "epoch", f"epoch {text} is not after the previous epoch")
 
     def store_rows(self, epochs: EpochArray, tdb, values, lines) -> None:
-        seg = self.seg
         self.check_no_pending_duplicate()
-        if seg.row0 is None:
-            seg.row0 = self.rows.n
-            seg.day_of_year = epochs.day_of_year
+        start = self.rows.n
         self.rows.append(epochs.minutes, epochs.seconds, tdb, values, lines)
-        seg.rows += len(tdb)
+        self.note_rows(epochs, start, values[-1].copy())
+
+    def note_rows(self, epochs: EpochArray, start: int, last_values: np.ndarray) -> None:
+        """The segment's account of the rows EPOCHS just stored in the columns from row START."""
+        seg = self.seg
+        if seg.row0 is None:
+            seg.row0 = start
+            seg.day_of_year = epochs.day_of_year
+        seg.rows += len(epochs)
         seg.digits = max(seg.digits, epochs.digits)
         seg.last_key = (int(epochs.minutes[-1]), float(epochs.seconds[-1]))
-        seg.last_values = values[-1].copy()
+        seg.last_values = last_values
 
     def add_data_line(self, line: int, text: str) -> None:
         """One data line while in a data block (the XML reader's fast path): checked in chunks of CHUNK_LINES."""
@@ -335,25 +412,28 @@ class OemReader:
                           self.warnings)
 
     def blocks(self, fh, block_bytes=1 << 20):
-        """(lines before it, text) for ~1 MiB blocks of whole lines, decoded at once (per line on trouble)."""
-        lineno = 0
+        """Blocks of whole lines (bytes; the last one may lack its newline), ~BLOCK_BYTES each."""
         rest = b""
+        first = True
         while True:
             data = fh.read(block_bytes)
             if not data:
                 break
             data = rest + data
-            if lineno == 0 and data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
+            if first and data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
                 data = data[3:]
+            first = False
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 rest = data
                 continue
-            data, rest = data[:cut], data[cut:]
-            yield lineno, self.decode(data, lineno)
-            lineno += data.count(b"\n")
+            if cut == len(data):
+                data, rest = data, b""
+            else:
+                data, rest = data[:cut], data[cut:]
+            yield data
         if rest:
-            yield lineno, self.decode(rest, lineno)
+            yield rest
 
     def decode(self, data: bytes, lineno: int) -> str:
         try:
@@ -386,8 +466,9 @@ class OemReader:
             for key in HEADER_MANDATORY:
                 if key not in self.header:
                     raise self.error(kv.line, key, "mandatory header keyword missing before META_START")
-            parse_epoch(self.header["CREATION_DATE"], "UTC", self.path, self.header_lines["CREATION_DATE"],
-                        "CREATION_DATE")
+            if _plain_epochs([self.header["CREATION_DATE"]], "UTC") is None:  # else: the exact error
+                parse_epoch(self.header["CREATION_DATE"], "UTC", self.path, self.header_lines["CREATION_DATE"],
+                            "CREATION_DATE")
             return self.start_segment(kv)
         self.store(kv, HEADER_KEYS, self.header, self.header_lines, "header")
         return state
@@ -493,9 +574,14 @@ class OemReader:
                             "INTERPOLATION_DEGREE")
             if not 0 <= deg <= 32:
                 raise self.error(ml["INTERPOLATION_DEGREE"], "INTERPOLATION_DEGREE", f"{deg} is not in 0..32")
-        keys = {}
-        for key in ("START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "REF_FRAME_EPOCH"):
-            if key in seg.meta:
+        names = [k for k in ("START_TIME", "USEABLE_START_TIME", "USEABLE_STOP_TIME", "STOP_TIME", "REF_FRAME_EPOCH")
+                 if k in seg.meta]
+        plain = _plain_epochs([seg.meta[k] for k in names], seg.time_system)
+        if plain is not None:
+            keys = {k: (m, sec) for k, m, sec in zip(names, *plain)}
+        else:  # one by one, for the exact error
+            keys = {}
+            for key in names:
                 try:
                     keys[key] = _key(EpochArray.parse([seg.meta[key]], seg.time_system), 0)
                     parse_epoch(seg.meta[key], seg.time_system, self.path, ml[key], key)
@@ -625,6 +711,43 @@ class OemReader:
         self.seg = None
 
 
+_PLAIN_EPOCH = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,15}))?Z?",
+                          re.ASCII)
+_DAY0 = datetime.date(2000, 1, 1).toordinal()
+
+
+def _plain_epochs(texts, time_system: str):
+    """(minutes, seconds) lists of epochs of the plain form YYYY-MM-DDThh:mm:ss[.f][Z] (no leap second), the
+    values ``EpochArray.parse`` gives for each alone, when every one of TEXTS has that form and is an epoch
+    ``parse_epoch`` accepts in TIME_SYSTEM; None otherwise (the caller then asks them, for the exact error).
+
+    What only needs checking costs no time-scale conversion: for such an epoch it cannot fail (TT, TAI, TDB,
+    GPS and TCB are arithmetic on the count; UTC from 1972 on, ERFA's TAI-UTC of a valid date)."""
+    scale = time_system.upper()
+    if scale not in mtime.TIME_SYSTEMS:
+        return None
+    minutes, seconds = [], []
+    for text in texts:
+        m = _PLAIN_EPOCH.fullmatch(text)
+        if m is None:
+            return None
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+        if h > 23 or mi > 59 or sec > 59 or (scale == "UTC" and y < 1972):
+            return None
+        try:
+            day = datetime.date(y, mo, d).toordinal() - _DAY0
+        except ValueError:
+            return None
+        frac = m.group(7)
+        minutes.append(day * 1440 + h * 60 + mi)
+        seconds.append(sec + (int(frac) / 10.0 ** len(frac) if frac else 0.0))
+    return minutes, seconds
+
+
+def _count_newlines(data: bytes) -> int:
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))  # ~5x bytes.count
+
+
 def _key(epochs: EpochArray, i: int) -> tuple[int, float]:
     return int(epochs.minutes[i]), float(epochs.seconds[i])
 
@@ -655,6 +778,10 @@ class _Rows:
         if values.shape[1] == 9:
             self.accelerations[rows] = values[:, 6:9]
         self.n += k
+
+    def ensure_accelerations(self) -> None:
+        if self.accelerations is None:
+            self.accelerations = np.empty((self.capacity, 3))
 
     def _grow(self, capacity: int) -> None:
         for name in ("minutes", "seconds", "tdb", "states", "lines", "accelerations"):

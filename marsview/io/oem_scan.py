@@ -1,24 +1,29 @@
 """Bulk scan of OEM data lines: one compiled pass over the bytes of a run of data lines (numba).
 
-``scan_data_lines`` turns the text of many ``epoch X Y Z X_DOT Y_DOT Z_DOT [X_DDOT Y_DDOT Z_DDOT]`` lines into
-the epoch fields (whole minutes since 2000-01-01T00:00 of the file's time scale, seconds of the minute, as
-``kvn.EpochArray`` keeps them) and float64 values, without a Python object per line or per number. That is
-what reads a million-line OEM in well under a second.
+``scan_run`` reads the ``epoch X Y Z X_DOT Y_DOT Z_DOT [X_DDOT Y_DDOT Z_DDOT]`` lines of a buffer from a start
+offset up to the first line that is not a data line (a keyword, COMMENT: the caller's line walk takes over
+there), straight into the caller's columns: the epoch fields (whole minutes since 2000-01-01T00:00 of the
+file's time scale, seconds of the minute, as ``kvn.EpochArray`` keeps them), the float64 states and
+accelerations, and each row's line number, without a Python object per line or per number. That is what
+reads a million-line OEM in well under a second.
 
 It only accepts what it can read *exactly as the line-by-line reader would*:
 - epochs ``YYYY-MM-DDThh:mm:ss[.f][Z]`` and ``YYYY-DDDThh:mm:ss[.f][Z]`` (fraction up to 15 digits), fields in
-  range (the same checks as ``kvn.EpochArray.parse``);
-- numbers of the CCSDS form ``[+-]digits[.digits][(e|E)[+-]digits]``. A number whose significand is below
-  2**53 and whose decimal exponent is within +-22 is converted with one correctly rounded division or product
-  (Clinger's fast path: both operands are exact, so the result is the nearest float64, identical to
-  ``float(text)``). A significand of up to 18 digits (the shortest round-trip text of a float64 has up to
-  17; decimal exponent within +-27) gets a first guess, corrected and certified with a double-double
-  residual, and where the decimal lies within 1e-7 ulp of a rounding boundary, decided by exact 128-bit
-  integer comparisons with the boundary (ties to even). Anything else is left to Python's ``float``
-  (listed in ``hard``).
+  range (the same checks as ``kvn.EpochArray.parse``), strictly increasing;
+- numbers of the CCSDS form ``[+-]digits[.digits][(e|E)[+-]digits]``, converted to the nearest float64 (what
+  Python's ``float(text)`` gives, bit for bit). A significand below 2**53 with a decimal exponent within
+  +-22 takes Clinger's fast path (both operands exact, so one correctly rounded division or product). Any
+  other significand of up to 18 digits (the shortest round-trip text of a float64 has up to 17) goes
+  through the Eisel-Lemire algorithm (Go's strconv, fast_float): the significand times a 128-bit truncated
+  power of ten, widened to 192 bits where the truncation could matter, which either proves the rounding
+  or gives up (a decimal within about 2**-64 ulp of a halfway point); then the older certified path
+  (a double-double residual, exact 128-bit comparisons with the rounding boundaries); what neither
+  decides -- more than 18 significant digits, subnormal or overflowing values -- is listed in ``hard``
+  and converted with ``float``.
 Anything else -- a wrong field count, a character outside the number syntax, an epoch out of range or out of
-order -- stops the scan with a status, and the caller reads those lines through the line-by-line reader,
-which reports the exact ``file:line: keyword`` error (or accepts a valid form this scan does not handle).
+order, text that is not ASCII -- stops the scan with status IRREGULAR, and the caller reads those lines
+through the line-by-line reader, which reports the exact ``file:line: keyword`` error (or accepts a valid
+form this scan does not handle).
 """
 
 from __future__ import annotations
@@ -33,11 +38,16 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-OK, IRREGULAR = 0, 1
+OK, IRREGULAR, AT_KEYWORD = 0, 1, 2
+"""scan_run's status: the end of the buffer reached; something for the line reader; a non-data line reached."""
 MAX_FRACTION_DIGITS = 15
 MIN_LINES = 20_000
 """Files shorter than this are read line by line unless numba is already loaded (importing it costs ~1 s)."""
+POW10_MIN, POW10_MAX = -342, 308
+"""The decimal exponents of the Eisel-Lemire table (beyond them a float64 significand of up to 18 digits
+is subnormal, zero or infinite: Python's float decides)."""
 _kernel = None
+_tables = None
 
 
 def enabled(file_lines: int) -> bool:
@@ -55,47 +65,233 @@ def warm_up() -> None:
     scan_data_lines(np.frombuffer(b"2024-01-01T00:00:00 1 2 3 4 5 6\n", np.uint8), 0, True)
 
 
-def scan_data_lines(buf: np.ndarray, ncols: int, utc: bool):
-    """Scan BUF (uint8 text of whole lines; blank lines allowed) with NCOLS fields per line (0: from the first).
+SPLIT_BYTES = 256 << 10
+"""Runs longer than twice this are scanned as two halves at once (the second in a worker thread: the kernel
+releases the GIL) when a core is idle."""
+_worker = None
 
-    Returns (status, n, ncols, max_fraction_digits, first_is_doy, line, minutes, seconds, values, hard):
-    ``line`` the 0-based line index (in BUF) of each of the n data rows; ``hard`` (k, 4) rows of (row, column,
-    start, stop) for numbers to convert with ``float``. On IRREGULAR the caller must re-read BUF line by line.
+
+def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previous, minutes, seconds, states,
+             accelerations, lines):
+    """Scan the data lines of BUF (uint8 text of whole lines; blank lines allowed) from offset POS, with NCOLS
+    fields per line (7 or 10; 0: from the first line), into row 0.. of the output columns (MINUTES,
+    SECONDS, STATES (k, 6), ACCELERATIONS (k, 3) or (0, 3), LINES: the line number of each row, LINE0 being
+    that of the line at POS); they need room for every line from POS. PREVIOUS: the (minutes, seconds) key
+    of the row before, or None.
+
+    Returns (status, end, line_count, rows, ncols, max_fraction_digits, first_is_doy, hard): END is the
+    offset of the non-data line that stopped the scan (AT_KEYWORD) or len(BUF) (OK), LINE_COUNT the lines
+    consumed up to END; ``hard`` (k, 4) rows of (row, column, start, stop) are numbers to convert with
+    ``float``. On IRREGULAR nothing is valid: the caller must read the run line by line.
     """
     kernel = _get_kernel()
+    prev_min, prev_sec = (-(1 << 62), 0.0) if previous is None else (int(previous[0]), float(previous[1]))
+    outputs = (minutes, seconds, states, accelerations, lines)
+    cut = _split_point(buf, pos) if ncols else -1
+    if cut < 0:
+        return _scan_part(kernel, buf, pos, buf.size, ncols, utc, line0, prev_min, prev_sec, outputs, 0)
+    # two halves at once: the second into the rows after every line of the first (blank lines leave a gap,
+    # closed below), its first epoch checked against the first half's last afterwards
+    first_lines = int(np.count_nonzero(buf[pos:cut] == 10))
+    second = _get_worker().submit(_scan_part, kernel, buf, cut, buf.size, ncols, utc, line0 + first_lines,
+                                  -(1 << 62), 0.0, outputs, first_lines)
+    head = _scan_part(kernel, buf, pos, cut, ncols, utc, line0, prev_min, prev_sec, outputs, 0)
+    tail = second.result()
+    status, end, count, k, ncols, digits, doy, hard = head
+    if status != OK:  # IRREGULAR, or a keyword line in the first half: the second half does not count
+        return head
+    t_status, t_end, t_count, t_k, _, t_digits, _, t_hard = tail
+    if t_status == IRREGULAR:
+        return tail
+    if t_k:
+        if k and not (minutes[first_lines] > minutes[k - 1]
+                      or (minutes[first_lines] == minutes[k - 1] and seconds[first_lines] > seconds[k - 1])):
+            return (IRREGULAR,) + tail[1:]  # out of order across the halves: the line reader says where
+        if first_lines != k:
+            for column in outputs:
+                if len(column):
+                    column[k:k + t_k] = column[first_lines:first_lines + t_k]
+    if len(t_hard):
+        t_hard = t_hard.copy()
+        t_hard[:, 0] += k
+        hard = np.concatenate([hard, t_hard])
+    return t_status, t_end, count + t_count, k + t_k, ncols, max(digits, t_digits), doy, hard
+
+
+def _split_point(buf, pos):
+    """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece: short runs, and when no
+    core is idle (the 1-minute load average leaves less than one: a second thread would only queue)."""
+    if buf.size - pos < 2 * SPLIT_BYTES or not _idle_core():
+        return -1
+    mid = pos + (buf.size - pos) // 2
+    newline = np.flatnonzero(buf[mid:mid + 4096] == 10)
+    return mid + int(newline[0]) + 1 if newline.size else -1
+
+
+def _idle_core() -> bool:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available: assume the cores are there to use
+        load = 0.0
+    return cores >= 2 and load <= cores - 1.0
+
+
+def _get_worker():
+    global _worker
+    if _worker is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oem-scan")
+    return _worker
+
+
+def _scan_part(kernel, buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, outputs, row0):
+    """One kernel run over buf[pos:stop] into the output columns from row ROW0 (hard rows from row 0)."""
+    minutes, seconds, states, accelerations, lines = (c[row0:] for c in outputs)
+    hard = np.empty((64, 4), np.int64)
+    while True:
+        status, end, count, rows, ncols_out, digits, doy, n_hard = kernel(
+            buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, seconds, states, accelerations, lines,
+            hard, _tables)
+        if n_hard <= hard.shape[0]:
+            break
+        hard = np.empty((n_hard, 4), np.int64)  # rare: many numbers for Python's float; scan again with room
+    return (int(status), int(end), int(count), int(rows), int(ncols_out), int(digits), bool(doy),
+            hard[:n_hard])
+
+
+def scan_data_lines(buf: np.ndarray, ncols: int, utc: bool):
+    """Scan the whole of BUF (data lines only) into new arrays (tests, warm-up).
+
+    Returns (status, n, ncols, max_fraction_digits, first_is_doy, line, minutes, seconds, values, hard):
+    ``line`` the 0-based line index (in BUF) of each of the n data rows, ``values`` (n, ncols - 1);
+    ``hard`` (k, 4) rows of (row, column, start, stop) for numbers to convert with ``float``. A status other
+    than OK means the caller must re-read BUF line by line.
+    """
     n_max = int(np.count_nonzero(buf == 10)) + 1
     minutes = np.empty(n_max, np.int64)
     seconds = np.empty(n_max)
-    values = np.empty((n_max, 9))
+    states = np.empty((n_max, 6))
+    acc = np.empty((n_max, 3))
     line = np.empty(n_max, np.int64)
-    hard = np.empty((1024, 4), np.int64)
-    while True:
-        status, n, ncols_out, digits, doy, n_hard = kernel(buf, ncols, utc, minutes, seconds, values, line, hard)
-        if n_hard <= hard.shape[0]:
-            break
-        hard = np.empty((n_hard, 4), np.int64)  # rare: many long numbers; scan again with room for all
-    return (status, n, ncols_out, digits, bool(doy), line[:n], minutes[:n], seconds[:n],
-            values[:n, :max(ncols_out - 1, 0)], hard[:n_hard])
+    status, end, _, n, ncols_out, digits, doy, hard = scan_run(buf, 0, ncols, utc, 0, None, minutes, seconds, states,
+                                                                acc, line)
+    if status == AT_KEYWORD:
+        status = IRREGULAR
+    values = np.hstack([states[:n], acc[:n]])[:, :max(ncols_out - 1, 0)]
+    return status, n, ncols_out, digits, doy, line[:n], minutes[:n], seconds[:n], values, hard
+
+
+def _pow10_table():
+    """128-bit truncations of 10**q, q in [POW10_MIN, POW10_MAX], normalized to a set top bit, as (hi, lo)
+    uint64 arrays (the Eisel-Lemire table, computed exactly with Python integers)."""
+    hi = np.empty(POW10_MAX - POW10_MIN + 1, np.uint64)
+    lo = np.empty_like(hi)
+    for k, q in enumerate(range(POW10_MIN, POW10_MAX + 1)):
+        if q >= 0:
+            v = 10 ** q
+            b = v.bit_length()
+            m = v >> (b - 128) if b > 128 else v << (128 - b)
+        else:
+            d = 10 ** -q
+            m = (1 << (d.bit_length() + 127)) // d  # in (2**127, 2**128): 10**-q is no power of two
+        assert m.bit_length() == 128
+        hi[k], lo[k] = m >> 64, m & ((1 << 64) - 1)
+    return hi, lo
+
+
+def _umul128_intrinsic():
+    """a * b of two uint64 as (hi, lo): one 64x64->128-bit multiply (an LLVM i128 product)."""
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def umul128(typingctx, a, b):
+        if a != types.uint64 or b != types.uint64:
+            return None
+        signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+        def codegen(context, builder, sig, args):
+            wide = ir.IntType(128)
+            product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+            hi = builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+            lo = builder.trunc(product, ir.IntType(64))
+            return context.make_tuple(builder, sig.return_type, (hi, lo))
+
+        return signature, codegen
+
+    return umul128
+
+
+def _load8_intrinsic():
+    """buf[i:i+8] of a uint8 array as one little-endian uint64 (an unaligned 8-byte load; the caller
+    checks i + 8 <= buf.size)."""
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def load8(typingctx, buf, i):
+        if not (isinstance(buf, types.Array) and buf.dtype == types.uint8 and isinstance(i, types.Integer)):
+            return None
+        signature = types.uint64(buf, i)
+
+        def codegen(context, builder, sig, args):
+            array = context.make_array(sig.args[0])(context, builder, args[0])
+            ptr = builder.gep(array.data, [args[1]])
+            word = builder.bitcast(ptr, ir.IntType(64).as_pointer())
+            return builder.load(word, align=1)
+
+        return signature, codegen
+
+    return load8
+
+
+def _leading_zeros_intrinsic():
+    from numba.cpython.unsafe.numbers import leading_zeros
+
+    return leading_zeros
+
+
+def _trailing_zeros_intrinsic():
+    from numba.cpython.unsafe.numbers import trailing_zeros
+
+    return trailing_zeros
 
 
 def _get_kernel():
-    global _kernel, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded, _two_product
+    global _kernel, _tables, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded
+    global _two_product, _eisel_lemire, _is_blank, _leading_zeros, _load8, _eight_digits_value, _trailing_zeros
+    global _digit_prefix, _digits_value
     if _kernel is None:
         import numba
 
-        def jit(func):
+        def jit(func, **options):
             try:
-                return numba.njit(cache=True, nogil=True)(func)
+                return numba.njit(cache=True, nogil=True, **options)(func)
             except RuntimeError as exc:  # no writable cache location (read-only install)
                 log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
-                return numba.njit(cache=False, nogil=True)(func)
+                return numba.njit(cache=False, nogil=True, **options)(func)
 
         # the helpers become module globals before the kernels that call them are compiled
-        _mul128, _shl128, _bits128 = jit(_mul128_py), jit(_shl128_py), jit(_bits128_py)
+        _mul128 = _umul128_intrinsic()
+        _leading_zeros = _leading_zeros_intrinsic()
+        _shl128, _bits128 = jit(_shl128_py), jit(_bits128_py)
+        _load8, _eight_digits_value = _load8_intrinsic(), jit(_eight_digits_value_py, inline="always")
+        _trailing_zeros = _trailing_zeros_intrinsic()
+        _digit_prefix = jit(_digit_prefix_py, inline="always")
+        _digits_value = jit(_digits_value_py, inline="always")
         _cmp_scaled = jit(_cmp_scaled_py)
         _upper_midpoint_cmp = jit(_upper_midpoint_cmp_py)
         _two_product = jit(_two_product_py)
         _correctly_rounded = jit(_correctly_rounded_py)
+        _eisel_lemire = jit(_eisel_lemire_py, inline="always")
+        _is_blank = jit(_is_blank_py, inline="always")
+        pow10 = np.array([float(10 ** k) for k in range(23)])  # exact: 5**22 < 2**53
+        pow5 = np.array([5 ** k for k in range(28)], np.uint64)
+        _tables = (pow10, pow5, *_pow10_table())
         _kernel = jit(_scan)
     return _kernel
 
@@ -104,19 +300,8 @@ def _get_kernel():
 # has up to 17): a first guess from float arithmetic, then moved to the float64 whose rounding interval holds
 # the decimal, judged by exact 128-bit integer comparisons with the interval's midpoints (ties to even).
 _mul128 = _shl128 = _bits128 = _cmp_scaled = _upper_midpoint_cmp = _correctly_rounded = _two_product = None
-_MASK32 = 0xFFFFFFFF
-
-
-def _mul128_py(a, b):
-    """a * b of two uint64 as (hi, lo)."""
-    m32 = np.uint64(_MASK32)
-    s32 = np.uint64(32)
-    a0, a1, b0, b1 = a & m32, a >> s32, b & m32, b >> s32
-    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
-    mid = (p00 >> s32) + (p01 & m32) + (p10 & m32)
-    lo = (p00 & m32) | ((mid & m32) << s32)
-    hi = p11 + (p01 >> s32) + (p10 >> s32) + (mid >> s32)
-    return hi, lo
+_eisel_lemire = _is_blank = _leading_zeros = _load8 = _eight_digits_value = None
+_trailing_zeros = _digit_prefix = _digits_value = None
 
 
 def _shl128_py(hi, lo, s):
@@ -226,187 +411,307 @@ def _correctly_rounded_py(m, q, pow5):
     return -1.0
 
 
-def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
-    pow10 = np.empty(23)
-    p = 1.0
-    for k in range(23):
-        pow10[k] = p
-        p *= 10.0
-    pow5 = np.empty(28, np.uint64)
-    p5 = np.uint64(1)
-    for k in range(28):
-        pow5[k] = p5
-        p5 *= np.uint64(5)
-    days_in_month = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+def _eisel_lemire_py(m, q, tab_hi, tab_lo):
+    """The float64 nearest to m * 10**q (0 < m < 2**63) by the Eisel-Lemire algorithm (as in Go's strconv and
+    fast_float): m times the 128-bit truncated 10**q, widened to 192 bits where the truncation could matter;
+    -1.0 where the product cannot decide (near a halfway case), a subnormal or an overflowing result."""
+    if q < POW10_MIN or q > POW10_MAX:
+        return -1.0
+    clz = np.int64(_leading_zeros(np.uint64(m)))
+    man = np.uint64(m) << np.uint64(clz)
+    exp2 = ((217706 * q) >> 16) + 64 + 1023 - clz
+    k = q - POW10_MIN
+    x_hi, x_lo = _mul128(man, tab_hi[k])
+    mask9 = np.uint64(0x1FF)
+    if (x_hi & mask9) == mask9 and x_lo + man < man:
+        y_hi, y_lo = _mul128(man, tab_lo[k])
+        merged_hi, merged_lo = x_hi, x_lo + y_hi
+        if merged_lo < x_lo:
+            merged_hi += np.uint64(1)
+        if (merged_hi & mask9) == mask9 and merged_lo + np.uint64(1) == np.uint64(0) and y_lo + man < man:
+            return -1.0
+        x_hi, x_lo = merged_hi, merged_lo
+    msb = x_hi >> np.uint64(63)
+    mant = x_hi >> (msb + np.uint64(9))
+    exp2 -= 1 ^ np.int64(msb)
+    if x_lo == np.uint64(0) and (x_hi & mask9) == np.uint64(0) and (mant & np.uint64(3)) == np.uint64(1):
+        return -1.0  # exactly halfway as far as 128 bits tell
+    mant += mant & np.uint64(1)
+    mant >>= np.uint64(1)
+    if (mant >> np.uint64(53)) > np.uint64(0):
+        mant >>= np.uint64(1)
+        exp2 += 1
+    if exp2 <= 0 or exp2 >= 0x7FF:
+        return -1.0
+    bits = (np.uint64(exp2) << np.uint64(52)) | (mant & np.uint64(0xFFFFFFFFFFFFF))
+    return np.uint64(bits).view(np.float64)
+
+
+def _digit_prefix_py(v):
+    """How many of the 8 characters packed in V (the first in the low byte) are ASCII digits before the first
+    one that is not (SWAR: per byte, b < '0', b > '9' or b >= 0x80 sets its top bit; no carry crosses a
+    byte as the top bits are cleared first)."""
+    x = v & np.uint64(0x7F7F7F7F7F7F7F7F)
+    other = (~(x + np.uint64(0x5050505050505050)) | (x + np.uint64(0x4646464646464646)) | v) \
+        & np.uint64(0x8080808080808080)
+    if other == np.uint64(0):
+        return 8
+    return np.int64(_trailing_zeros(other)) >> 3
+
+
+def _digits_value_py(v, n):
+    """The integer written by the first N (1..8) digit characters packed in V."""
+    if n < 8:  # move them to the top, '0's below: the 8-digit conversion then reads 0...0d1..dn
+        shift = np.uint64(8 * (8 - n))
+        v = (v << shift) | (np.uint64(0x3030303030303030) >> (np.uint64(64) - shift))
+    return _eight_digits_value(v)
+
+
+def _eight_digits_value_py(v):
+    """The integer written by 8 ASCII digits packed in V (first digit most significant), in 3 multiplies."""
+    mask = np.uint64(0x000000FF000000FF)
+    v = v - np.uint64(0x3030303030303030)
+    v = v * np.uint64(10) + (v >> np.uint64(8))
+    v = ((v & mask) * np.uint64(0x000F424000000064)
+         + ((v >> np.uint64(16)) & mask) * np.uint64(0x0000271000000001)) >> np.uint64(32)
+    return np.int64(v & np.uint64(0xFFFFFFFF))
+
+
+def _is_blank_py(c):
+    """Space, tab, vertical tab, form feed, carriage return: what separates fields (a newline ends a line)."""
+    return c == 32 or c == 9 or c == 11 or c == 12 or c == 13
+
+
+def _scan(buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, seconds, states, acc, line_out, hard,
+          tables):
+    pow10, pow5, tab_hi, tab_lo = tables
+    pow10_int = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
+    days_in_month = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
     day0 = 10957  # 2000-01-01 in days since 1970-01-01
     sec_limit = 61 if utc else 60
-    n_buf = buf.size
-    pos = 0
+    capacity = minutes.shape[0]
     row = 0
-    line = -1
+    line = line0
     n_hard = 0
     max_digits = 0
     first_doy = False
-    prev_min = -(1 << 62)
-    prev_sec = 0.0
-    while pos < n_buf:
-        line += 1
-        # one line: [pos, end)
-        end = pos
-        while end < n_buf and buf[end] != 10:
-            end += 1
-        nxt = end + 1
-        # skip leading blanks (space, tab, CR, FF, VT)
+    have_prev = prev_min > -(1 << 62)
+    date_at = -1  # start of the last epoch whose date was converted, and its day count
+    date_days = 0
+    date_doy = False
+    while pos < stop:
         i = pos
-        while i < end and (buf[i] == 32 or (9 <= buf[i] <= 13)):
+        while i < stop and _is_blank(buf[i]):
             i += 1
-        if i == end:
-            pos = nxt
+        if i == stop:  # blanks after the last newline
+            pos = stop
+            break
+        c = buf[i]
+        if c == 10:  # a blank line
+            line += 1
+            pos = i + 1
             continue
-        # --- epoch token
+        if c < 48 or c > 57:
+            if c >= 128 or c < 32:  # Unicode or control text: the line reader decides where the run ends
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+            return AT_KEYWORD, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+        if row >= capacity:
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+        # --- epoch token: fixed positions (no separator can sit on one), then the tail up to a separator
         e0 = i
-        while i < end and not (buf[i] == 32 or (9 <= buf[i] <= 13)):
-            i += 1
-        e1 = i
-        ln = e1 - e0
-        if ln < 17:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+        if e0 + 17 > stop:
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
         doy_form = buf[e0 + 4] == 45 and buf[e0 + 7] != 45  # '-' at 4 and not at 7
         shift = -2 if doy_form else 0
-        if ln < 19 + shift:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-        ok = True
-        for q in (0, 1, 2, 3):
-            c = buf[e0 + q]
-            ok &= 48 <= c <= 57
-        if doy_form:
-            for q in (5, 6, 7):
-                c = buf[e0 + q]
-                ok &= 48 <= c <= 57
+        if e0 + 19 + shift > stop:
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+        # the date: converted once per run of lines that write the same one
+        same_date = date_at >= 0 and doy_form == date_doy and _load8(buf, e0) == _load8(buf, date_at)
+        if same_date and not doy_form:
+            same_date = buf[e0 + 8] == buf[date_at + 8] and buf[e0 + 9] == buf[date_at + 9]
+        if same_date:
+            days = date_days
         else:
-            for q in (5, 6, 8, 9):
-                c = buf[e0 + q]
-                ok &= 48 <= c <= 57
-            ok &= buf[e0 + 7] == 45
+            ok = buf[e0 + 4] == 45
+            for q in range(4):
+                ok &= 48 <= buf[e0 + q] <= 57
+            if doy_form:
+                for q in range(5, 8):
+                    ok &= 48 <= buf[e0 + q] <= 57
+            else:
+                ok &= buf[e0 + 7] == 45
+                ok &= 48 <= buf[e0 + 5] <= 57 and 48 <= buf[e0 + 6] <= 57
+                ok &= 48 <= buf[e0 + 8] <= 57 and 48 <= buf[e0 + 9] <= 57
+            if not ok:
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+            year = (buf[e0] - 48) * 1000 + (buf[e0 + 1] - 48) * 100 + (buf[e0 + 2] - 48) * 10 + (buf[e0 + 3] - 48)
+            leap = (year % 4 == 0) and ((year % 100 != 0) or (year % 400 == 0))
+            if doy_form:
+                dn = (buf[e0 + 5] - 48) * 100 + (buf[e0 + 6] - 48) * 10 + (buf[e0 + 7] - 48)
+                if dn < 1 or dn > 365 + leap:
+                    return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+                cy, cm, cd = year, 1, dn
+            else:
+                month = (buf[e0 + 5] - 48) * 10 + (buf[e0 + 6] - 48)
+                day = (buf[e0 + 8] - 48) * 10 + (buf[e0 + 9] - 48)
+                if month < 1 or month > 12:
+                    return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+                dim = days_in_month[month - 1] + (1 if (month == 2 and leap) else 0)
+                if day < 1 or day > dim:
+                    return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+                cy, cm, cd = year, month, day
+            # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil)
+            cy -= 1 if cm <= 2 else 0
+            era = (cy if cy >= 0 else cy - 399) // 400
+            yoe = cy - era * 400
+            doy0 = (153 * (cm - 3 if cm > 2 else cm + 9) + 2) // 5 + cd - 1
+            days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy0 - 719468 - day0
+            date_at, date_days, date_doy = e0, days, doy_form
+        # the time: hh:mm:ss[.f][Z]
+        ok = buf[e0 + 10 + shift] == 84 and buf[e0 + 13 + shift] == 58 and buf[e0 + 16 + shift] == 58
         for q in (11, 12, 14, 15, 17, 18):
-            c = buf[e0 + q + shift]
-            ok &= 48 <= c <= 57
-        ok &= buf[e0 + 4] == 45 and buf[e0 + 10 + shift] == 84 and buf[e0 + 13 + shift] == 58 \
-            and buf[e0 + 16 + shift] == 58
+            ok &= 48 <= buf[e0 + q + shift] <= 57
         if not ok:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-        # tail: [.digits][Z]
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
         t = e0 + 19 + shift
         frac = 0
         nd = 0
-        if t < e1 and buf[t] == 46:
+        if t < stop and buf[t] == 46:
             t += 1
-            while t < e1 and 48 <= buf[t] <= 57:
+            if t + 8 <= stop:  # the usual 3-6 decimals in one step
+                word = _load8(buf, t)
+                nd = _digit_prefix(word)
+                if nd > 0:
+                    frac = _digits_value(word, nd)
+                    t += nd
+            while t < stop and 48 <= buf[t] <= 57:
                 frac = frac * 10 + (buf[t] - 48)
                 nd += 1
                 t += 1
                 if nd > MAX_FRACTION_DIGITS:
-                    return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-        if t < e1 and buf[t] == 90:
+                    return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+        if t < stop and buf[t] == 90:
             t += 1
-        if t != e1:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-        year = (buf[e0] - 48) * 1000 + (buf[e0 + 1] - 48) * 100 + (buf[e0 + 2] - 48) * 10 + (buf[e0 + 3] - 48)
-        leap = (year % 4 == 0) and ((year % 100 != 0) or (year % 400 == 0))
-        if doy_form:
-            dn = (buf[e0 + 5] - 48) * 100 + (buf[e0 + 6] - 48) * 10 + (buf[e0 + 7] - 48)
-            if dn < 1 or dn > 365 + leap:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-            cy, cm, cd = year, 1, dn
-        else:
-            month = (buf[e0 + 5] - 48) * 10 + (buf[e0 + 6] - 48)
-            day = (buf[e0 + 8] - 48) * 10 + (buf[e0 + 9] - 48)
-            if month < 1 or month > 12:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-            dim = days_in_month[month - 1] + (1 if (month == 2 and leap) else 0)
-            if day < 1 or day > dim:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-            cy, cm, cd = year, month, day
-        # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil)
-        cy -= 1 if cm <= 2 else 0
-        era = (cy if cy >= 0 else cy - 399) // 400
-        yoe = cy - era * 400
-        doy0 = (153 * (cm - 3 if cm > 2 else cm + 9) + 2) // 5 + cd - 1
-        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy0 - 719468 - day0
+        if t < stop and not (_is_blank(buf[t]) or buf[t] == 10):
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+        i = t
         hour = (buf[e0 + 11 + shift] - 48) * 10 + (buf[e0 + 12 + shift] - 48)
         minute = (buf[e0 + 14 + shift] - 48) * 10 + (buf[e0 + 15 + shift] - 48)
         sec = (buf[e0 + 17 + shift] - 48) * 10 + (buf[e0 + 18 + shift] - 48)
         if hour > 23 or minute > 59 or sec >= sec_limit:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
         mins = days * 1440 + hour * 60 + minute
         s = sec + (frac / pow10[nd] if nd > 0 else 0.0)
-        if row > 0 and not (mins > prev_min or (mins == prev_min and s > prev_sec)):
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard  # order: the line reader says which
-        # --- numbers
+        if (row > 0 or have_prev) and not (mins > prev_min or (mins == prev_min and s > prev_sec)):
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard  # the line reader says
+        # --- numbers, up to the end of the line
         col = 0
         while True:
-            while i < end and (buf[i] == 32 or (9 <= buf[i] <= 13)):
+            while i < stop and _is_blank(buf[i]):
                 i += 1
-            if i == end:
+            if i == stop or buf[i] == 10:
                 break
             if col >= 9:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
             t0 = i
             neg = False
             if buf[i] == 43 or buf[i] == 45:
                 neg = buf[i] == 45
                 i += 1
             mant = 0
-            sig = 0
+            sig = 0  # significant digits (from the first non-zero one)
             ndig = 0
             dexp = 0
-            while i < end and 48 <= buf[i] <= 57:
+            while i < stop and buf[i] == 48:  # leading zeros
                 ndig += 1
-                if mant != 0 or buf[i] != 48:
-                    if sig < 18:
-                        mant = mant * 10 + (buf[i] - 48)
-                    else:
-                        dexp += 1
+                i += 1
+            while i + 8 <= stop:  # runs of up to 8 digits at once
+                word = _load8(buf, i)
+                n = _digit_prefix(word)
+                if n == 0 or sig + n > 18:
+                    break
+                mant = mant * pow10_int[n] + _digits_value(word, n)
+                sig += n
+                ndig += n
+                i += n
+                if n < 8:
+                    break
+            while i < stop:  # one by one: near the end of the buffer, beyond 18 digits
+                d = np.int64(buf[i]) - 48
+                if d < 0 or d > 9:
+                    break
+                ndig += 1
+                if sig < 18:
+                    mant = mant * 10 + d
+                    if mant != 0:
+                        sig += 1
+                else:  # beyond 18 digits: counted only (the number goes to Python's float)
+                    dexp += 1
                     sig += 1
                 i += 1
-            if i < end and buf[i] == 46:
+            if i < stop and buf[i] == 46:
                 i += 1
-                while i < end and 48 <= buf[i] <= 57:
-                    ndig += 1
-                    if mant != 0 or buf[i] != 48:
-                        if sig < 18:
-                            mant = mant * 10 + (buf[i] - 48)
-                            dexp -= 1
-                        sig += 1
-                    else:
+                if mant == 0:
+                    while i < stop and buf[i] == 48:  # zeros after the point, before any other digit
+                        ndig += 1
                         dexp -= 1
+                        i += 1
+                while i + 8 <= stop:  # a 17-digit number's decimals take two runs
+                    word = _load8(buf, i)
+                    n = _digit_prefix(word)
+                    if n == 0 or sig + n > 18:
+                        break
+                    mant = mant * pow10_int[n] + _digits_value(word, n)
+                    sig += n
+                    ndig += n
+                    dexp -= n
+                    i += n
+                    if n < 8:
+                        break
+                while i < stop:
+                    d = np.int64(buf[i]) - 48
+                    if d < 0 or d > 9:
+                        break
+                    ndig += 1
+                    if sig < 18:
+                        mant = mant * 10 + d
+                        dexp -= 1
+                        if mant != 0:
+                            sig += 1
+                    else:
+                        sig += 1
                     i += 1
             if ndig == 0:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
-            if i < end and (buf[i] == 101 or buf[i] == 69):
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
+            if i < stop and (buf[i] == 101 or buf[i] == 69):
                 i += 1
                 eneg = False
-                if i < end and (buf[i] == 43 or buf[i] == 45):
+                if i < stop and (buf[i] == 43 or buf[i] == 45):
                     eneg = buf[i] == 45
                     i += 1
                 ed = 0
                 ex = 0
-                while i < end and 48 <= buf[i] <= 57:
+                while i < stop and 48 <= buf[i] <= 57:
                     if ex < 100000:
                         ex = ex * 10 + (buf[i] - 48)
                     ed += 1
                     i += 1
                 if ed == 0:
-                    return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+                    return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
                 dexp += -ex if eneg else ex
-            if i < end and not (buf[i] == 32 or (9 <= buf[i] <= 13)):
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+            if i < stop and not (_is_blank(buf[i]) or buf[i] == 10):
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
             if mant == 0:
                 v = 0.0
-            elif sig <= 18 and mant < 9007199254740992 and -22 <= dexp <= 22:
+            elif sig > 18:
+                v = -1.0  # more digits than an int64 holds exactly: Python's float
+            elif mant < 9007199254740992 and -22 <= dexp <= 22:
+                # Clinger's fast path: both operands exact, one correctly rounded operation
                 v = mant / pow10[-dexp] if dexp < 0 else mant * pow10[dexp]
             else:
-                v = _correctly_rounded(mant, dexp, pow5) if sig <= 18 and -27 <= dexp <= 27 else -1.0
+                v = _eisel_lemire(mant, dexp, tab_hi, tab_lo)
+                if v < 0.0 and -27 <= dexp <= 27:
+                    v = _correctly_rounded(mant, dexp, pow5)
             if v < 0.0:  # left to Python's float
                 v = 0.0
                 if n_hard < hard.shape[0]:
@@ -415,14 +720,19 @@ def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
                     hard[n_hard, 2] = t0
                     hard[n_hard, 3] = i
                 n_hard += 1
-            values[row, col] = -v if neg else v
+            if neg:
+                v = -v
+            if col < 6:
+                states[row, col] = v
+            elif acc.shape[0] > row:
+                acc[row, col - 6] = v
             col += 1
         if ncols == 0:
-            if col + 1 != 7 and col + 1 != 10:
-                return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+            if col + 1 != 7 and (col + 1 != 10 or acc.shape[0] == 0):
+                return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
             ncols = col + 1
         elif col + 1 != ncols:
-            return IRREGULAR, row, ncols, max_digits, first_doy, n_hard
+            return IRREGULAR, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
         if row == 0:
             first_doy = doy_form
         if nd > max_digits:
@@ -432,8 +742,9 @@ def _scan(buf, ncols, utc, minutes, seconds, values, line_out, hard):
         line_out[row] = line
         prev_min, prev_sec = mins, s
         row += 1
-        pos = nxt
-    return OK, row, ncols, max_digits, first_doy, n_hard
+        line += 1
+        pos = i + 1 if i < stop else stop
+    return OK, pos, line - line0, row, ncols, max_digits, first_doy, n_hard
 
 
 if __name__ == "__main__":  # python -m marsview.io.oem_scan: fill numba's cache (done once by ./run)

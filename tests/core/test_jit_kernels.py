@@ -3,6 +3,8 @@
 Force model: the kernel's acceleration equals Accelerations.acceleration (numpy, vectorized) to 1e-15
 relative. Integrator: the compiled DOP853 takes scipy's steps (same step epochs) and gives the same states
 to rounding; its dense output is scipy's interpolant. Kepler: the compiled table loop equals the numpy loop.
+Screening: the compiled Lagrange interpolation equals TabulatedSegment's numpy interpolation, and the compiled
+pair-interval filter keeps exactly the pair-intervals the numpy filters keep.
 And the kernels still work where numba cannot write its cache (a read-only install), without a warning.
 """
 
@@ -156,3 +158,76 @@ def test_numpy_path_and_imports_never_load_numba():
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("degree", range(1, 12))
+def test_lagrange_kernel_equals_numpy_interpolation(degree):
+    """TabulatedSegment.sample (core.kernels.lagrange_states) against state (numpy): irregular table, epochs
+    on nodes, at both ends, in order and shuffled; to 1e-15 of the values (bit for bit in practice)."""
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+
+    rng = np.random.default_rng(degree)
+    t = T0 + np.cumsum(rng.uniform(20.0, 80.0, 300))
+    states = np.column_stack([np.cos(t / 900.0 + k) * (4000.0 if k < 3 else 3.0) for k in range(6)])
+    seg = TabulatedSegment(t, states, "LAGRANGE", degree)
+    epochs = np.concatenate([t[:20], [t[0], t[-1]], np.linspace(t[0], t[-1], 1001), rng.uniform(t[0], t[-1], 500)])
+    for q in (epochs, rng.permutation(epochs)):
+        got, want = seg.sample(q), seg.state(q)
+        assert np.max(np.abs(got - want)) <= 1e-15 * np.max(np.abs(want))
+    eph = TabulatedEphemeris("X", [seg, TabulatedSegment(t + 2e4, states, "LAGRANGE", degree)])
+    q = np.concatenate([np.linspace(t[0], t[-1], 400), np.linspace(t[0] + 2e4, t[-1] + 2e4, 377)])
+    np.testing.assert_allclose(TabulatedEphemeris.states_each([eph] * q.size, q), eph.state(q), rtol=0, atol=1e-11)
+
+
+def test_pair_interval_kernel_keeps_what_the_numpy_filters_keep():
+    """core.kernels.pair_interval_candidates = swept-sphere gap then relative-chord bound (screening_search),
+    over random close and far object pairs, with uncovered (NaN) samples."""
+    from marsview.core.screening_search import chord_lower_bound_km, swept_spheres
+
+    rng = np.random.default_rng(3)
+    n, m, accel = 6, 400, 0.005
+    start = rng.normal(size=(n, m, 6)) * 40.0
+    end = start + rng.normal(size=(n, m, 6)) * 20.0
+    start[2, 50:80] = np.nan
+    h = rng.uniform(10.0, 120.0, m)
+    i, j = np.triu_indices(n, 1)
+    pairs = np.stack([i, j], axis=1).astype(np.int64)
+    thr = rng.uniform(5.0, 60.0, (n, n))
+    room = np.empty((len(pairs) * m, 3), np.int64)
+    got = room[:kernels.pair_interval_candidates(start, end, h, pairs, thr, accel, room)]
+    centre, radius = swept_spheres(start, end, h[None, :], accel)
+    kk = np.tile(np.arange(m), len(pairs))
+    ii, jj = np.repeat(pairs[:, 0], m), np.repeat(pairs[:, 1], m)
+    with np.errstate(invalid="ignore"):
+        gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+        sel = gap < thr[ii, jj]
+        kk, ii, jj = kk[sel], ii[sel], jj[sel]
+        lb = chord_lower_bound_km((start[jj, kk] - start[ii, kk])[:, :3], (end[jj, kk] - end[ii, kk])[:, :3], h[kk],
+                                  accel)
+    sel = lb < thr[ii, jj]
+    want = np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
+    assert 0 < len(want) < len(pairs) * m
+    np.testing.assert_array_equal(got, want)
+
+
+def test_tables_on_one_grid_sampled_together_equal_each_alone():
+    """TabulatedEphemeris.sample_all (basis weights shared by the tables on one grid of epochs) = sample of
+    each, bit for bit, with tables on another grid, of another degree and of two segments among them."""
+    from marsview.core.tabulated import TabulatedEphemeris, TabulatedSegment
+
+    rng = np.random.default_rng(9)
+    t = T0 + 60.0 * np.arange(400)
+    other = T0 - 30.0 + 61.0 * np.arange(400)
+
+    def table(epochs, degree=7, k=0.0):
+        return TabulatedSegment(epochs, np.column_stack([np.sin(epochs / 700.0 + k + c) * 4000.0 for c in range(6)]),
+                                "LAGRANGE", degree)
+
+    ephs = [TabulatedEphemeris(f"S{k}", [table(t.copy(), k=k)]) for k in range(4)]
+    ephs += [TabulatedEphemeris("O", [table(other)]), TabulatedEphemeris("D5", [table(t, 5)]),
+             TabulatedEphemeris("TWO", [table(t[:200]), table(t[199:], k=1.0)])]
+    q = np.sort(rng.uniform(t[0], t[-1] - 100.0, 900))
+    together = TabulatedEphemeris.sample_all(ephs, q)
+    for eph, got in zip(ephs, together):
+        np.testing.assert_array_equal(got, eph.sample(q))
+        assert np.max(np.abs(got - eph.state(q))) <= 1e-15 * 4000.0

@@ -195,3 +195,83 @@ def test_columns_are_sized_once_from_the_file(tmp_path, monkeypatch):
     a, b = msg.segments
     assert a.states.base is not None and a.states.base is b.states.base
     assert oem.CHUNK_LINES > 0  # the line reader's chunking is untouched
+
+
+def _near_halfway_texts(rng, n):
+    """Decimals within a unit of the 16th-18th digit of the midpoint between two adjacent float64 (where a
+    conversion that is not correctly rounded goes wrong), over the whole exponent range, and the midpoints
+    themselves written out in full (more digits than the fast paths take)."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60
+    out = []
+    for y in np.abs(rng.normal(size=n)) * 10.0 ** rng.integers(-300, 300, n):
+        y = float(y)
+        if not np.isfinite(y) or y == 0.0:
+            continue
+        mid = (Decimal(y) + Decimal(float(np.nextafter(y, np.inf)))) / 2
+        for digits in (16, 17, 18):
+            d = Decimal(f"{mid:.{digits - 1}e}")
+            unit = Decimal(1).scaleb(d.adjusted() - digits + 1)
+            out += [f"{t:.{digits - 1}e}" for t in (d - unit, d, d + unit)]
+        out.append(f"{mid:.40e}")
+    return out
+
+
+def test_numbers_near_rounding_boundaries_read_to_the_same_float_as_python():
+    """The Eisel-Lemire path, its fallbacks and Python's float for the rest: bit-identical to float(text)."""
+    rng = np.random.default_rng(5)
+    numbers = _near_halfway_texts(rng, 1500) + _number_texts(rng, 3000)
+    numbers += [f"{int(rng.integers(10**16, 10**18))}e{int(rng.integers(-330, 300))}" for _ in range(3000)]
+    numbers += [f"-0.{int(rng.integers(10**16, 10**17)):017d}" for _ in range(1000)]
+    while len(numbers) % 6:
+        numbers.append("1.5")
+    rows = np.array(numbers, dtype=object).reshape(-1, 6)
+    text = "".join(f"2024-04-01T00:00:00.{k:06d} " + " ".join(r) + "\n" for k, r in enumerate(rows))
+    buf = np.frombuffer(text.encode(), np.uint8)
+    status, n, _, _, _, _, _, _, values, hard = oem_scan.scan_data_lines(buf, 0, True)
+    assert status == oem_scan.OK and n == len(rows)
+    for r, c, a, b in hard.tolist():
+        values[r, c] = float(text[a:b])
+    expected = np.array([[float(t) for t in r] for r in rows])
+    assert np.array_equal(values.view(np.uint64), expected.view(np.uint64))
+    assert len(hard) < 0.2 * values.size  # most numbers never reach Python's float
+
+
+@pytest.mark.parametrize("edit", ["none", "blank lines", "keyword in first half", "disorder at the cut",
+                                  "bad number in second half"])
+def test_a_long_run_scanned_in_two_halves_reads_as_in_one(tmp_path, monkeypatch, edit):
+    """Runs longer than 2 x SPLIT_BYTES are scanned as two halves at once (when a core is idle): the same
+    message (or the same error) as the line reader gives."""
+    src = _mars_oem(tmp_path / "in.oem", n=400, segments=1)
+    lines = src.read_text().splitlines()
+    data = [i for i, line in enumerate(lines) if line.startswith("2024-04-01T")]
+    if edit == "blank lines":
+        for k in (data[3], data[10], data[100]):
+            lines[k] += "\n\n  "
+    elif edit == "keyword in first half":
+        lines[data[50]] += "\nCOMMENT in the data\n"
+    elif edit == "disorder at the cut":
+        middle = data[len(data) // 2]
+        lines[middle - 1], lines[middle] = lines[middle], lines[middle - 1]
+        lines[middle + 1], lines[middle + 2] = lines[middle + 2], lines[middle + 1]
+    elif edit == "bad number in second half":
+        lines[data[300]] = lines[data[300]].replace(".", "x", 2)
+    src.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(oem_scan, "SPLIT_BYTES", 2048)
+    monkeypatch.setattr(oem_scan, "_idle_core", lambda: True)  # whatever the machine's load
+    split = []
+    real_split = oem_scan._split_point
+    monkeypatch.setattr(oem_scan, "_split_point", lambda buf, pos: split.append(real_split(buf, pos)) or split[-1])
+    results = []
+    for bulk in (True, False):
+        try:
+            results.append(_read(src, bulk, monkeypatch))
+        except ParseError as exc:
+            results.append(str(exc))
+    assert any(s > 0 for s in split)
+    if isinstance(results[1], str):
+        assert results[0] == results[1]
+    else:
+        _assert_same(*results)
+        np.testing.assert_array_equal(results[0].segments[0].data_lines, results[1].segments[0].data_lines)
