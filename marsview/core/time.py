@@ -9,6 +9,7 @@ package ships (pyerfa's built-in table stops in 2017). Every conversion is vecto
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -100,11 +101,18 @@ def tdb_minus_tt_s(t_s) -> np.ndarray:
     hi = np.ceil(t.max() / _DTDB_NODE_S) + 2
     if hi - lo + 1 > t.size // 4:  # sparse epochs over a long span: the grid would cost more
         return _tdb_minus_tt_s(np.full_like(t, J2000_JD), t / SECONDS_PER_DAY)
+    return _dtdb_spline(int(lo), int(hi))(t)
+
+
+@functools.lru_cache(maxsize=64)
+def _dtdb_spline(lo: int, hi: int):
+    """The spline of TDB-TT over nodes LO..HI (6-hour indices): a pure function of the span, so the files of
+    one delivery (the same days) and every screening grid over them share one."""
     from scipy.interpolate import CubicSpline
 
     nodes = np.arange(lo, hi + 1) * _DTDB_NODE_S
     values = _tdb_minus_tt_s(np.full_like(nodes, J2000_JD), nodes / SECONDS_PER_DAY)
-    return CubicSpline(nodes, values)(t)
+    return CubicSpline(nodes, values)
 
 
 def tdb_s_to_tt_s(tdb_s):
