@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_fps.py                  # Qt window under a display (Xvfb is fine)
     EGL_PLATFORM=surfaceless python benchmarks/bench_fps.py --backend egl   # no Qt, no X: GPU boxes
 
---backend qt: the MarsScene in a shown Qt SceneCanvas; each frame advances the clock (warp x1000 of wall
+--backend qt: the MarsScene in the app's 3D view widget (gui.globe_view.GlobeView) shown at that size; each frame advances the clock (warp x1000 of wall
 time), updates every visual and waits for the canvas to be drawn (as the GUI does).
 --backend egl: the same scene (marsview.render only; no PySide6 is imported) on an EGL SceneCanvas; each
 frame is canvas.render() into an off-screen framebuffer, including the read-back to the CPU (so it is a lower
@@ -144,15 +144,19 @@ def _draw_only(canvas, s, start, stop, args):
 
 
 def run_qt(args, objects, start, stop):
-    import vispy
-
-    vispy.use("pyside6")
     from PySide6.QtWidgets import QApplication
-    from vispy import scene
+
+    from marsview.gui.globe_view import GlobeView  # the app's widget: its canvas settings are what is measured
 
     app = QApplication.instance() or QApplication(["bench"])
-    canvas = scene.SceneCanvas(size=(args.width, args.height), show=True)
-    s = build_scene(canvas, objects, start)
+    view = GlobeView(size=(args.width, args.height))
+    canvas = view.canvas
+    s = view.scene
+    s.set_objects(objects)
+    s.set_overlay_line("title", "benchmark")
+    s.set_time(start)
+    view.widget.resize(args.width, args.height)
+    view.widget.show()
     drawn = []
     canvas.events.draw.connect(lambda e: drawn.append(time.perf_counter()))
     while not drawn:

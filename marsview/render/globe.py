@@ -9,8 +9,9 @@ so the day/night terminator is where the Sun puts it.
 from __future__ import annotations
 
 import numpy as np
-from vispy import scene
-from vispy.visuals.filters import ShadingFilter, TextureFilter
+from vispy.gloo import IndexBuffer, Texture2D, VertexBuffer
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
 from vispy.visuals.transforms import MatrixTransform
 
 from marsview.core import constants as C
@@ -44,6 +45,109 @@ def placement_matrix(rotation_body_to_display, centre_rel_focus_km) -> np.ndarra
     return m
 
 
+_GLOBE_VERTEX = """
+attribute vec3 a_position;   // body-fixed, km
+attribute vec3 a_normal;     // body-fixed outward ellipsoid normal (unit)
+attribute vec2 a_texcoord;
+varying vec2 v_texcoord;
+varying float v_sun;         // cosine of the Sun's zenith angle at the vertex
+void main() {
+    v_texcoord = a_texcoord;
+    v_sun = dot(a_normal, $sun_body);
+    gl_Position = $transform(vec4(a_position, 1.0));
+}
+"""
+
+# colour = texture * (ambient + max(cos(zenith), 0)), the Lambert model vispy's ShadingFilter applies with no
+# specular term; flat lighting = the texture alone
+_GLOBE_FRAGMENT = """
+varying vec2 v_texcoord;
+varying float v_sun;
+void main() {
+    vec3 base = texture2D($texture, v_texcoord).rgb;
+    float light = $lit > 0.5 ? $ambient + max(v_sun, 0.0) : 1.0;
+    gl_FragColor = vec4(base * light, 1.0);
+}
+"""
+
+
+class GlobeVisual(Visual):
+    """A textured ellipsoid lit by the Sun, drawn indexed with a two-line shader.
+
+    vispy's MeshVisual unrolls every face into its own three vertices and runs the generic filter chain per
+    vertex and fragment; for a 48 x 96 globe that is 27,648 vertices a frame, which under llvmpipe (whose
+    vertex stage is single-threaded) cost more than every other visual together. Here the 4,753 shared
+    vertices go up once, the light is a direction in the body frame (so the Sun and the rotation change one
+    uniform, not the normals), and the fragment stage is one texture read and one multiply-add.
+    """
+
+    def __init__(self, vertices_km, normals, faces, texcoords, texture_rgb, ambient: float = 0.12):
+        Visual.__init__(self, vcode=_GLOBE_VERTEX, fcode=_GLOBE_FRAGMENT)
+        self._draw_mode = "triangles"
+        self._index_buffer = IndexBuffer(np.ascontiguousarray(faces, dtype=np.uint32))
+        self.shared_program["a_position"] = VertexBuffer(np.ascontiguousarray(vertices_km, dtype=np.float32))
+        self.shared_program["a_normal"] = VertexBuffer(np.ascontiguousarray(normals, dtype=np.float32))
+        self.shared_program["a_texcoord"] = VertexBuffer(np.ascontiguousarray(texcoords, dtype=np.float32))
+        self._texture = Texture2D(np.ascontiguousarray(texture_rgb), interpolation="linear",
+                                  wrapping="clamp_to_edge")
+        self.shared_program.frag["texture"] = self._texture
+        self.ambient = ambient
+        self.lit = True
+        self.sun_body = (1.0, 0.0, 0.0)
+
+    @property
+    def ambient(self) -> float:
+        return self._ambient
+
+    @ambient.setter
+    def ambient(self, value: float) -> None:
+        self._ambient = float(value)
+        self.shared_program.frag["ambient"] = self._ambient
+        self.update()
+
+    @property
+    def lit(self) -> bool:
+        return self._lit
+
+    @lit.setter
+    def lit(self, value: bool) -> None:
+        self._lit = bool(value)
+        self.shared_program.frag["lit"] = 1.0 if self._lit else 0.0
+        self.update()
+
+    @property
+    def sun_body(self) -> tuple:
+        return self._sun_body
+
+    @sun_body.setter
+    def sun_body(self, unit_vector) -> None:
+        self._sun_body = tuple(float(x) for x in unit_vector)
+        self.shared_program.vert["sun_body"] = self._sun_body
+        self.update()
+
+    def set_texture(self, texture_rgb) -> None:
+        self._texture.set_data(np.ascontiguousarray(texture_rgb))  # reallocates when the shape changes
+        self.update()
+
+    def _prepare_transforms(self, view):
+        view.view_program.vert["transform"] = view.transforms.get_transform()
+
+    def _prepare_draw(self, view):
+        return True
+
+    def _compute_bounds(self, axis, view):
+        return None
+
+
+GlobeNode = create_visual_node(GlobeVisual)
+
+
+def ellipsoid_normals(vertices_km, radii_km) -> np.ndarray:
+    """Outward unit normals of the ellipsoid x^2/a^2 + y^2/b^2 + z^2/c^2 = 1 at VERTICES (the gradient)."""
+    n = np.asarray(vertices_km, dtype=np.float64) / np.asarray(radii_km, dtype=np.float64) ** 2
+    return (n / np.linalg.norm(n, axis=1, keepdims=True)).astype(np.float32)
+
+
 class GlobeAdapter:
     """A textured, Sun-lit ellipsoid. ``update(rotation, centre_rel_focus_km, sun_dir_display)`` per frame."""
 
@@ -52,25 +156,28 @@ class GlobeAdapter:
         verts, faces, tex = ellipsoid_mesh(radii_km, n_lat, n_lon)
         self.name = name
         self.radii_km = tuple(float(r) for r in radii_km)
-        self.mesh = scene.visuals.Mesh(vertices=verts, faces=faces, color="white", parent=parent)
-        self.mesh.transform = MatrixTransform()
-        self._texcoords = tex
         self._full_texture = np.ascontiguousarray(texture_rgb)
         self._texture_step = 1
-        self.texture_filter = TextureFilter(self._full_texture, tex)
-        self.mesh.attach(self.texture_filter)
-        self.shading = ShadingFilter(shading="smooth", ambient_light=(1, 1, 1, ambient),
-                                     diffuse_light=(1, 1, 1, 1.0), specular_light=(1, 1, 1, 0.0),
-                                     light_dir=(1, 0, 0))
-        self.mesh.attach(self.shading)
+        self.mesh = GlobeNode(verts, ellipsoid_normals(verts, radii_km), faces, tex, self._full_texture,
+                              ambient=ambient, parent=parent)
+        self.mesh.transform = MatrixTransform()
         self.mesh.set_gl_state("opaque", depth_test=True, cull_face=True)
         self.mesh.order = -10  # drawn first: lines and markers behind it are depth-tested away
+        self._pose = (None, None)
+
+    @property
+    def ambient(self) -> float:
+        return self.mesh.ambient
+
+    @ambient.setter
+    def ambient(self, value: float) -> None:
+        if value != self.mesh.ambient:
+            self.mesh.ambient = value
 
     def set_texture(self, texture_rgb: np.ndarray) -> None:
         self._full_texture = np.ascontiguousarray(texture_rgb)
         self._texture_step = 1
-        self.texture_filter.texture = self._full_texture
-        self.mesh.update()
+        self.mesh.set_texture(self._full_texture)
 
     def set_detail(self, disc_diameter_px: float) -> None:
         """Upload a texture matched to the disc's size on screen: a 2x2 or 4x4 box-filtered copy while the disc
@@ -86,25 +193,26 @@ class GlobeAdapter:
             return
         self._texture_step = step
         if step == 1:
-            self.texture_filter.texture = full
+            self.mesh.set_texture(full)
         else:
             h, w, c = full.shape
             box = full.reshape(h // step, step, w // step, step, c).mean(axis=(1, 3))
-            self.texture_filter.texture = np.ascontiguousarray((box + 0.5).astype(np.uint8))
-        self.mesh.update()
+            self.mesh.set_texture(np.ascontiguousarray((box + 0.5).astype(np.uint8)))
 
     def set_lit(self, lit: bool) -> None:
-        self.shading.enabled = lit
-        self.mesh.update()
+        self.mesh.lit = lit
 
     def update(self, rotation_body_to_display, centre_rel_focus_km, sun_dir_display) -> None:
-        self.mesh.transform.matrix = placement_matrix(rotation_body_to_display, centre_rel_focus_km)
-        # vispy's light_dir is the direction the photons travel (Sun -> planet), in scene axes; the Sun
-        # moves 0.5 deg/day, so re-upload only when it moved by more than ~0.01 deg (saves a shader update)
-        light = -np.asarray(sun_dir_display, dtype=float)
-        if np.max(np.abs(light - np.asarray(self.shading.light_dir, dtype=float))) > 2e-4:
-            self.shading.light_dir = tuple(light)
-        self.mesh.update()
+        rot = np.asarray(rotation_body_to_display, dtype=float)
+        centre = np.asarray(centre_rel_focus_km, dtype=float)
+        if self._pose[0] is None or not (np.array_equal(rot, self._pose[0]) and np.array_equal(centre, self._pose[1])):
+            self.mesh.transform.matrix = placement_matrix(rot, centre)
+            self._pose = (rot.copy(), centre.copy())
+        # the Sun in the body frame: one vec3 uniform carries both the Sun's motion and the body's rotation
+        sun_body = rot.T @ np.asarray(sun_dir_display, dtype=float)
+        sun_body /= np.linalg.norm(sun_body)
+        if np.max(np.abs(sun_body - np.asarray(self.mesh.sun_body))) > 1e-6:
+            self.mesh.sun_body = sun_body
 
     @property
     def visible(self) -> bool:
@@ -112,7 +220,8 @@ class GlobeAdapter:
 
     @visible.setter
     def visible(self, value: bool) -> None:
-        self.mesh.visible = bool(value)
+        if bool(value) != self.mesh.visible:
+            self.mesh.visible = bool(value)
 
 
 MARS_RADII_KM = (C.RADIUS_EQUATORIAL_KM, C.RADIUS_EQUATORIAL_KM, C.RADIUS_POLAR_KM)

@@ -73,11 +73,13 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
     for box in obstacles_px:
         boxes[n] = box
         n += 1
-    for req in requests:  # markers are obstacles for every label but their own
+    own_marker_row = {}  # request index -> the row of its marker box
+    for i, req in enumerate(requests):  # markers are obstacles for every label but their own
         if req.marker_radius_px > 0:
             x, y = req.anchor_px
             r = req.marker_radius_px
             boxes[n] = (x - r, y - r, x + r, y + r)
+            own_marker_row[i] = n
             n += 1
     half_h = HALF_HEIGHT_EM * em_px
     order = sorted(range(len(requests)), key=lambda i: (requests[i].priority, i))
@@ -93,19 +95,15 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
                       (x + gap * 0.7, y + gap * 0.7 + half_h), (x - gap * 0.7 - w, y + gap * 0.7 + half_h))
         if req.marker_radius_px <= 0:  # a region name sits centred on its point first
             candidates = ((x - w / 2, y),) + candidates
-        own = None
-        if req.marker_radius_px > 0:
-            r = req.marker_radius_px
-            own = (x - r, y - r, x + r, y + r)
+        others_mask = np.ones(n, bool)
+        if i in own_marker_row:  # its own marker does not block it
+            others_mask[own_marker_row[i]] = False
         for lx, ly in candidates:
             box = (lx, ly - half_h, lx + w, ly + half_h)
             if box[0] < EDGE_PAD_PX or box[1] < EDGE_PAD_PX or box[2] > width_px - EDGE_PAD_PX \
                     or box[3] > height_px - EDGE_PAD_PX:
                 continue
-            others = boxes[:n]
-            if own is not None:  # its own marker does not block it
-                keep = ~np.all(np.isclose(others, own), axis=1)
-                others = others[keep]
+            others = boxes[:n][others_mask]
             if _overlaps(box, others):
                 continue
             placed.append(PlacedLabel(i, req.text, lx, ly, box))

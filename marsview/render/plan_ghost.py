@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from vispy import scene
 
+from .blending import keep_destination_alpha
 from .tracks import osculating_period_s
 
 GHOST_RGBA = (1.0, 0.40, 0.80, 0.95)  # bright magenta: no Okabe-Ito object colour, readable on both themes
@@ -36,6 +37,7 @@ class PlanGhost:
         self.label.set_gl_state("translucent", depth_test=False)
         self.stamp = scene.visuals.Text("", parent=mars_scene.canvas.scene, color=STAMP_RGBA, anchor_x="center",
                                         anchor_y="center", bold=True, font_size=mars_scene.theme.clock_font_pt)
+        keep_destination_alpha(self.stamp)
         self.name = None
         self.planned = None
         self.stamp_text = ""

@@ -21,6 +21,7 @@ from marsview.core.sun import sun_position_mars_centred_km
 from marsview.core.time import format_clock
 
 from . import fonts
+from .blending import keep_destination_alpha
 from .encounter import EncounterAdapter, format_distance, nice_length_km
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
 from .labels import (PRIORITY_FEATURE, PRIORITY_MOON, PRIORITY_SPACECRAFT, LabelRequest, layout_labels,
@@ -105,6 +106,7 @@ class MarsScene:
         # would be a second glyph atlas to build at start-up
         self._scale_bar = scene.visuals.Line(parent=canvas.scene, width=2.0, method="gl", color=theme.text)
         self._scale_bar.visible = False
+        keep_destination_alpha(self._labels, self._overlay, self._clock, self._scale_bar)
         self._scale_text = ""
         self._overlay_boxes: list = []
         self.clock_scale = "UTC"
@@ -142,7 +144,7 @@ class MarsScene:
         self._clock.font_size, self._clock.color = theme.clock_font_pt * k, theme.text
         self._scale_bar.set_data(width=max(2.0, theme.line_width_px * k), color=theme.text)
         for g in [self.globe] + [e.globe for e in self.entries.values() if e.globe is not None]:
-            g.shading.ambient_light = (1, 1, 1, theme.ambient)
+            g.ambient = theme.ambient
         self.lines.set_width(theme.line_width_px * k)
         self.set_time(self.tdb_s)
 

@@ -274,7 +274,7 @@ class MarkerBatch:
 
     def __init__(self, parent, marker_size: float = 9.0):
         self.markers = scene.visuals.Markers(parent=parent)
-        self.markers.set_gl_state("translucent", depth_test=True)
+        self.markers.set_gl_state("translucent", depth_test=True)  # keeps the frame's alpha (render.blending)
         self.marker_size = marker_size
         self.last_positions_f32 = np.empty((0, 3), np.float32)
         self._shown_key = None

@@ -118,3 +118,28 @@ def test_track_cache_interpolation_matches_the_ephemeris():
     err = np.abs(got - eph.state(epochs))
     assert err[:, :3].max() < 1e-5 and err[:, 3:].max() < 1e-6  # 1 cm, 1 mm/s: invisible even at metre scale
     assert cache.state_at(90000.0) is None  # outside coverage: not drawn, no extrapolation
+
+
+def test_every_visual_leaves_the_frame_opaque(mscene):
+    """The Qt view skips vispy's alpha repair pass (gui.globe_view.skip_alpha_repair): that is only right while
+    nothing drawn lowers the frame's alpha -- labels, overlay, clock, markers, orbits, globe, encounter, plan."""
+    from marsview.render.plan_ghost import PlanGhost
+
+    mscene.set_focus(None)
+    mscene.reset_camera()
+    mscene.set_overlay_line("title", "alpha check: overlay text over the view")
+    ghost = PlanGhost(mscene)
+    ghost.set_plan("ALPHA", mscene.entries["ALPHA"].obj.ephemeris)
+    try:
+        views = [mscene.canvas.render(alpha=True)]
+        labels_drawn = len(mscene.label_layout)
+        mscene.show_encounter("ALPHA", "BRAVO", TCA_TDB_S, MISS_KM, 4.75, np.diag([4.0, 1.0, 0.25]), 0.02)
+        views.append(mscene.canvas.render(alpha=True))
+    finally:
+        mscene.clear_encounter()
+        ghost.set_plan(None)
+        mscene.frame_hooks.remove(ghost.update)
+    assert labels_drawn > 0
+    for rgba in views:
+        assert rgba[..., :3].max() > 200  # something was drawn
+        assert rgba[..., 3].min() == 255
