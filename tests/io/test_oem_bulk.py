@@ -241,7 +241,7 @@ def test_numbers_near_rounding_boundaries_read_to_the_same_float_as_python():
 @pytest.mark.parametrize("edit", ["none", "blank lines", "keyword in first half", "disorder at the cut",
                                   "bad number in second half"])
 def test_a_long_run_scanned_in_two_halves_reads_as_in_one(tmp_path, monkeypatch, edit):
-    """Runs longer than 2 x SPLIT_BYTES are scanned as two halves at once (when a core is idle): the same
+    """Runs longer than 2 x SPLIT_BYTES are scanned as two halves at once (with a second core): the same
     message (or the same error) as the line reader gives."""
     src = _mars_oem(tmp_path / "in.oem", n=400, segments=1)
     lines = src.read_text().splitlines()
@@ -259,7 +259,7 @@ def test_a_long_run_scanned_in_two_halves_reads_as_in_one(tmp_path, monkeypatch,
         lines[data[300]] = lines[data[300]].replace(".", "x", 2)
     src.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(oem_scan, "SPLIT_BYTES", 2048)
-    monkeypatch.setattr(oem_scan, "_idle_core", lambda: True)  # whatever the machine's load
+    monkeypatch.setattr(oem_scan, "_idle_core", lambda: True)  # even on one core
     split = []
     real_split = oem_scan._split_point
     monkeypatch.setattr(oem_scan, "_split_point", lambda buf, pos: split.append(real_split(buf, pos)) or split[-1])
