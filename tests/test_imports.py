@@ -6,9 +6,8 @@
   ``__init__``) that defines it;
 - every ``import marsview.<module>`` works in a fresh interpreter, whatever was imported before it.
 
-The KNOWN_* sets hold today's remaining violations in core/io/model, being removed by issue 14 (wt14a/wt14b);
-the lead empties them after merging. Any violation NOT listed there fails the test, and so does an entry that no
-longer occurs (``test_known_debt_is_not_stale``: delete it).
+The KNOWN_* sets are empty (issue 14 removed the last violations) and stay so: any violation fails the test. Were
+one ever admitted there with its reason, an entry that no longer occurs fails too (``test_known_debt_is_not_stale``).
 """
 
 from __future__ import annotations
