@@ -69,8 +69,15 @@ def mars_pole_eme2000(tdb_s):
 
 def eme2000_to_iau_mars_matrix(tdb_s):
     """(N,3,3) rotation EME2000 -> IAU_MARS (body-fixed)."""
-    _, _, w = mars_pole_ra_dec_w_deg(tdb_s)
-    return _rot_z(np.radians(w)) @ eme2000_to_mci_matrix(tdb_s)
+    return eme2000_to_mci_and_iau_mars_matrices(tdb_s)[1]
+
+
+def eme2000_to_mci_and_iau_mars_matrices(tdb_s):
+    """((N,3,3) EME2000 -> MCI, (N,3,3) EME2000 -> IAU_MARS) from one evaluation of the IAU rotation model
+    (the 3D view needs both every frame)."""
+    ra, dec, w = mars_pole_ra_dec_w_deg(tdb_s)
+    to_mci = _rot_x(np.radians(90.0 - dec)) @ _rot_z(np.radians(90.0 + ra))
+    return to_mci, _rot_z(np.radians(w)) @ to_mci
 
 
 def _angular_velocity_mci():

@@ -16,7 +16,8 @@ from vispy import scene
 from vispy.color import Color
 
 from marsview.core import constants as C
-from marsview.core.frames import eme2000_to_iau_mars_matrix, eme2000_to_mci_matrix
+from marsview.core.frames import (eme2000_to_iau_mars_matrix, eme2000_to_mci_and_iau_mars_matrices,
+                                  eme2000_to_mci_matrix)
 from marsview.core.sun import sun_position_mars_centred_km
 from marsview.core.time import format_clock
 
@@ -333,9 +334,10 @@ class MarsScene:
         key = (self.frame, float(tdb_s))
         if self._geometry_key != key:
             t = np.array([float(tdb_s)])
-            m = eme_to_display_matrices(self.frame, t)[0]
+            to_mci, to_iau = (x[0] for x in eme2000_to_mci_and_iau_mars_matrices(t))
+            m = to_mci if self.frame == "MCI" else to_iau
             sun = sun_position_mars_centred_km(t).reshape(-1, 3)[0]
-            self._geometry = (m, m @ (sun / np.linalg.norm(sun)), m @ eme2000_to_iau_mars_matrix(t)[0].T)
+            self._geometry = (m, m @ (sun / np.linalg.norm(sun)), m @ to_iau.T)
             self._geometry_key = key
         return self._geometry
 
@@ -375,8 +377,8 @@ class MarsScene:
             if e.extra.get("color") != e.color:  # parse the colour once, not every frame
                 e.extra["color"], e.extra["rgba"] = e.color, tuple(Color(e.color).rgba)
             rgba = e.extra["rgba"]
-            orbit, trail = track_pieces(e.cache, t, e.position_km, focus)
             sl = e.cache.drawn_slice(t)
+            orbit, trail = track_pieces(e.cache, t, e.position_km, focus, drawn=sl)
             pieces.append((orbit, trail, rgba))
             keys.append((name, id(e.cache.positions_km), sl.start, sl.stop, tuple(rgba)))
             if e.globe is not None:  # a moon smaller than ~1.5 px is its marker alone: no mesh to draw

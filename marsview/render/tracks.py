@@ -50,6 +50,7 @@ class TrackCache:
         self.resamples = 0
         self._span = (0.0, 0.0)
         self._exact_interval = np.empty(0, bool)
+        self.all_finite = True
         self._valid = False
 
     def invalidate(self) -> None:
@@ -96,6 +97,7 @@ class TrackCache:
             states = np.full((epochs.size, 6), np.nan)
         self.epochs, self.states_eme = epochs, states
         self.positions_km = self.to_display(states, epochs)
+        self.all_finite = bool(np.isfinite(self.positions_km).all())  # track_pieces then needs no masks
         self._exact_interval = np.isin(epochs[1:], inside) if epochs.size > 1 else np.empty(0, bool)
         self._span = (t0, t1)
         self._valid = True
@@ -138,12 +140,26 @@ def state_eme2000(ephemeris, tdb_s: float):
     return states_eme2000(ephemeris, np.array([tdb_s]))[0]
 
 
-def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fraction: float = 0.2):
+def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fraction: float = 0.2,
+                 drawn: slice | None = None):
     """(orbit positions, trail positions) of one object about the focus (float64; None when not drawn).
 
-    The orbit is the drawn span of the cached samples; the trail is its last TRAIL_FRACTION up to the
-    current position (so the bright end of the trail sits exactly on the marker)."""
-    sl = cache.drawn_slice(tdb_s)
+    The orbit is the drawn span of the cached samples (DRAWN: ``cache.drawn_slice(tdb_s)`` if already known);
+    the trail is its last TRAIL_FRACTION up to the current position (so the bright end of the trail sits exactly
+    on the marker)."""
+    sl = cache.drawn_slice(tdb_s) if drawn is None else drawn
+    if cache.all_finite:  # the usual case, without masks (the same pieces)
+        if current_km is None or sl.stop - sl.start < 2:
+            return None, None
+        pos, epochs = cache.positions_km[sl], cache.epochs[sl]
+        span = (epochs[-1] - epochs[0]) * trail_fraction
+        a = int(np.searchsorted(epochs, tdb_s - span, side="left"))
+        b = int(np.searchsorted(epochs, tdb_s, side="right"))
+        trail = np.empty((b - a + 1, 3))
+        trail[:-1] = pos[a:b]
+        trail[-1] = current_km
+        trail -= focus_km
+        return pos - focus_km, (trail if trail.shape[0] >= 2 else None)
     pos = cache.positions_km[sl]
     good = np.isfinite(pos[:, 0])
     if current_km is None or good.sum() < 2:
@@ -242,6 +258,7 @@ class TrackBatch:
         self.orbit_alpha = orbit_alpha
         self._orbit_key = None
         self.orbit_vertex_count = 0
+        self._fades: dict[int, np.ndarray] = {}
 
     def update(self, pieces, keys) -> None:
         """PIECES: list of (orbit (N,3), trail (M,3) or None, rgba) about the focus; KEYS: orbit cache keys."""
@@ -255,9 +272,13 @@ class TrackBatch:
         for _o, t, rgba in pieces:
             if t is None:
                 continue
-            c = np.empty((t.shape[0], 4), np.float32)
-            c[:] = rgba
-            c[:, 3] = 0.25 + 0.75 * np.linspace(0.0, 1.0, t.shape[0]) ** 1.5  # fades into the dim orbit
+            n = t.shape[0]
+            ramp = self._fades.get(n)
+            if ramp is None:  # alpha along the trail: fades into the dim orbit (one ramp per length, kept)
+                ramp = self._fades[n] = (0.25 + 0.75 * np.linspace(0.0, 1.0, n) ** 1.5).astype(np.float32)
+            c = np.empty((n, 4), np.float32)
+            c[:, :3] = rgba[:3]
+            c[:, 3] = ramp
             trails.append((t, c))
         self.lines.set_group("trails", trails)
 
