@@ -132,12 +132,6 @@ class GlobeVisual(Visual):
     def _prepare_transforms(self, view):
         view.view_program.vert["transform"] = view.transforms.get_transform()
 
-    def _prepare_draw(self, view):
-        return True
-
-    def _compute_bounds(self, axis, view):
-        return None
-
 
 GlobeNode = create_visual_node(GlobeVisual)
 
