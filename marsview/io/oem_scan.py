@@ -121,14 +121,14 @@ def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previ
 def _split_point(buf, pos):
     """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece: short runs, and a
     single core."""
-    if buf.size - pos < 2 * SPLIT_BYTES or not _idle_core():
+    if buf.size - pos < 2 * SPLIT_BYTES or not _second_core():
         return -1
     mid = pos + (buf.size - pos) // 2
     newline = np.flatnonzero(buf[mid:mid + 4096] == 10)
     return mid + int(newline[0]) + 1 if newline.size else -1
 
 
-def _idle_core() -> bool:
+def _second_core() -> bool:
     """Whether a second core may take half a run. Any second core in the affinity mask: the load average
     counts this process's own thread (on 2 cores, marsview alone reads as load ~1), and a half that has to
     queue behind another process costs little -- a 10,000-line OEM scans 30 % faster with a core idle and

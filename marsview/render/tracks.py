@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from vispy import scene
-from vispy.color import Color
 
 from marsview.core import constants as C
 from marsview.core.ephemeris import CoverageError

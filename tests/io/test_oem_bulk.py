@@ -259,7 +259,7 @@ def test_a_long_run_scanned_in_two_halves_reads_as_in_one(tmp_path, monkeypatch,
         lines[data[300]] = lines[data[300]].replace(".", "x", 2)
     src.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(oem_scan, "SPLIT_BYTES", 2048)
-    monkeypatch.setattr(oem_scan, "_idle_core", lambda: True)  # even on one core
+    monkeypatch.setattr(oem_scan, "_second_core", lambda: True)  # even on one core
     split = []
     real_split = oem_scan._split_point
     monkeypatch.setattr(oem_scan, "_split_point", lambda buf, pos: split.append(real_split(buf, pos)) or split[-1])
