@@ -22,7 +22,6 @@ class GlobeView:
         # at best redundant
         self.canvas = scene.SceneCanvas(keys=None, size=size, show=False, parent=parent, bgcolor=theme.background,
                                         autoswap=False)
-        skip_alpha_repair(self.canvas)
         self.widget = self.canvas.native
         self.widget.setObjectName("globeView")
         self.widget.setMinimumSize(320, 240)
@@ -55,20 +54,6 @@ class GlobeView:
 
         if isValid(self.widget):  # the snapshot command may already have deleted the widget
             self.canvas.close()
-
-
-def skip_alpha_repair(canvas) -> None:
-    """Draw CANVAS without vispy's alpha repair (a full-screen masked clear after each frame, ~20 ms of a 1080p
-    frame under llvmpipe): every visual of the view keeps the frame's alpha at 1 (marsview.render.blending)."""
-    native = canvas.native
-
-    def paint_gl():
-        if native._vispy_canvas is None:
-            return
-        canvas.set_current()
-        canvas.events.draw(region=None)
-
-    native.paintGL = paint_gl  # shiboken dispatches the virtual to the instance attribute
 
 
 def event_combined_covariance_km2(event, scenario) -> np.ndarray:

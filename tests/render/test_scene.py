@@ -121,8 +121,8 @@ def test_track_cache_interpolation_matches_the_ephemeris():
 
 
 def test_every_visual_leaves_the_frame_opaque(mscene):
-    """The Qt view skips vispy's alpha repair pass (gui.globe_view.skip_alpha_repair): that is only right while
-    nothing drawn lowers the frame's alpha -- labels, overlay, clock, markers, orbits, globe, encounter, plan."""
+    """Nothing drawn lowers the frame's alpha (render.blending): labels, overlay, clock, markers, orbits, globe,
+    encounter, plan."""
     from marsview.render.plan_ghost import PlanGhost
 
     mscene.set_focus(None)
