@@ -210,6 +210,58 @@ def test_pair_interval_kernel_keeps_what_the_numpy_filters_keep():
     np.testing.assert_array_equal(got, want)
 
 
+def test_pair_interval_kernel_skips_only_blocks_the_sphere_test_would_reject():
+    """Orbits on separate shells (circular at 3,700, 3,755 and 9,400 km), an elliptical one crossing them and a
+    companion 45 km behind the first: whole blocks of intervals are skipped on the objects' radial bands, and
+    the rows are still exactly those of the numpy filters -- among them the 3,700/3,755 km pair at its node,
+    whose bands are only ~20 km apart for a 60 km threshold."""
+    from marsview.core.screening_search import chord_lower_bound_km, swept_spheres
+
+    mu, m = 42828.37, 700
+    t = np.linspace(0.0, 7.0e3, m + 1)
+
+    def orbit(a, e, phase, incl):
+        n_rad = np.sqrt(mu / a**3)
+        mean = n_rad * t + phase
+        ecc = mean.copy()
+        for _ in range(30):
+            ecc = mean + e * np.sin(ecc)
+        x, y = a * (np.cos(ecc) - e), a * np.sqrt(1 - e * e) * np.sin(ecc)
+        r = np.stack([x, y * np.cos(incl), y * np.sin(incl)], axis=1)
+        v = np.gradient(r, t, axis=0)
+        return np.hstack([r, v])
+
+    states = np.stack([orbit(3700.0, 0.0, 0.0, 0.1), orbit(3755.0, 0.0, 0.0, 0.5), orbit(9400.0, 0.0, 2.0, 0.02),
+                       orbit(6500.0, 0.43, 0.3, 0.2), orbit(3702.0, 0.0, 0.012, 0.1)])
+    start, end, h = states[:, :-1], states[:, 1:], np.diff(t)
+    n, accel = len(states), 0.004
+    i, j = np.triu_indices(n, 1)
+    pairs = np.stack([i, j], axis=1).astype(np.int64)
+    thr = np.full((n, n), 60.0)
+    room = np.empty((len(pairs) * m, 3), np.int64)
+    got = room[:kernels.pair_interval_candidates(start, end, h, pairs, thr, accel, room)]
+    centre, radius = swept_spheres(start, end, h[None, :], accel)
+    kk = np.tile(np.arange(m), len(pairs))
+    ii, jj = np.repeat(pairs[:, 0], m), np.repeat(pairs[:, 1], m)
+    gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+    sel = gap < thr[ii, jj]
+    kk, ii, jj = kk[sel], ii[sel], jj[sel]
+    lb = chord_lower_bound_km((start[jj, kk] - start[ii, kk])[:, :3], (end[jj, kk] - end[ii, kk])[:, :3], h[kk],
+                              accel)
+    sel = lb < thr[ii, jj]
+    want = np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
+    assert len(want) > 20 and np.any((want[:, 1] == 0) & (want[:, 2] == 1))
+    np.testing.assert_array_equal(got, want)
+    # the band test had work to skip: most pair-blocks are radially separated
+    rc = np.linalg.norm(centre, axis=-1)
+    blocks = -(-m // kernels.PAIR_BLOCK)
+    pad = blocks * kernels.PAIR_BLOCK - m
+    lo = np.pad(rc - radius, ((0, 0), (0, pad)), constant_values=np.inf).reshape(n, blocks, -1).min(axis=2)
+    hi = np.pad(rc + radius, ((0, 0), (0, pad)), constant_values=-np.inf).reshape(n, blocks, -1).max(axis=2)
+    separated = (lo[j] - hi[i] > 60.0) | (lo[i] - hi[j] > 60.0)
+    assert separated.mean() > 0.5
+
+
 def test_tables_on_one_grid_sampled_together_equal_each_alone():
     """TabulatedEphemeris.sample_all (basis weights shared by the tables on one grid of epochs) = sample of
     each, bit for bit, with tables on another grid, of another degree and of two segments among them."""
