@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import constants as C
+from .orbits import cross3
 from .time import days_tdb, julian_centuries_tdb
 
 INERTIAL_FRAMES = ("EME2000", "ICRF", "MCI")
@@ -153,9 +154,9 @@ def rtn_matrix(states):
     s = np.atleast_2d(np.asarray(states, dtype=np.float64))
     r, v = s[:, :3], s[:, 3:6]
     rhat = r / np.linalg.norm(r, axis=1, keepdims=True)
-    h = np.cross(r, v)
+    h = cross3(r, v)
     nhat = h / np.linalg.norm(h, axis=1, keepdims=True)
-    that = np.cross(nhat, rhat)
+    that = cross3(nhat, rhat)
     return np.stack([rhat, that, nhat], axis=1)
 
 
@@ -164,9 +165,9 @@ def vnb_matrix(states):
     s = np.atleast_2d(np.asarray(states, dtype=np.float64))
     r, v = s[:, :3], s[:, 3:6]
     vhat = v / np.linalg.norm(v, axis=1, keepdims=True)
-    h = np.cross(r, v)
+    h = cross3(r, v)
     nhat = h / np.linalg.norm(h, axis=1, keepdims=True)
-    bhat = np.cross(vhat, nhat)
+    bhat = cross3(vhat, nhat)
     return np.stack([vhat, nhat, bhat], axis=1)
 
 

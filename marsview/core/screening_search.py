@@ -27,14 +27,15 @@ from __future__ import annotations
 import numpy as np
 
 from .constants import GM_MARS_KM3S2
+from .orbits import cross3
 
 
 def orbital_timescale_s(states: np.ndarray, gm_km3s2: float = GM_MARS_KM3S2) -> np.ndarray:
     """Periapsis radius / periapsis speed = r_p^2 / |r x v| [s] of each (N,6) osculating state."""
     r, v = states[:, :3], states[:, 3:6]
-    h = np.linalg.norm(np.cross(r, v), axis=1)
+    h = np.linalg.norm(cross3(r, v), axis=1)
     rn = np.linalg.norm(r, axis=1)
-    e_vec = np.cross(v, np.cross(r, v)) / gm_km3s2 - r / rn[:, None]
+    e_vec = cross3(v, cross3(r, v)) / gm_km3s2 - r / rn[:, None]
     e = np.linalg.norm(e_vec, axis=1)
     rp = h**2 / (gm_km3s2 * (1.0 + e))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -203,6 +203,7 @@ class TabulatedEphemeris(Ephemeris):
         self._starts = np.array([s.useable_start_tdb_s for s in segs])
         self._stops = np.array([s.useable_stop_tdb_s for s in segs])
         self._coverage = float(self._starts.min()), float(self._stops.max())
+        self._boundaries = None
 
     @property
     def coverage(self) -> tuple[float, float]:
@@ -288,8 +289,10 @@ class TabulatedEphemeris(Ephemeris):
         return out
 
     def segment_boundaries(self) -> np.ndarray:
-        edges = np.concatenate([self._starts[1:], self._stops[:-1]])
-        return np.unique(edges)
+        if self._boundaries is None:  # asked per screening and per refined candidate: computed once
+            self._boundaries = np.unique(np.concatenate([self._starts[1:], self._stops[:-1]]))
+            self._boundaries.flags.writeable = False
+        return self._boundaries
 
     def source_at(self, tdb_s: float) -> str:
         k = int(self._segment_index(np.atleast_1d(float(tdb_s)))[0])
