@@ -200,23 +200,52 @@ class OemReader:
             size = WHOLE_FILE_BYTES + 1
         if size <= WHOLE_FILE_BYTES:
             whole = fh.read()
-            newlines = _count_newlines(whole)
+            newlines = oem_scan.count_newlines(whole)
             blocks = self.blocks(io.BytesIO(whole), max(len(whole), 1))
         else:
             newlines = 0
             while chunk := fh.read(1 << 20):  # size the columns once: a data line is at most one row
-                newlines += _count_newlines(chunk)
+                newlines += oem_scan.count_newlines(chunk)
             fh.seek(0)
             blocks = self.blocks(fh)
         self.rows = _Rows(newlines + 1)
         self.bulk = oem_scan.enabled(newlines)
         lineno = 0
         for data in blocks:
-            text = self.decode(data, lineno)
-            # ASCII (what the scan reads): byte offsets are text offsets, runs of data lines are scanned in place
-            raw = np.frombuffer(data, np.uint8) if self.bulk and data.isascii() else None
-            lineno = self.walk(lineno, text, raw)
+            if self.bulk and data.isascii() and b"\x00" not in data:
+                # ASCII (what the scan reads): runs of data lines are scanned in place, and only the other lines
+                # are decoded (decoding the whole block cost as much as a third of the scan)
+                lineno = self.walk_ascii(lineno, data)
+            else:
+                lineno = self.walk(lineno, self.decode(data, lineno))
         return self.finish(lineno)
+
+    def walk_ascii(self, lineno: int, data: bytes) -> int:
+        """``walk`` of an ASCII block without NUL bytes, on its bytes: the same steps, the keyword lines decoded
+        one by one. Where the scan declines a run, the rest of the block is walked as text."""
+        raw = np.frombuffer(data, np.uint8)
+        pos, n = 0, len(data)
+        while pos < n:
+            if self.state == "data" and data[pos:pos + 64].lstrip(b" \t\r\f\v")[:1].isdigit():
+                done = self.scan_in_place(raw, data, pos, lineno)
+                if done is None:  # the line reader judges this run, cut out as walk cuts it (on the text)
+                    rest = data[pos:].decode("ascii")
+                    m = _NON_DATA.search(rest)
+                    end = m.start() + 1 if m else len(rest)
+                    lineno = self.add_span(rest[:end], lineno, bulk=False)
+                    pos += end
+                    continue
+                pos, lineno = done
+                continue
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                nl = n
+            lineno += 1
+            line = data[pos:nl].decode("ascii").strip()  # (str's strip: what walk strips)
+            pos = nl + 1
+            if line:
+                self.step(lineno, line)
+        return lineno
 
     def run_lines(self, numbered_lines) -> OemMessage:
         """Walk (line number, stripped text) pairs (an XML OEM flattened to KVN lines)."""
@@ -267,8 +296,8 @@ class OemReader:
             self.flush()
         self.check_no_pending_duplicate()
         ncols = seg.ncols
-        if ncols is None:
-            nl = text.find("\n", pos)
+        if ncols is None:  # (TEXT: the block as str, or as bytes from walk_ascii)
+            nl = text.find("\n" if isinstance(text, str) else b"\n", pos)
             ncols = len(text[pos:nl if nl >= 0 else len(text)].split())
             if ncols not in (7, 10):
                 return None  # the line reader says what is wrong
@@ -742,10 +771,6 @@ def _plain_epochs(texts, time_system: str):
         minutes.append(day * 1440 + h * 60 + mi)
         seconds.append(sec + (int(frac) / 10.0 ** len(frac) if frac else 0.0))
     return minutes, seconds
-
-
-def _count_newlines(data: bytes) -> int:
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))  # ~5x bytes.count
 
 
 def _key(epochs: EpochArray, i: int) -> tuple[int, float]:

@@ -33,6 +33,8 @@ import logging
 import math
 import os
 import sys
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -69,6 +71,9 @@ SPLIT_BYTES = 256 << 10
 """Runs longer than twice this are scanned as two halves at once (the second in a worker thread: the kernel
 releases the GIL) when a core is idle."""
 _worker = None
+_thread_state = threading.local()
+_init_lock = threading.RLock()
+"""Guards the one-time set-up (kernel, tables, worker): files may be read in several threads at once."""
 
 
 def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previous, minutes, seconds, states,
@@ -92,7 +97,7 @@ def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previ
         return _scan_part(kernel, buf, pos, buf.size, ncols, utc, line0, prev_min, prev_sec, outputs, 0)
     # two halves at once: the second into the rows after every line of the first (blank lines leave a gap,
     # closed below), its first epoch checked against the first half's last afterwards
-    first_lines = int(np.count_nonzero(buf[pos:cut] == 10))
+    first_lines = count_newlines(buf[pos:cut])
     second = _get_worker().submit(_scan_part, kernel, buf, cut, buf.size, ncols, utc, line0 + first_lines,
                                   -(1 << 62), 0.0, outputs, first_lines)
     head = _scan_part(kernel, buf, pos, cut, ncols, utc, line0, prev_min, prev_sec, outputs, 0)
@@ -119,9 +124,9 @@ def scan_run(buf: np.ndarray, pos: int, ncols: int, utc: bool, line0: int, previ
 
 
 def _split_point(buf, pos):
-    """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece: short runs, and a
-    single core."""
-    if buf.size - pos < 2 * SPLIT_BYTES or not _second_core():
+    """Where to cut BUF[pos:] in two at a line start, or -1 to scan it in one piece: short runs, a single
+    core, and a thread that reads one of several files at once (``one_core``)."""
+    if buf.size - pos < 2 * SPLIT_BYTES or getattr(_thread_state, "one_core", False) or not _second_core():
         return -1
     mid = pos + (buf.size - pos) // 2
     newline = np.flatnonzero(buf[mid:mid + 4096] == 10)
@@ -137,12 +142,38 @@ def _second_core() -> bool:
     return cores >= 2
 
 
+def count_newlines(data, step: int = 1 << 18) -> int:
+    """The number of newlines in DATA (bytes or a uint8 array): numpy ~5x bytes.count, in steps through one
+    scratch array (a whole-file boolean temporary costs more in fresh pages than the count itself)."""
+    a = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+    if a.size <= step:
+        return int(np.count_nonzero(a == 10))
+    scratch = np.empty(step, bool)
+    n = 0
+    for k in range(0, a.size, step):
+        part = a[k:k + step]
+        n += int(np.count_nonzero(np.equal(part, 10, out=scratch[:part.size])))
+    return n
+
+
+@contextmanager
+def one_core():
+    """Scan every run in one piece in this thread (the other cores read other files: io.formats.read_in_order)."""
+    before = getattr(_thread_state, "one_core", False)
+    _thread_state.one_core = True
+    try:
+        yield
+    finally:
+        _thread_state.one_core = before
+
+
 def _get_worker():
     global _worker
-    if _worker is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _init_lock:
+        if _worker is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oem-scan")
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oem-scan")
     return _worker
 
 
@@ -169,7 +200,7 @@ def scan_data_lines(buf: np.ndarray, ncols: int, utc: bool):
     ``hard`` (k, 4) rows of (row, column, start, stop) for numbers to convert with ``float``. A status other
     than OK means the caller must re-read BUF line by line.
     """
-    n_max = int(np.count_nonzero(buf == 10)) + 1
+    n_max = count_newlines(buf) + 1
     minutes = np.empty(n_max, np.int64)
     seconds = np.empty(n_max)
     states = np.empty((n_max, 6))
@@ -262,38 +293,45 @@ def _trailing_zeros_intrinsic():
 
 
 def _get_kernel():
+    if _kernel is None:
+        with _init_lock:
+            if _kernel is None:
+                _compile_kernel()
+    return _kernel
+
+
+def _compile_kernel():
     global _kernel, _tables, _mul128, _shl128, _bits128, _cmp_scaled, _upper_midpoint_cmp, _correctly_rounded
     global _two_product, _eisel_lemire, _is_blank, _leading_zeros, _load8, _eight_digits_value, _trailing_zeros
     global _digit_prefix, _digits_value
-    if _kernel is None:
-        import numba
+    import numba
 
-        def jit(func, **options):
-            try:
-                return numba.njit(cache=True, nogil=True, **options)(func)
-            except RuntimeError as exc:  # no writable cache location (read-only install)
-                log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
-                return numba.njit(cache=False, nogil=True, **options)(func)
+    def jit(func, **options):
+        try:
+            return numba.njit(cache=True, nogil=True, **options)(func)
+        except RuntimeError as exc:  # no writable cache location (read-only install)
+            log.info("numba cache unavailable, compiling %s without it: %s", func.__name__, exc)
+            return numba.njit(cache=False, nogil=True, **options)(func)
 
-        # the helpers become module globals before the kernels that call them are compiled
-        _mul128 = _umul128_intrinsic()
-        _leading_zeros = _leading_zeros_intrinsic()
-        _shl128, _bits128 = jit(_shl128_py), jit(_bits128_py)
-        _load8, _eight_digits_value = _load8_intrinsic(), jit(_eight_digits_value_py, inline="always")
-        _trailing_zeros = _trailing_zeros_intrinsic()
-        _digit_prefix = jit(_digit_prefix_py, inline="always")
-        _digits_value = jit(_digits_value_py, inline="always")
-        _cmp_scaled = jit(_cmp_scaled_py)
-        _upper_midpoint_cmp = jit(_upper_midpoint_cmp_py)
-        _two_product = jit(_two_product_py)
-        _correctly_rounded = jit(_correctly_rounded_py)
-        _eisel_lemire = jit(_eisel_lemire_py, inline="always")
-        _is_blank = jit(_is_blank_py, inline="always")
-        pow10 = np.array([float(10 ** k) for k in range(23)])  # exact: 5**22 < 2**53
-        pow5 = np.array([5 ** k for k in range(28)], np.uint64)
-        _tables = (pow10, pow5, *_pow10_table())
-        _kernel = jit(_scan)
-    return _kernel
+    # the helpers become module globals before the kernels that call them are compiled
+    _mul128 = _umul128_intrinsic()
+    _leading_zeros = _leading_zeros_intrinsic()
+    _shl128, _bits128 = jit(_shl128_py), jit(_bits128_py)
+    _load8, _eight_digits_value = _load8_intrinsic(), jit(_eight_digits_value_py, inline="always")
+    _trailing_zeros = _trailing_zeros_intrinsic()
+    _digit_prefix = jit(_digit_prefix_py, inline="always")
+    _digits_value = jit(_digits_value_py, inline="always")
+    _cmp_scaled = jit(_cmp_scaled_py)
+    _upper_midpoint_cmp = jit(_upper_midpoint_cmp_py)
+    _two_product = jit(_two_product_py)
+    _correctly_rounded = jit(_correctly_rounded_py)
+    _eisel_lemire = jit(_eisel_lemire_py, inline="always")
+    _is_blank = jit(_is_blank_py, inline="always")
+    pow10 = np.array([float(10 ** k) for k in range(23)])  # exact: 5**22 < 2**53
+    pow5 = np.array([5 ** k for k in range(28)], np.uint64)
+    pow10_int = np.array([10 ** k for k in range(9)], np.int64)  # an array: a tuple indexed at run time is slower
+    _tables = (pow10, pow5, *_pow10_table(), pow10_int)
+    _kernel = jit(_scan)
 
 
 # --- exact decimal -> float64 for significands up to 18 digits (the shortest round-trip text of a float64
@@ -484,8 +522,7 @@ def _is_blank_py(c):
 
 def _scan(buf, pos, stop, ncols, utc, line0, prev_min, prev_sec, minutes, seconds, states, acc, line_out, hard,
           tables):
-    pow10, pow5, tab_hi, tab_lo = tables
-    pow10_int = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
+    pow10, pow5, tab_hi, tab_lo, pow10_int = tables
     days_in_month = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
     day0 = 10957  # 2000-01-01 in days since 1970-01-01
     sec_limit = 61 if utc else 60
