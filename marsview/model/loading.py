@@ -64,17 +64,21 @@ def load_scenario(paths=None, use_cache: bool = True, allow_outside_paths: bool 
 
 
 def _load_files(files, warnings, use_cache, folder):
-    from marsview.io.formats import detect_format
+    from marsview.io.formats import detect_format, read_in_order
 
-    built, conjunctions, cdm_objects = [], [], []
+    detected = []  # (path, kind, encoding): every format first, so that the OEMs can be read ahead
     for path, explicit in files:
-        kind, _enc = detect_format(path) if explicit else _detect_lenient(path, warnings)
-        if kind is None:
-            continue
+        kind, encoding = detect_format(path) if explicit else _detect_lenient(path, warnings)
+        if kind is not None:
+            detected.append((path, kind, encoding))
+    oems = read_in_order([d for d in detected if d[1] == "OEM"])  # several at once; errors in file order
+    built, conjunctions, cdm_objects = [], [], []
+    for path, kind, _encoding in detected:
         if kind == "CDM":
             conjunctions.append(_cdm_conjunction(path, cdm_objects, warnings))
             continue
-        for entry in _file_objects(path, kind, None, None, None, use_cache, warnings):
+        message = next(oems) if kind == "OEM" else None
+        for entry in _file_objects(path, kind, None, None, None, use_cache, warnings, message):
             _add_unique(built, entry, warnings)
     built += cdm_objects   # CDM arcs are markers of the CDM's states: never merged with a trajectory
     if not built and not conjunctions:
@@ -164,8 +168,9 @@ def _known_hbr(name, naif, warnings):
     return hbr
 
 
-def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, warnings):
-    """[(name, ephemeris, kind, naif_id, source_files, extra attrs)] for the trajectories in one file."""
+def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, warnings, message=None):
+    """[(name, ephemeris, kind, naif_id, source_files, extra attrs)] for the trajectories in one file (an OEM's
+    MESSAGE when it has been read already)."""
     from marsview.io.default_fleet import object_kind_for
 
     out = []
@@ -181,7 +186,8 @@ def _file_objects(path: Path, kind: str, select, span, force_model, use_cache, w
         from marsview.io.formats import read_any
         from marsview.io.oem_convert import oem_to_ephemerides
 
-        msg = read_any(path)   # an OEM (KVN/XML) or any registered format read into an OemMessage (STK .e)
+        # an OEM (KVN/XML) or any registered format read into an OemMessage (STK .e)
+        msg = message if message is not None else read_any(path)
         warnings.extend(msg.warnings)
         ids = {seg.object_name: seg.metadata.get("OBJECT_ID") for seg in msg.segments}
         for eph in oem_to_ephemerides(msg, warnings):

@@ -275,3 +275,58 @@ def test_a_long_run_scanned_in_two_halves_reads_as_in_one(tmp_path, monkeypatch,
     else:
         _assert_same(*results)
         np.testing.assert_array_equal(results[0].segments[0].data_lines, results[1].segments[0].data_lines)
+
+
+def test_read_in_order_reads_ahead_and_gives_each_file_as_read_oem(tmp_path, monkeypatch):
+    """io.formats.read_in_order: the OEMs read ahead in the background threads (one core each), each message
+    equal to read_oem's, in the order given, other formats read at their turn."""
+    import threading
+
+    from marsview.io import formats
+
+    monkeypatch.setattr(oem_scan, "MIN_LINES", 0)
+    monkeypatch.setattr(formats, "_usable_cores", lambda: 2)
+    paths = [_mars_oem(tmp_path / f"f{k}.oem", n=40 + k, doy=k % 2 == 1) for k in range(4)]
+    opm = tmp_path / "x.opm"
+    opm.write_text("CCSDS_OPM_VERS = 2.0\nCREATION_DATE = 2024-04-01T00:00:00\nORIGINATOR = T\nOBJECT_NAME = X\n"
+                   "OBJECT_ID = 1\nCENTER_NAME = MARS\nREF_FRAME = EME2000\nTIME_SYSTEM = UTC\n"
+                   "EPOCH = 2024-04-01T00:00:00\nX = 3800\nY = 0\nZ = 0\nX_DOT = 0\nY_DOT = 3.357\nZ_DOT = 0\n")
+    threads, one_core = {}, {}
+    real_read = oem.read_oem
+
+    def spy(path):
+        threads[str(path)] = threading.current_thread().name
+        one_core[str(path)] = getattr(oem_scan._thread_state, "one_core", False)
+        return real_read(path)
+
+    monkeypatch.setattr(oem, "read_oem", spy)
+    got = list(formats.read_in_order(paths[:2] + [opm] + paths[2:]))
+    assert type(got[2]).__name__ == "OpmMessage"
+    for message, path in zip(got[:2] + got[3:], paths):
+        _assert_same(message, real_read(path))
+    assert all(threads[str(p)].startswith("read-ahead") and one_core[str(p)] for p in paths)
+
+
+def test_read_in_order_raises_a_bad_file_at_its_turn(tmp_path, monkeypatch):
+    """The files before a bad one come out; the bad one raises its own file:line: keyword error when its turn
+    comes, as reading one after the other would."""
+    from marsview.io import formats
+
+    monkeypatch.setattr(oem_scan, "MIN_LINES", 0)
+    monkeypatch.setattr(formats, "_usable_cores", lambda: 2)
+    paths = [_mars_oem(tmp_path / f"f{k}.oem", n=30) for k in range(4)]
+    text = paths[2].read_text().splitlines(keepends=True)
+    bad = next(k for k, line in enumerate(text) if line[:4].isdigit() and k > 25)
+    text[bad] = text[bad].replace(" ", " 1.5e ", 1)
+    paths[2].write_text("".join(text))
+    want = None
+    try:
+        read_oem(paths[2])
+    except ParseError as exc:
+        want = str(exc)
+    assert want is not None and f":{bad + 1}:" in want
+    messages = formats.read_in_order(paths)
+    assert next(messages).segments and next(messages).segments
+    with pytest.raises(ParseError) as err:
+        next(messages)
+    assert str(err.value) == want
