@@ -34,6 +34,9 @@ def precompile() -> None:
     propagate_many(state, 0.0, np.array([0.0, 60.0, 120.0]), ForceModel.full())
     propagate_twobody(state[0], 0.0, np.linspace(0.0, 6000.0, 300))
     precompile_screening()
+    from .time import tdb_minus_tt_s
+
+    tdb_minus_tt_s(np.arange(0.0, 6000.0, 60.0))  # the compiled TDB-TT spline of every ephemeris file read
 
 
 if __name__ == "__main__":
