@@ -165,7 +165,13 @@ def _auto_step(targets, start, stop, settings):
     if settings.step_s is not None:
         return float(settings.step_s)
     samples = []
-    for t in targets:
+    spans = {(max(t.ephemeris.coverage[0], start), min(t.ephemeris.coverage[1], stop)) for t in targets}
+    kinds = {type(t.ephemeris) for t in targets}
+    sample_all = getattr(next(iter(kinds)), "sample_all", None) if len(kinds) == 1 else None
+    if len(spans) == 1 and callable(sample_all) and min(spans)[1] >= min(spans)[0]:
+        # all on one span (a delivery): one call, the tables on one grid sharing their basis weights
+        samples.append(sample_all([t.ephemeris for t in targets], np.linspace(*min(spans), 5)).reshape(-1, 6))
+    for t in targets if not samples else ():
         a, b = t.ephemeris.coverage
         lo, hi = max(a, start), min(b, stop)
         if hi >= lo:  # one call per object: r_p^2/h barely changes over days
