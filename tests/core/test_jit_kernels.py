@@ -179,11 +179,27 @@ def test_lagrange_kernel_equals_numpy_interpolation(degree):
     np.testing.assert_allclose(TabulatedEphemeris.states_each([eph] * q.size, q), eph.state(q), rtol=0, atol=1e-11)
 
 
+def _numpy_pair_filters(start, end, h, pairs, thr, accel):
+    """(k, i, j) rows the numpy filters keep: swept-sphere gap, then the relative chord's lower bound."""
+    from marsview.core.screening_search import chord_lower_bound_km, swept_spheres
+
+    m = h.size
+    centre, radius = swept_spheres(start, end, h[None, :], accel)
+    kk = np.tile(np.arange(m), len(pairs))
+    ii, jj = np.repeat(pairs[:, 0], m), np.repeat(pairs[:, 1], m)
+    with np.errstate(invalid="ignore"):
+        gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
+        sel = gap < thr[ii, jj]
+        kk, ii, jj = kk[sel], ii[sel], jj[sel]
+        lb = chord_lower_bound_km((start[jj, kk] - start[ii, kk])[:, :3], (end[jj, kk] - end[ii, kk])[:, :3], h[kk],
+                                  accel)
+    sel = lb < thr[ii, jj]
+    return np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
+
+
 def test_pair_interval_kernel_keeps_what_the_numpy_filters_keep():
     """core.kernels.pair_interval_candidates = swept-sphere gap then relative-chord bound (screening_search),
     over random close and far object pairs, with uncovered (NaN) samples."""
-    from marsview.core.screening_search import chord_lower_bound_km, swept_spheres
-
     rng = np.random.default_rng(3)
     n, m, accel = 6, 400, 0.005
     start = rng.normal(size=(n, m, 6)) * 40.0
@@ -195,17 +211,7 @@ def test_pair_interval_kernel_keeps_what_the_numpy_filters_keep():
     thr = rng.uniform(5.0, 60.0, (n, n))
     room = np.empty((len(pairs) * m, 3), np.int64)
     got = room[:kernels.pair_interval_candidates(start, end, h, pairs, thr, accel, room)]
-    centre, radius = swept_spheres(start, end, h[None, :], accel)
-    kk = np.tile(np.arange(m), len(pairs))
-    ii, jj = np.repeat(pairs[:, 0], m), np.repeat(pairs[:, 1], m)
-    with np.errstate(invalid="ignore"):
-        gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
-        sel = gap < thr[ii, jj]
-        kk, ii, jj = kk[sel], ii[sel], jj[sel]
-        lb = chord_lower_bound_km((start[jj, kk] - start[ii, kk])[:, :3], (end[jj, kk] - end[ii, kk])[:, :3], h[kk],
-                                  accel)
-    sel = lb < thr[ii, jj]
-    want = np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
+    want = _numpy_pair_filters(start, end, h, pairs, thr, accel)
     assert 0 < len(want) < len(pairs) * m
     np.testing.assert_array_equal(got, want)
 
@@ -215,7 +221,7 @@ def test_pair_interval_kernel_skips_only_blocks_the_sphere_test_would_reject():
     companion 45 km behind the first: whole blocks of intervals are skipped on the objects' radial bands, and
     the rows are still exactly those of the numpy filters -- among them the 3,700/3,755 km pair at its node,
     whose bands are only ~20 km apart for a 60 km threshold."""
-    from marsview.core.screening_search import chord_lower_bound_km, swept_spheres
+    from marsview.core.screening_search import swept_spheres
 
     mu, m = 42828.37, 700
     t = np.linspace(0.0, 7.0e3, m + 1)
@@ -240,19 +246,11 @@ def test_pair_interval_kernel_skips_only_blocks_the_sphere_test_would_reject():
     thr = np.full((n, n), 60.0)
     room = np.empty((len(pairs) * m, 3), np.int64)
     got = room[:kernels.pair_interval_candidates(start, end, h, pairs, thr, accel, room)]
-    centre, radius = swept_spheres(start, end, h[None, :], accel)
-    kk = np.tile(np.arange(m), len(pairs))
-    ii, jj = np.repeat(pairs[:, 0], m), np.repeat(pairs[:, 1], m)
-    gap = np.linalg.norm(centre[jj, kk] - centre[ii, kk], axis=1) - radius[ii, kk] - radius[jj, kk]
-    sel = gap < thr[ii, jj]
-    kk, ii, jj = kk[sel], ii[sel], jj[sel]
-    lb = chord_lower_bound_km((start[jj, kk] - start[ii, kk])[:, :3], (end[jj, kk] - end[ii, kk])[:, :3], h[kk],
-                              accel)
-    sel = lb < thr[ii, jj]
-    want = np.stack([kk[sel], ii[sel], jj[sel]], axis=1)
+    want = _numpy_pair_filters(start, end, h, pairs, thr, accel)
     assert len(want) > 20 and np.any((want[:, 1] == 0) & (want[:, 2] == 1))
     np.testing.assert_array_equal(got, want)
     # the band test had work to skip: most pair-blocks are radially separated
+    centre, radius = swept_spheres(start, end, h[None, :], accel)
     rc = np.linalg.norm(centre, axis=-1)
     blocks = -(-m // kernels.PAIR_BLOCK)
     pad = blocks * kernels.PAIR_BLOCK - m
