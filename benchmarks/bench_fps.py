@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_fps.py                  # Qt window under a display (Xvfb is fine)
     EGL_PLATFORM=surfaceless python benchmarks/bench_fps.py --backend egl   # no Qt, no X: GPU boxes
 
---backend qt: the MarsScene in the app's 3D view widget (gui.globe_view.GlobeView) shown at that size; each frame advances the clock (warp x1000 of wall
-time), updates every visual and waits for the canvas to be drawn (as the GUI does).
+--backend qt: the MarsScene in the app's 3D view widget (gui.globe_view.GlobeView) shown at that size; each frame
+advances the clock (warp x1000 of wall time), updates every visual and waits for the canvas to be drawn (as the
+GUI does). The view is a native GL window (gui.qtkit.gl_window) unless MARSVIEW_GL_WIDGET=1 (the QOpenGLWidget
+that Qt composes into the window every frame); "view" says which.
 --backend egl: the same scene (marsview.render only; no PySide6 is imported) on an EGL SceneCanvas; each
 frame is canvas.render() into an off-screen framebuffer, including the read-back to the CPU (so it is a lower
 bound on what an on-screen swap chain does). Both report the GL renderer. Never pass/fail.
@@ -176,8 +178,11 @@ def run_qt(args, objects, start, stop):
     wall = time.perf_counter() - wall0
     frames = len(drawn) - n0
     cpu_ms = 1e3 * (time.process_time() - cpu0) / max(frames, 1)
+    from marsview.gui.qtkit.gl_window import ViewContainer
+
     result = dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / max(frames, 1),
                   cpu_ms_per_frame=cpu_ms,
+                  view="native GL window" if isinstance(view.widget, ViewContainer) else "QOpenGLWidget",
                   renderer=gl_renderer(), actual_canvas_size=list(canvas.size))
     canvas.close()
     return result

@@ -9,20 +9,28 @@ vispy.use("pyside6")
 
 from vispy import scene  # noqa: E402
 
+from marsview.gui.qtkit.gl_window import ViewContainer, WindowSceneCanvas, native_window_wanted  # noqa: E402
 from marsview.render.scene import MarsScene  # noqa: E402
 from marsview.render.texture import prepare_surface_map  # noqa: E402
 from marsview.render.themes import WORKSTATION  # noqa: E402
 
 
 class GlobeView:
-    """Owns the canvas and the scene; ``widget`` is the QOpenGLWidget to put in a layout."""
+    """Owns the canvas and the scene; ``widget`` is what to put in a layout: a container of the native GL
+    window the canvas draws into (qtkit.gl_window; Qt then does not compose the view into the main window
+    every frame), or with MARSVIEW_GL_WIDGET=1 the canvas's QOpenGLWidget."""
 
     def __init__(self, parent=None, theme=WORKSTATION, texture_rgb=None, size=(1280, 720)):
-        # autoswap off: Qt composes a QOpenGLWidget's framebuffer itself; a swap from inside paintGL is
-        # at best redundant
-        self.canvas = scene.SceneCanvas(keys=None, size=size, show=False, parent=parent, bgcolor=theme.background,
-                                        autoswap=False)
-        self.widget = self.canvas.native
+        if native_window_wanted():
+            self.canvas = WindowSceneCanvas(keys=None, size=size, show=False, bgcolor=theme.background)
+            self.widget = ViewContainer(self.canvas.native, parent)
+            self.widget.resize(*size)
+        else:
+            # autoswap off: Qt composes a QOpenGLWidget's framebuffer itself; a swap from inside paintGL is
+            # at best redundant
+            self.canvas = scene.SceneCanvas(keys=None, size=size, show=False, parent=parent,
+                                            bgcolor=theme.background, autoswap=False)
+            self.widget = self.canvas.native
         self.widget.setObjectName("globeView")
         self.widget.setMinimumSize(320, 240)
         self.scene = MarsScene(self.canvas, theme=theme, texture_rgb=texture_rgb)
@@ -48,6 +56,11 @@ class GlobeView:
         name1, name2 = names or (event.object1, event.object2)
         self.scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km,
                                   event.relative_speed_kms, cov_km2, hbr_km)
+
+    def keep_above(self, overlay) -> None:
+        """Show OVERLAY (a widget laid over the view) above it: a native GL window covers sibling widgets."""
+        if isinstance(self.widget, ViewContainer):
+            self.widget.keep_above(overlay)
 
     def close(self) -> None:
         from shiboken6 import isValid

@@ -242,6 +242,7 @@ class BriefingMode(QObject):
         self._saved = None
         self.screen_name = window.settings.value("briefing/screen", "") or ""
         self.overlay = BriefingOverlay(window.globe.widget.parentWidget())
+        window.globe.keep_above(self.overlay)
         self.action = QAction("&Briefing mode", window)
         self.action.setObjectName("actionBriefing")
         self.action.setCheckable(True)
