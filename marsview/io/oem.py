@@ -255,26 +255,21 @@ class OemReader:
                 self.step(lineno, text)
         return self.finish(lineno)
 
-    def walk(self, lineno: int, text: str, raw: np.ndarray | None = None) -> int:
+    def walk(self, lineno: int, text: str) -> int:
         """Walk a decoded block of whole lines that starts after line LINENO; return the last line number.
-        Runs of data lines go to the bulk scan: in place when RAW (the block's bytes, ASCII) is given, else
-        cut out with one regex search and handed over as slices; no per-line Python either way."""
+        Runs of data lines are cut out with one regex search and handed to the bulk scan as slices (an ASCII
+        block goes through walk_ascii instead, which scans them in place); no per-line Python either way."""
         pos, n = 0, len(text)
         while pos < n:
             if self.state == "data":
                 head = text[pos:pos + 64].lstrip(" \t\r\f\v")
                 if head[:1].isdigit() and head[:1].isascii():
-                    if raw is not None:
-                        done = self.scan_in_place(raw, text, pos, lineno)
-                        if done is not None:
-                            pos, lineno = done
-                            continue
                     m = _NON_DATA.search(text, pos)
                     end = m.start() + 1 if m else n
                 else:
                     end = pos
                 if end > pos:
-                    lineno = self.add_span(text[pos:end], lineno, bulk=raw is None)
+                    lineno = self.add_span(text[pos:end], lineno)
                     pos = end
                     continue
             nl = text.find("\n", pos)
@@ -287,7 +282,7 @@ class OemReader:
                 self.step(lineno, line)
         return lineno
 
-    def scan_in_place(self, raw: np.ndarray, text: str, pos: int, lineno: int):
+    def scan_in_place(self, raw: np.ndarray, text: bytes, pos: int, lineno: int):
         """The data lines of RAW from offset POS (the first after line LINENO) scanned straight into the
         file's columns, up to the next keyword line: (its offset, the line before it), or None (nothing
         stored) when the scan meets anything the line reader must judge."""
@@ -296,8 +291,8 @@ class OemReader:
             self.flush()
         self.check_no_pending_duplicate()
         ncols = seg.ncols
-        if ncols is None:  # (TEXT: the block as str, or as bytes from walk_ascii)
-            nl = text.find("\n" if isinstance(text, str) else b"\n", pos)
+        if ncols is None:
+            nl = text.find(b"\n", pos)
             ncols = len(text[pos:nl if nl >= 0 else len(text)].split())
             if ncols not in (7, 10):
                 return None  # the line reader says what is wrong
