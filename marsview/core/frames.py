@@ -11,6 +11,8 @@ Every function is vectorized over epochs: tdb_s shape (N,), states (N, 6), matri
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import constants as C
@@ -22,10 +24,14 @@ FRAMES = INERTIAL_FRAMES + ("IAU_MARS",)
 
 
 def _periodic(terms, T, func):
-    total = np.zeros_like(T)
-    for amp, theta0, rate in terms:
-        total += amp * func(np.radians(theta0 + rate * T))
-    return total
+    """sum of amp * func(theta0 + rate * T) over the (amp, theta0 deg, rate deg/century) TERMS."""
+    amp, theta0, rate = _term_columns(terms)
+    return func(np.radians(theta0 + rate * T[..., None])) @ amp
+
+
+@lru_cache(maxsize=8)
+def _term_columns(terms):
+    return tuple(np.array(col, dtype=np.float64) for col in zip(*terms))
 
 
 def mars_pole_ra_dec_w_deg(tdb_s):

@@ -35,6 +35,7 @@ def _advance_em(char: str) -> float:
     return face.glyph.advance.x / 64.0 / 64.0
 
 
+@lru_cache(maxsize=1024)
 def text_width_em(text: str) -> float:
     return WIDTH_MARGIN * sum(_advance_em(c) for c in text)
 
@@ -54,13 +55,6 @@ class PlacedLabel:
     x_px: float  # left edge of the text (vispy anchor_x="left")
     y_px: float  # vertical centre (vispy anchor_y="center")
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 (pixels, y down)
-
-
-def _overlaps(box, boxes: np.ndarray) -> bool:
-    if boxes.shape[0] == 0:
-        return False
-    x0, y0, x1, y1 = box
-    return bool(np.any((boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0)))
 
 
 def layout_labels(requests: list[LabelRequest], width_px: float, height_px: float, em_px: float,
@@ -90,26 +84,35 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
             continue
         w = text_width_em(req.text) * em_px
         gap = req.marker_radius_px + 0.3 * em_px
-        candidates = ((x + gap, y), (x - gap - w, y), (x - w / 2, y - gap - half_h), (x - w / 2, y + gap + half_h),
-                      (x + gap * 0.7, y - gap * 0.7 - half_h), (x - gap * 0.7 - w, y - gap * 0.7 - half_h),
-                      (x + gap * 0.7, y + gap * 0.7 + half_h), (x - gap * 0.7 - w, y + gap * 0.7 + half_h))
-        if req.marker_radius_px <= 0:  # a region name sits centred on its point first
-            candidates = ((x - w / 2, y),) + candidates
-        others_mask = np.ones(n, bool)
-        if i in own_marker_row:  # its own marker does not block it
-            others_mask[own_marker_row[i]] = False
-        for lx, ly in candidates:
-            box = (lx, ly - half_h, lx + w, ly + half_h)
-            if box[0] < EDGE_PAD_PX or box[1] < EDGE_PAD_PX or box[2] > width_px - EDGE_PAD_PX \
-                    or box[3] > height_px - EDGE_PAD_PX:
+        d = gap * 0.7
+        if req.marker_radius_px > 0:
+            cx = np.array([x + gap, x - gap - w, x - w / 2, x - w / 2, x + d, x - d - w, x + d, x - d - w])
+            cy = np.array([y, y, y - gap - half_h, y + gap + half_h, y - d - half_h, y - d - half_h,
+                           y + d + half_h, y + d + half_h])
+        else:  # a region name sits centred on its point first
+            cx = np.array([x - w / 2, x + gap, x - gap - w, x - w / 2, x - w / 2, x + d, x - d - w, x + d, x - d - w])
+            cy = np.array([y, y, y, y - gap - half_h, y + gap + half_h, y - d - half_h, y - d - half_h,
+                           y + d + half_h, y + d + half_h])
+        # every candidate against the frame and every box placed so far, in one step
+        ok = (cx >= EDGE_PAD_PX) & (cy - half_h >= EDGE_PAD_PX) & (cx + w <= width_px - EDGE_PAD_PX) \
+            & (cy + half_h <= height_px - EDGE_PAD_PX)
+        if not ok.any():
+            continue
+        if n:
+            b = boxes[:n]
+            hit = (b[:, 0] < (cx + w)[:, None]) & (b[:, 2] > cx[:, None]) & (b[:, 1] < (cy + half_h)[:, None]) \
+                & (b[:, 3] > (cy - half_h)[:, None])
+            if i in own_marker_row:  # its own marker does not block it
+                hit[:, own_marker_row[i]] = False
+            ok &= ~hit.any(axis=1)
+            if not ok.any():
                 continue
-            others = boxes[:n][others_mask]
-            if _overlaps(box, others):
-                continue
-            placed.append(PlacedLabel(i, req.text, lx, ly, box))
-            boxes[n] = box
-            n += 1
-            break
+        k = int(np.argmax(ok))
+        lx, ly = float(cx[k]), float(cy[k])
+        box = (lx, ly - half_h, lx + w, ly + half_h)
+        placed.append(PlacedLabel(i, req.text, lx, ly, box))
+        boxes[n] = box
+        n += 1
     return placed
 
 

@@ -102,9 +102,9 @@ class MarsScene:
         self._overlay = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="left",
                                            anchor_y="center", font_size=theme.overlay_font_pt, pos=(14, 20))
         self._overlay_pos: list = []
-        self._clock = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="right",
-                                         anchor_y="center", font_size=theme.clock_font_pt)  # regular face: a bold one
-        # would be a second glyph atlas to build at start-up
+        self._clock = fonts.in_place_text("", parent=canvas.scene, color=theme.text, anchor_x="right",
+                                          anchor_y="center", font_size=theme.clock_font_pt)  # regular face: a bold
+        # one would be a second glyph atlas to build at start-up; its glyphs are rewritten in place each frame
         self._scale_bar = scene.visuals.Line(parent=canvas.scene, width=2.0, method="gl", color=theme.text)
         self._scale_bar.visible = False
         keep_destination_alpha(self._labels, self._overlay, self._clock, self._scale_bar)

@@ -111,14 +111,14 @@ class TrackCache:
 
 
 def _hermite(t0, t1, s0, s1, t):
-    """Cubic Hermite interpolation of a state (position from positions + velocities; velocity its derivative)."""
-    h = t1 - t0
-    x = (t - t0) / h
-    h00, h10, h01, h11 = 2 * x**3 - 3 * x**2 + 1, x**3 - 2 * x**2 + x, -2 * x**3 + 3 * x**2, x**3 - x**2
-    d00, d10, d01, d11 = (6 * x**2 - 6 * x) / h, 3 * x**2 - 4 * x + 1, (-6 * x**2 + 6 * x) / h, 3 * x**2 - 2 * x
-    r = h00 * s0[:3] + h10 * h * s0[3:] + h01 * s1[:3] + h11 * h * s1[3:]
-    v = d00 * s0[:3] + d10 * s0[3:] + d01 * s1[:3] + d11 * s1[3:]
-    return np.concatenate([r, v])
+    """Cubic Hermite interpolation of a state (position from positions + velocities; velocity its derivative).
+    One (2,4) x (4,3) product: this runs for every object every frame."""
+    h = float(t1) - float(t0)
+    x = (float(t) - float(t0)) / h
+    x2, x3 = x * x, x * x * x
+    weights = np.array([[2 * x3 - 3 * x2 + 1, (x3 - 2 * x2 + x) * h, -2 * x3 + 3 * x2, (x3 - x2) * h],
+                        [(6 * x2 - 6 * x) / h, 3 * x2 - 4 * x + 1, (-6 * x2 + 6 * x) / h, 3 * x2 - 2 * x]])
+    return (weights @ np.concatenate([s0, s1]).reshape(4, 3)).reshape(6)
 
 
 def states_eme2000(ephemeris, tdb_s) -> np.ndarray:
@@ -189,6 +189,8 @@ class LineBatch:
         self._pos = np.empty((0, 3), np.float32)
         self._color = np.empty((0, 4), np.float32)
         self._connect = np.empty(0, bool)
+        self._sent_color = np.empty((0, 4), np.float32)  # what the GPU holds: unchanged arrays are not re-sent
+        self._sent_connect = np.empty(0, bool)
         self._dirty = False
         self.vertex_count = 0
 
@@ -242,7 +244,17 @@ class LineBatch:
             m = pos.shape[0]
             self._pos[k:k + m], self._color[k:k + m], self._connect[k:k + m] = pos, col, con
             k += m
-        self.line.set_data(pos=self._pos[:n], color=self._color[:n], connect=self._connect[:n])
+        # trails move every frame but keep their colours and strip breaks: re-send only what changed (the
+        # connect array costs most: vispy turns it into an index buffer)
+        color, connect = self._color[:n], self._connect[:n]
+        new_color = not np.array_equal(color, self._sent_color)
+        new_connect = not np.array_equal(connect, self._sent_connect)
+        if new_color:
+            self._sent_color = color.copy()
+        if new_connect:
+            self._sent_connect = connect.copy()
+        self.line.set_data(pos=self._pos[:n], color=color if new_color else None,
+                           connect=connect if new_connect else None)
         self.line.visible = True
 
     def remove(self) -> None:
