@@ -14,6 +14,8 @@ bound on what an on-screen swap chain does). Both report the GL renderer. Never 
 cpu_ms_per_frame: CPU time of the whole process per frame (Python, and under llvmpipe its rasterizer threads
 too) -- steadier than fps on a shared machine: fps on N idle cores is at most about N * 1000 / cpu_ms.
 load_average: the 1-minute load when the run ended (other processes share the cores).
+--width 160 --height 90: rasterising is then negligible, so fps is the CPU's share of a frame (scene update +
+vispy's draw submission): the ceiling any GPU would leave. benchmarks/gpu_fps.sh runs both sizes on a GPU box.
 """
 
 from __future__ import annotations
