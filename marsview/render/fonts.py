@@ -118,6 +118,7 @@ def _make_in_place_text():
                                        for t in texts])
                 self._vertices.set_data(data)
                 self._vertices_data = data
+                self._configure_gl_state()  # as vispy does: a new glyph's SDF pass changes the GL state
             self._glyphs_stale = False
             return super()._prepare_draw(view)
 

@@ -1,6 +1,9 @@
 """Screen-space label layout: every label of the 3D view (encounter, spacecraft, moons, surface features) is
 placed in pixels each frame so that no two overlap, none is cut by the image edge, and the most important
 ones win when there is no room (priority: selected encounter > spacecraft > moons > surface features).
+A label is drawn only with its object: a point outside the frame or behind the camera gets none, so no name
+floats at the edge without the thing it names (markers are GL points, which the GPU drops whole once their
+centre leaves the viewport, however large the disc).
 
 The layout is greedy in priority order: each label tries a few positions around its anchor (right, left,
 above, below, then the diagonals) and takes the first whose box is inside the frame and clear of every
@@ -80,8 +83,8 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
     for i in order:
         req = requests[i]
         x, y = req.anchor_px
-        if not (np.isfinite(x) and np.isfinite(y)):
-            continue
+        if not (0.0 <= x <= width_px and 0.0 <= y <= height_px):  # NaN too: a point out of the frame or
+            continue  # behind the camera has no label (a marker is a GL point: off-centre, it is not drawn at all)
         w = text_width_em(req.text) * em_px
         gap = req.marker_radius_px + 0.3 * em_px
         d = gap * 0.7

@@ -135,13 +135,16 @@ def test_layout_priority_and_frame_edge():
     reqs = [LabelRequest("Syrtis Major", (100.0, 100.0), PRIORITY_FEATURE),
             LabelRequest("MRO", (100.0, 100.0), PRIORITY_SPACECRAFT, 6.0),
             LabelRequest("miss 2.499 km", (100.0, 100.0), PRIORITY_ENCOUNTER, 4.0),
-            LabelRequest("MEX", (638.0, 3.0), PRIORITY_SPACECRAFT, 6.0)]  # at the top-right corner
+            LabelRequest("MEX", (638.0, 3.0), PRIORITY_SPACECRAFT, 6.0),  # at the top-right corner
+            LabelRequest("TGO", (300.0, -3.0), PRIORITY_SPACECRAFT, 6.0),  # marker centre just above the frame
+            LabelRequest("Hellas", (643.0, 200.0), PRIORITY_FEATURE)]  # a point just beyond the right edge
     placed = layout_labels(reqs, 640, 360, em_px=14.0)
     texts = [p.text for p in placed]
     assert texts[:2] == ["miss 2.499 km", "MRO"]  # encounter first, then spacecraft
     assert "MEX" in texts  # moved inside, not cut
     mex = next(p for p in placed if p.text == "MEX")
     assert mex.box[2] <= 640 and mex.box[1] >= 0
+    assert "TGO" not in texts and "Hellas" not in texts  # no name without its object in view
     for i, a in enumerate(placed):
         for b in placed[i + 1:]:
             assert not boxes_overlap(a.box, b.box)
