@@ -106,6 +106,9 @@ class GlCanvasWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
 
     def paintGL(self):
         if self._vispy_canvas is not None:
+            # as vispy's own Qt backend: make this the canvas gloo draws for (Qt made the GL context current,
+            # not vispy's notion of the current canvas, which may be another canvas, or one already closed)
+            self._vispy_canvas.set_current()
             self._vispy_canvas.events.draw(region=None)
 
 
