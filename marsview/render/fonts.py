@@ -15,6 +15,7 @@ a Texture2D once (what gloo builds from the array the first time), so each draw 
 clock): vispy drops and re-creates the glyph vertex and index buffers on every assignment; here the glyph
 quads are re-made into the same vertex buffer, and positions and colours, whose per-vertex layout is unchanged,
 are not re-sent.
+
 ``install()`` is idempotent and does nothing on vispy versions it was not checked against.
 """
 
