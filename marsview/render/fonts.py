@@ -11,11 +11,6 @@ gloo answers an array given for a sampler by re-uploading the texture (glTexSubI
 visual, every frame), which also makes the driver wait for the draws still using it. The font's kernel is made
 a Texture2D once (what gloo builds from the array the first time), so each draw only binds it.
 
-``InPlaceText`` is vispy's Text for strings that change every frame but keep their length (the 3D view's
-clock): vispy drops and re-creates the glyph vertex and index buffers on every assignment; here the glyph
-quads are re-made into the same vertex buffer, and positions and colours, whose per-vertex layout is unchanged,
-are not re-sent.
-
 ``install()`` is idempotent and does nothing on vispy versions it was not checked against.
 """
 
@@ -78,60 +73,3 @@ def install() -> bool:
     text.TextureFont.__init__ = _texture_font_init
     _installed = True
     return True
-
-
-def _shape(text):
-    return (len(text),) if isinstance(text, str) else tuple(len(t) for t in text)
-
-
-def _make_in_place_text():
-    from vispy import scene
-    from vispy.visuals.text import text as vispy_text
-
-    class InPlaceText(scene.visuals.Text):
-        """Text whose glyph vertices are rewritten in place when a new string has the same length(s)."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.unfreeze()
-            self._glyphs_stale = False
-            self.freeze()
-
-        @property
-        def text(self):
-            return self._text
-
-        @text.setter
-        def text(self, text):
-            if (_installed and getattr(self, "_vertices", None) is not None and isinstance(text, (str, list)) and text
-                    and _shape(text) == _shape(self._text)):
-                self._text = text
-                self._glyphs_stale = True
-                self.update()
-                return
-            scene.visuals.Text.text.fset(self, text)
-
-        def _prepare_draw(self, view):
-            if self._glyphs_stale and self._vertices is not None:
-                texts = [self._text] if isinstance(self._text, str) else self._text
-                data = np.concatenate([vispy_text._text_to_vbo(t, self._font, self._anchors[0], self._anchors[1],
-                                                               self._font._lowres_size, self._line_height)
-                                       for t in texts])
-                self._vertices.set_data(data)
-                self._vertices_data = data
-                self._configure_gl_state()  # as vispy does: a new glyph's SDF pass changes the GL state
-            self._glyphs_stale = False
-            return super()._prepare_draw(view)
-
-    return InPlaceText
-
-
-_in_place_text_class = None
-
-
-def in_place_text(*args, **kwargs):
-    """A vispy scene Text node (``InPlaceText``) for a string that changes often at a fixed length."""
-    global _in_place_text_class
-    if _in_place_text_class is None:
-        _in_place_text_class = _make_in_place_text()
-    return _in_place_text_class(*args, **kwargs)

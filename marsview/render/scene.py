@@ -27,6 +27,7 @@ from .encounter import EncounterAdapter, format_distance, nice_length_km
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
 from .labels import (PRIORITY_FEATURE, PRIORITY_MOON, PRIORITY_SPACECRAFT, LabelRequest, layout_labels,
                      text_width_em)
+from .text_batch import OFF_CANVAS_PX, TextBatch
 from .texture import FEATURES, cached_mars_texture
 from .themes import WORKSTATION, RenderTheme, default_color
 from .tracks import LineBatch, MarkerBatch, TrackBatch, TrackCache, track_pieces
@@ -88,26 +89,20 @@ class MarsScene:
         self.tracks = TrackBatch(self.lines)
         self.markers = MarkerBatch(self.view.scene, theme.marker_px)
         self.encounter = EncounterAdapter(self.lines)
-        # every label of the view (objects, features, encounter) in ONE screen-space Text visual, laid out
-        # each frame by marsview.render.labels: no overlap, nothing cut by the edge, hidden with its object
-        self._labels = scene.visuals.Text("", parent=canvas.scene, anchor_x="left", anchor_y="center",
-                                          color=theme.text, font_size=theme.label_font_pt)
-        self._label_texts: list[str] = []
-        self._label_colors: list = []
+        # every string of the view (object, feature and encounter labels, the caption, the clock) in ONE Text
+        # draw (render.text_batch): labels are laid out each frame by render.labels -- no overlap, nothing cut by
+        # the edge, hidden with their object; the clock's glyphs are rewritten in place
+        self.text = TextBatch(parent=canvas.scene)
+        self._text_styles: dict = {}
+        self._label_pt = self._overlay_pt = self._clock_pt = 0.0
         self.label_layout = []  # PlacedLabel list of the last layout (tests and exports read it)
         self._object_requests: list[LabelRequest] = []
         self._object_shown = np.zeros(0, bool)
         self.overlay_lines: dict[str, str] = {}
         self.frame_hooks: list = []  # f(tdb_s, eme_to_display (3,3), focus_km) after each frame's update (plan_ghost)
-        self._overlay = scene.visuals.Text("", parent=canvas.scene, color=theme.text, anchor_x="left",
-                                           anchor_y="center", font_size=theme.overlay_font_pt, pos=(14, 20))
-        self._overlay_pos: list = []
-        self._clock = fonts.in_place_text("", parent=canvas.scene, color=theme.text, anchor_x="right",
-                                          anchor_y="center", font_size=theme.clock_font_pt)  # regular face: a bold
-        # one would be a second glyph atlas to build at start-up; its glyphs are rewritten in place each frame
         self._scale_bar = scene.visuals.Line(parent=canvas.scene, width=2.0, method="gl", color=theme.text)
         self._scale_bar.visible = False
-        keep_destination_alpha(self._labels, self._overlay, self._clock, self._scale_bar)
+        keep_destination_alpha(self.text, self._scale_bar)
         self._scale_text = ""
         self._overlay_boxes: list = []
         self.clock_scale = "UTC"
@@ -132,17 +127,31 @@ class MarsScene:
         return float(max(1.0, min(w / 1920.0, h / REFERENCE_HEIGHT_PX)))
 
     def label_em_px(self) -> float:
-        return self._labels.font_size / 72.0 * float(self.canvas.dpi or 96.0)
+        return self._label_pt / 72.0 * float(self.canvas.dpi or 96.0)
+
+    @property
+    def clock_text(self) -> str:
+        """The clock as drawn in the view's top-right corner, e.g. '2025-05-08 20:00:59 UTC'."""
+        return self.text.texts("clock")[0] if "clock" in self._text_styles else ""
+
+    def _text_slot(self, name: str, texts: list, font_pt: float, anchor_x: str, colors, pos) -> None:
+        """Strings of one slot of the view's text batch; restyled only when size, anchor, colours or count
+        change (else the glyphs are rewritten in place and only moved anchors are re-sent)."""
+        style = (font_pt, anchor_x, colors if isinstance(colors, str) else tuple(colors), len(texts))
+        if self._text_styles.get(name) != style:
+            self.text.set_slot(name, texts, font_pt, anchor_x, "center", colors, pos)
+            self._text_styles[name] = style
+        else:
+            self.text.set_texts(name, texts)
+            self.text.set_positions(name, pos)
 
     def apply_theme(self, theme: RenderTheme) -> None:
         self.theme = theme
         self.canvas.bgcolor = Color(theme.background)
         k = self.ui_scale()
         self.markers.set_style(theme.marker_px * k)
-        self._labels.font_size = theme.label_font_pt * k
-        self._label_texts = []  # colours follow the theme: rebuilt at the next layout
-        self._overlay.font_size, self._overlay.color = theme.overlay_font_pt * k, theme.text
-        self._clock.font_size, self._clock.color = theme.clock_font_pt * k, theme.text
+        self._label_pt = theme.label_font_pt * k
+        self._overlay_pt, self._clock_pt = theme.overlay_font_pt * k, theme.clock_font_pt * k
         self._scale_bar.set_data(width=max(2.0, theme.line_width_px * k), color=theme.text)
         for g in [self.globe] + [e.globe for e in self.entries.values() if e.globe is not None]:
             g.ambient = theme.ambient
@@ -197,7 +206,6 @@ class MarsScene:
             if e.globe is not None:
                 e.globe.mesh.parent = None
         self.entries = {}
-        self._label_texts = []
         for i, obj in enumerate(objects):
             color = getattr(obj, "color", None) or default_color(i)
             cache = TrackCache(obj.ephemeris, self._to_display)
@@ -447,17 +455,13 @@ class MarsScene:
     def _update_overlay(self, encounter_caption: str = "") -> None:
         w, h = self.canvas.size
         dpi = float(self.canvas.dpi or 96.0)
-        clock_em = self._clock.font_size / 72.0 * dpi
-        overlay_em = self._overlay.font_size / 72.0 * dpi
+        clock_em = self._clock_pt / 72.0 * dpi
+        overlay_em = self._overlay_pt / 72.0 * dpi
         margin = 0.8 * overlay_em + 4.0
         stamp = format_clock(self.tdb_s, self.clock_scale, digits=0)  # cut like the time bar's, never rounded up
         clock = f"{stamp} {self.clock_scale}"
         pad = 0.75 * clock_em + 6.0
-        # vispy rebuilds a Text's glyph buffer on every assignment: assign only what changed
-        if self._clock.text != clock:
-            self._clock.text = clock
-        if tuple(np.ravel(self._clock.pos)[:2]) != (w - margin, pad):
-            self._clock.pos = (w - margin, pad)
+        self._text_slot("clock", [clock], self._clock_pt, "right", self.theme.text, [(w - margin, pad)])
         ev = self.encounter.event
         focus = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
                  else self.focus_name or "Mars")
@@ -467,12 +471,8 @@ class MarsScene:
             lines.append(encounter_caption)
         lines = [x for x in lines if x]
         step = 1.45 * overlay_em
-        overlay_pos = [(margin, pad + i * step) for i in range(max(len(lines), 1))]
-        if self._overlay.text != (lines or [""]):
-            self._overlay.text = lines or [""]
-        if self._overlay_pos != overlay_pos:
-            self._overlay_pos = overlay_pos
-            self._overlay.pos = overlay_pos
+        self._text_slot("overlay", lines or [""], self._overlay_pt, "left", self.theme.text,
+                        [(margin, pad + i * step) for i in range(max(len(lines), 1))])
         # the overlay and the clock are obstacles for the labels (boxes in pixels, y down)
         boxes = [(w - margin - text_width_em(clock) * clock_em, pad - 0.75 * clock_em, w, pad + 0.75 * clock_em)]
         if lines:
@@ -532,25 +532,19 @@ class MarsScene:
         for r, p in zip(requests, xy):
             r.anchor_px = (float(p[0]), float(p[1]))
         placed = layout_labels(requests, w, h, self.label_em_px(), obstacles_px=self._overlay_boxes)
-        # one Text visual for every label: a fixed list of strings (rebuilt only when the set of names
-        # changes); a label that is not placed this frame is parked outside the canvas
-        # (every object's name, hidden or not, so an object passing behind Mars does not rebuild the glyphs)
+        # one slot for every label: a fixed list of strings (every object's name, hidden or not, so an object
+        # passing behind Mars does not remake glyphs); a label not placed this frame is parked outside the canvas
         fixed_texts = [r.text for r in self.encounter.label_requests] + list(self.entries)
         universe = [self._scale_text] + fixed_texts + [f.name for f in FEATURES]
-        if universe != self._label_texts:
-            self._label_texts = universe
-            self._labels.text = [x or " " for x in universe]
-            self._labels.color = ([theme.text] * (1 + len(fixed_texts)) + [theme.feature_label_color] * len(FEATURES))
-            self._label_pos = np.full((len(universe), 3), -1e5, np.float32)
-        pos = self._label_pos
-        pos[:] = -1e5
+        pos = np.full((len(universe), 2), OFF_CANVAS_PX, np.float32)
         index = {text: i for i, text in enumerate(universe)}
         for p in placed:
             k = index[p.text]
-            pos[k, 0], pos[k, 1], pos[k, 2] = p.x_px, p.y_px, 0.0
+            pos[k, 0], pos[k, 1] = p.x_px, p.y_px
         if self._scale_text:
-            pos[0, 0], pos[0, 1], pos[0, 2] = self._scale_anchor[0], self._scale_anchor[1], 0.0
-        self._labels.pos = pos
+            pos[0, 0], pos[0, 1] = self._scale_anchor[0], self._scale_anchor[1]
+        colors = [theme.text] * (1 + len(fixed_texts)) + [theme.feature_label_color] * len(FEATURES)
+        self._text_slot("labels", universe, self._label_pt, "left", colors, pos)
         self.label_layout = placed
 
     def _project_px(self, points_scene) -> np.ndarray:

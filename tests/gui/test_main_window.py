@@ -297,6 +297,6 @@ def test_clocks_never_round_past_the_time_bar(window):
     bar = window.findChild(QLabel, "clockLabel")
     for utc in ("2025-05-08T20:00:59.96", "2025-05-08T20:00:59.5", "2025-05-08T23:59:59.97"):
         window.clock.set_time(utc_to_tdb_s(utc))
-        shown_3d = window.globe.scene._clock.text  # '2025-05-08 20:00:59 UTC'
+        shown_3d = window.globe.scene.clock_text  # '2025-05-08 20:00:59 UTC'
         assert bar.text().startswith(shown_3d.removesuffix(" UTC") + "."), (bar.text(), shown_3d)
         assert shown_3d.startswith(utc[:19].replace("T", " ")), shown_3d  # cut, not rounded up

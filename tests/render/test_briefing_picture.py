@@ -99,9 +99,9 @@ def _check_layout(s, w=1280, h=720):
             assert not boxes_overlap(a, b), (_t, _u)  # no two labels overlap
     # the boxes hold the ink: every pixel the labels draw lies inside (or within 2 px of) a box
     with_labels = s.render_image()[..., :3].astype(int)
-    s._labels.visible = False
+    s.text.set_visible("labels", False)
     without = s.render_image()[..., :3].astype(int)
-    s._labels.visible = True
+    s.text.set_visible("labels", True)
     ink = np.abs(with_labels - without).sum(axis=2) > 60
     inside = np.zeros_like(ink)
     for _t, (x0, y0, x1, y1) in boxes:

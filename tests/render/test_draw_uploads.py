@@ -1,6 +1,6 @@
 """What the 3D view re-sends to the GPU each frame: only what changed, and the picture is the same as a fresh
-draw of the same data (text whose glyphs are rewritten in place, the line batch that keeps its colours and
-strip breaks, the font filter kernel uploaded once)."""
+draw of the same data (the batched text whose glyphs are rewritten in place, the line batch that keeps its
+colours and strip breaks, the font filter kernel uploaded once)."""
 
 from __future__ import annotations
 
@@ -50,30 +50,77 @@ def test_static_text_does_not_re_upload_any_texture_after_its_first_frame(canvas
     assert first[..., 0].max() > 200  # the text is there
 
 
-def test_in_place_text_draws_what_a_fresh_text_draws(canvas_pair):
+def _fresh_texts(canvas, items):
+    """One vispy Text per (text, pos, font_pt, anchor_x, color): what the batch must draw."""
     from vispy import scene
+
+    return [scene.visuals.Text(t, parent=canvas.scene, pos=p, font_size=pt, anchor_x=ax, anchor_y="center",
+                               color=c) for t, p, pt, ax, c in items]
+
+
+def _same_picture(got, want) -> bool:
+    """Equal to within 1-2 levels: a larger slot's glyph offsets are the base size's times a float32 ratio."""
+    return int(np.abs(got.astype(int) - want.astype(int)).max()) <= 2
+
+
+def test_text_batch_draws_what_separate_texts_draw_and_re_sends_only_what_changed(canvas_pair, monkeypatch):
+    """Labels, caption and clock in one draw, each slot at its own size, anchor and colours; a same-length
+    string is rewritten into the same vertex buffer, a move re-sends anchors only."""
+    from vispy.gloo import glir
+
+    from marsview.render.text_batch import TextBatch
 
     a, b = canvas_pair
     _clear(a)
     _clear(b)
-    clock = fonts.in_place_text("2024-01-01 00:00:00 UTC", parent=a.scene, pos=(300, 60), color="white",
-                                font_size=12, anchor_x="right")
-    a.render(alpha=False)
-    buffer = clock._vertices
-    for stamp in ("2024-01-01 00:00:17 UTC", "2031-12-31 23:59:59 TDB"):  # same length: rewritten in place
-        clock.text = stamp
-        got = a.render(alpha=False)
-        assert clock._vertices is buffer
-        fresh = scene.visuals.Text(stamp, parent=b.scene, pos=(300, 60), color="white", font_size=12,
-                                   anchor_x="right")
+    batch = TextBatch(parent=a.scene)
+    labels = ["MRO", "MAVEN", "Olympus Mons"]
+    label_pos = [(20, 30), (90, 60), (150, 95)]
+    label_colors = ["white", "#56b4e9", "#e69f00"]
+
+    def expected(clock, positions):
+        items = [(t, p, 9.0, "left", c) for t, p, c in zip(labels, positions, label_colors)]
+        items.append((clock, (310, 14), 13.0, "right", "yellow"))
+        fresh = _fresh_texts(b, items)
         want = b.render(alpha=False)
-        fresh.parent = None
-        assert np.array_equal(got, want), stamp
-    clock.text = "paused"  # another length: vispy's own rebuild
+        for f in fresh:
+            f.parent = None
+        return want
+
+    batch.set_slot("labels", labels, 9.0, "left", "center", label_colors, label_pos)
+    batch.set_slot("clock", ["2024-01-01 00:00:00 UTC"], 13.0, "right", "center", "yellow", [(310, 14)])
     got = a.render(alpha=False)
-    fresh = scene.visuals.Text("paused", parent=b.scene, pos=(300, 60), color="white", font_size=12, anchor_x="right")
-    assert np.array_equal(got, b.render(alpha=False))
-    fresh.parent = None
+    assert got[..., :3].max() > 200  # text is drawn
+    assert _same_picture(got, expected("2024-01-01 00:00:00 UTC", label_pos))
+
+    sent = []
+    original = glir.GlirBuffer.set_data
+    monkeypatch.setattr(glir.GlirBuffer, "set_data",
+                        lambda self, offset, data: (sent.append(data.nbytes), original(self, offset, data))[1])
+    buffer = batch._vertices
+    stamp = "2031-12-31 23:59:59 TDB"
+    batch.set_texts("clock", [stamp])  # same length: rewritten in place
+    got = a.render(alpha=False)
+    assert batch._vertices is buffer
+    assert sent == [len(stamp) * 4 * 16]  # the clock's glyph quads (4 vertices x 16 bytes), nothing else
+    assert _same_picture(got, expected(stamp, label_pos))
+
+    sent.clear()
+    moved = [(40, 40), (100, 70), (60, 100)]
+    batch.set_positions("labels", moved)
+    got = a.render(alpha=False)
+    assert sent == [sum(len(t) for t in labels) * 4 * 12]  # the labels' anchors (vec3 per vertex) only
+    assert _same_picture(got, expected(stamp, moved))
+
+    batch.set_texts("clock", ["paused"])  # another length: the batch is re-packed
+    got = a.render(alpha=False)
+    assert batch._vertices is not buffer
+    assert _same_picture(got, expected("paused", moved))
+
+    batch.set_visible("labels", False)
+    alone = _fresh_texts(b, [("paused", (310, 14), 13.0, "right", "yellow")])
+    assert _same_picture(a.render(alpha=False), b.render(alpha=False))
+    alone[0].parent = None
 
 
 def test_line_batch_re_sends_only_what_changed_and_draws_like_a_fresh_batch(canvas_pair):
