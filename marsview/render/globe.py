@@ -12,7 +12,6 @@ import numpy as np
 from vispy.gloo import IndexBuffer, Texture2D, VertexBuffer
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
-from vispy.visuals.transforms import MatrixTransform
 
 from marsview.core import constants as C
 
@@ -49,12 +48,13 @@ _GLOBE_VERTEX = """
 attribute vec3 a_position;   // body-fixed, km
 attribute vec3 a_normal;     // body-fixed outward ellipsoid normal (unit)
 attribute vec2 a_texcoord;
+uniform mat4 u_placement;    // body-fixed -> scene (rotation, then the centre): a uniform, not a node transform
 varying vec2 v_texcoord;
 varying float v_sun;         // cosine of the Sun's zenith angle at the vertex
 void main() {
     v_texcoord = a_texcoord;
     v_sun = dot(a_normal, $sun_body);
-    gl_Position = $transform(vec4(a_position, 1.0));
+    gl_Position = $transform(u_placement * vec4(a_position, 1.0));
 }
 """
 
@@ -94,6 +94,19 @@ class GlobeVisual(Visual):
         self.ambient = ambient
         self.lit = True
         self.sun_body = (1.0, 0.0, 0.0)
+        self.placement = np.eye(4)
+
+    @property
+    def placement(self) -> np.ndarray:
+        """4x4 body-fixed -> scene, vispy's row-vector convention (``placement_matrix``). A uniform: a moving
+        node transform would make vispy rebuild the visual's transform chain every frame."""
+        return self._placement
+
+    @placement.setter
+    def placement(self, matrix) -> None:
+        self._placement = np.array(matrix, dtype=np.float32)
+        self.shared_program["u_placement"] = self._placement  # GLSL reads it column-major: p' = p @ M
+        self.update()
 
     @property
     def ambient(self) -> float:
@@ -154,7 +167,6 @@ class GlobeAdapter:
         self._texture_step = 1
         self.mesh = GlobeNode(verts, ellipsoid_normals(verts, radii_km), faces, tex, self._full_texture,
                               ambient=ambient, parent=parent)
-        self.mesh.transform = MatrixTransform()
         self.mesh.set_gl_state("opaque", depth_test=True, cull_face=True)
         self.mesh.order = -10  # drawn first: lines and markers behind it are depth-tested away
         self._pose = (None, None)
@@ -200,7 +212,7 @@ class GlobeAdapter:
         rot = np.asarray(rotation_body_to_display, dtype=float)
         centre = np.asarray(centre_rel_focus_km, dtype=float)
         if self._pose[0] is None or not (np.array_equal(rot, self._pose[0]) and np.array_equal(centre, self._pose[1])):
-            self.mesh.transform.matrix = placement_matrix(rot, centre)
+            self.mesh.placement = placement_matrix(rot, centre)
             self._pose = (rot.copy(), centre.copy())
         # the Sun in the body frame: one vec3 uniform carries both the Sun's motion and the body's rotation
         sun_body = rot.T @ np.asarray(sun_dir_display, dtype=float)

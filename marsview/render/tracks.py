@@ -326,6 +326,18 @@ class MarkerBatch:
         if not shown.any():
             self.markers.visible = False
             return
-        self.markers.set_data(rel[shown], face_color=np.asarray(colors, dtype=np.float32)[shown],
-                              edge_color="white", edge_width=1.0, size=self.marker_size, symbol="disc")
+        face = np.asarray(colors, dtype=np.float32)[shown]
+        key = (shown.tobytes(), face.tobytes(), self.marker_size)
+        data = getattr(self.markers, "_data", None)
+        if key == self._shown_key and data is not None and len(data) == int(shown.sum()) \
+                and getattr(self.markers, "_vbo", None) is not None:
+            # the same markers moved: rewrite the positions of vispy's interleaved buffer in place (set_data
+            # rebuilds every attribute and re-binds them: a third of the frame's marker cost)
+            data["a_position"] = rel[shown]
+            self.markers._vbo.set_data(data)
+            self.markers.update()
+        else:
+            self.markers.set_data(rel[shown], face_color=face, edge_color="white", edge_width=1.0,
+                                  size=self.marker_size, symbol="disc")
+            self._shown_key = key
         self.markers.visible = True

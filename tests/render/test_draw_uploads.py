@@ -163,3 +163,39 @@ def test_line_batch_re_sends_only_what_changed_and_draws_like_a_fresh_batch(canv
         assert np.array_equal(got, want), (shift, n, rgba)
         assert got[..., :3].max() > 200
     assert sent == [(True, True), (False, False), (True, True), (True, False), (False, False)]
+
+
+def test_moved_markers_rewrite_positions_in_place_and_draw_like_fresh_markers(canvas_pair):
+    from vispy import scene
+
+    from marsview.render.tracks import MarkerBatch
+
+    a, b = canvas_pair
+    _clear(a)
+    _clear(b)
+
+    def view(canvas):
+        v = scene.widgets.ViewBox(parent=canvas.scene)
+        v.size = canvas.size
+        v.camera = scene.cameras.PanZoomCamera(rect=(0, 0, 320, 120))
+        return v
+
+    va, vb = view(a), view(b)
+    batch = MarkerBatch(va.scene, marker_size=12.0)
+    colors = [(1, 0, 0, 1), (0, 1, 0, 1), (0.3, 0.5, 1, 1)]
+    frames = [([[40, 40, 0], [160, 60, 0], [280, 90, 0]], [True, True, True]),
+              ([[50, 45, 0], [170, 65, 0], [270, 80, 0]], [True, True, True]),  # moved: in place
+              ([[60, 50, 0], [180, 70, 0], [260, 70, 0]], [True, False, True]),  # one hidden: rebuilt
+              ([[70, 55, 0], [190, 75, 0], [250, 60, 0]], [True, False, True])]  # moved: in place
+    vbos = []
+    for positions, shown in frames:
+        batch.update(positions, colors, np.zeros(3), np.array(shown))
+        vbos.append(batch.markers._data)
+        got = a.render(alpha=False)
+        fresh = MarkerBatch(vb.scene, marker_size=12.0)
+        fresh.update(positions, colors, np.zeros(3), np.array(shown))
+        want = b.render(alpha=False)
+        fresh.markers.parent = None
+        assert np.array_equal(got, want), positions
+        assert got[..., :3].max() > 200
+    assert vbos[1] is vbos[0] and vbos[2] is not vbos[1] and vbos[3] is vbos[2]

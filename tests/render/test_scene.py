@@ -143,3 +143,27 @@ def test_every_visual_leaves_the_frame_opaque(mscene):
     for rgba in views:
         assert rgba[..., :3].max() > 200  # something was drawn
         assert rgba[..., 3].min() == 255
+
+
+def test_cached_projection_follows_the_camera_and_the_canvas(mscene):
+    """Label anchors (_project_px) follow every camera change, including the two-angle turns of look_from."""
+    pts = np.array([[0.0, 0.0, 0.0], [3396.2, 0.0, 0.0], [-2000.0, 4000.0, 1500.0]])
+
+    def fresh():
+        p = np.asarray(mscene.view.scene.node_transform(mscene.canvas.scene).map(pts), dtype=float)
+        return p[:, :2] / p[:, 3:4]
+
+    mscene.set_focus(None)
+    mscene.reset_camera()
+    assert np.allclose(mscene._project_px(pts), fresh(), atol=1e-6)
+    for change in (lambda c: setattr(c, "azimuth", c.azimuth + 17.0),
+                   lambda c: setattr(c, "elevation", c.elevation - 9.0),
+                   lambda c: setattr(c, "distance", c.distance * 0.7),
+                   lambda c: setattr(c, "center", (500.0, -200.0, 100.0)),
+                   lambda c: mscene.look_from([0.3, -0.8, 0.2])):
+        before = mscene._project_px(pts)
+        change(mscene.camera)
+        after = mscene._project_px(pts)
+        assert np.allclose(after, fresh(), atol=1e-6)
+        assert np.abs(after - before).max() > 1.0
+    mscene.reset_camera()
