@@ -79,44 +79,66 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
             own_marker_row[i] = n
             n += 1
     half_h = HALF_HEIGHT_EM * em_px
+    cx, cy, w = _candidates(requests, em_px, half_h)  # (L, 9) candidate left edges / centres, (L,) widths
+    anchors = np.array([r.anchor_px for r in requests], dtype=np.float64).reshape(-1, 2)
+    # a point out of the frame or behind the camera (NaN) has no label: a marker is a GL point, and off-centre
+    # it is not drawn at all
+    in_frame = (anchors[:, 0] >= 0.0) & (anchors[:, 0] <= width_px) & (anchors[:, 1] >= 0.0) \
+        & (anchors[:, 1] <= height_px)
+    fits = (cx >= EDGE_PAD_PX) & (cy - half_h >= EDGE_PAD_PX) & (cx + w[:, None] <= width_px - EDGE_PAD_PX) \
+        & (cy + half_h <= height_px - EDGE_PAD_PX)
+    fits &= in_frame[:, None]
+    x0s, x1s, y0s, y1s = cx, cx + w[:, None], cy - half_h, cy + half_h
     order = sorted(range(len(requests)), key=lambda i: (requests[i].priority, i))
     for i in order:
-        req = requests[i]
-        x, y = req.anchor_px
-        if not (0.0 <= x <= width_px and 0.0 <= y <= height_px):  # NaN too: a point out of the frame or
-            continue  # behind the camera has no label (a marker is a GL point: off-centre, it is not drawn at all)
-        w = text_width_em(req.text) * em_px
-        gap = req.marker_radius_px + 0.3 * em_px
-        d = gap * 0.7
-        if req.marker_radius_px > 0:
-            cx = np.array([x + gap, x - gap - w, x - w / 2, x - w / 2, x + d, x - d - w, x + d, x - d - w])
-            cy = np.array([y, y, y - gap - half_h, y + gap + half_h, y - d - half_h, y - d - half_h,
-                           y + d + half_h, y + d + half_h])
-        else:  # a region name sits centred on its point first
-            cx = np.array([x - w / 2, x + gap, x - gap - w, x - w / 2, x - w / 2, x + d, x - d - w, x + d, x - d - w])
-            cy = np.array([y, y, y, y - gap - half_h, y + gap + half_h, y - d - half_h, y - d - half_h,
-                           y + d + half_h, y + d + half_h])
-        # every candidate against the frame and every box placed so far, in one step
-        ok = (cx >= EDGE_PAD_PX) & (cy - half_h >= EDGE_PAD_PX) & (cx + w <= width_px - EDGE_PAD_PX) \
-            & (cy + half_h <= height_px - EDGE_PAD_PX)
+        ok = fits[i]
         if not ok.any():
             continue
-        if n:
+        if n:  # every candidate against every box placed so far, in one step
             b = boxes[:n]
-            hit = (b[:, 0] < (cx + w)[:, None]) & (b[:, 2] > cx[:, None]) & (b[:, 1] < (cy + half_h)[:, None]) \
-                & (b[:, 3] > (cy - half_h)[:, None])
+            hit = (b[:, 0] < x1s[i, :, None]) & (b[:, 2] > x0s[i, :, None]) & (b[:, 1] < y1s[i, :, None]) \
+                & (b[:, 3] > y0s[i, :, None])
             if i in own_marker_row:  # its own marker does not block it
                 hit[:, own_marker_row[i]] = False
-            ok &= ~hit.any(axis=1)
+            ok = ok & ~hit.any(axis=1)
             if not ok.any():
                 continue
         k = int(np.argmax(ok))
-        lx, ly = float(cx[k]), float(cy[k])
-        box = (lx, ly - half_h, lx + w, ly + half_h)
-        placed.append(PlacedLabel(i, req.text, lx, ly, box))
+        lx, ly = float(cx[i, k]), float(cy[i, k])
+        box = (lx, ly - half_h, lx + float(w[i]), ly + half_h)
+        placed.append(PlacedLabel(i, requests[i].text, lx, ly, box))
         boxes[n] = box
         n += 1
     return placed
+
+
+def _candidates(requests, em_px: float, half_h: float):
+    """Candidate positions of every label, in preference order: beside its marker (right, left), above,
+    below, then the diagonals; a region name (no marker) sits centred on its point first. A label with a
+    marker has 8 candidates; its 9th column repeats the 8th (never chosen before it)."""
+    count = len(requests)
+    x = np.empty(count)
+    y = np.empty(count)
+    r = np.empty(count)
+    w = np.empty(count)
+    for j, req in enumerate(requests):
+        x[j], y[j] = req.anchor_px
+        r[j] = req.marker_radius_px
+        w[j] = text_width_em(req.text) * em_px
+    gap = r + 0.3 * em_px
+    d = gap * 0.7
+    up, down = y - gap - half_h, y + gap + half_h
+    dup, ddown = y - d - half_h, y + d + half_h
+    right, left, mid = x + gap, x - gap - w, x - w / 2
+    dright, dleft = x + d, x - d - w
+    beside = [right, left, mid, mid, dright, dleft, dright, dleft, dleft]
+    beside_y = [y, y, up, down, dup, dup, ddown, ddown, ddown]
+    centred = [mid, right, left, mid, mid, dright, dleft, dright, dleft]
+    centred_y = [y, y, y, up, down, dup, dup, ddown, ddown]
+    marker = (r > 0)[:, None]
+    cx = np.where(marker, np.stack(beside, axis=1), np.stack(centred, axis=1))
+    cy = np.where(marker, np.stack(beside_y, axis=1), np.stack(centred_y, axis=1))
+    return cx, cy, w
 
 
 def boxes_overlap(a, b) -> bool:

@@ -18,7 +18,7 @@ from vispy.color import Color
 from marsview.core import constants as C
 from marsview.core.frames import (eme2000_to_iau_mars_matrix, eme2000_to_mci_and_iau_mars_matrices,
                                   eme2000_to_mci_matrix)
-from marsview.core.sun import sun_position_mars_centred_km
+from marsview.core.sun import SunTable
 from marsview.core.time import format_clock
 
 from . import fonts
@@ -109,6 +109,7 @@ class MarsScene:
         self._sun_view_angles = None  # (elevation, azimuth) last set by the Sun-facing default view
         self._azimuth_rule = None
         self._geometry_key, self._geometry = None, None
+        self._sun_table = None
         self._extra_polylines: dict[str, list] = {}
         self._extra_focus = None
         self._in_layout = False
@@ -344,10 +345,18 @@ class MarsScene:
             t = np.array([float(tdb_s)])
             to_mci, to_iau = (x[0] for x in eme2000_to_mci_and_iau_mars_matrices(t))
             m = to_mci if self.frame == "MCI" else to_iau
-            sun = sun_position_mars_centred_km(t).reshape(-1, 3)[0]
+            sun = np.array(self._sun_table_for(float(tdb_s)).position_km(float(tdb_s)))
             self._geometry = (m, m @ (sun / np.linalg.norm(sun)), m @ to_iau.T)
             self._geometry_key = key
         return self._geometry
+
+    def _sun_table_for(self, tdb_s: float) -> SunTable:
+        """The analytic Sun, tabulated over +-30 days around the epoch (Hermite on a 6-h grid, ~1e-12
+        relative: core.sun.SunTable): one Kepler solve per frame was a tenth of the frame's update."""
+        table = self._sun_table
+        if table is None or not (table.start + table.step <= tdb_s <= table.start + (table.count - 2) * table.step):
+            table = self._sun_table = SunTable(tdb_s - 30 * 86400.0, tdb_s + 30 * 86400.0)
+        return table
 
     def focus_km(self) -> np.ndarray:
         """Current focus in the display frame (float64 km)."""

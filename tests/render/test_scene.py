@@ -167,3 +167,17 @@ def test_cached_projection_follows_the_camera_and_the_canvas(mscene):
         assert np.allclose(after, fresh(), atol=1e-6)
         assert np.abs(after - before).max() > 1.0
     mscene.reset_camera()
+
+
+def test_the_scenes_sun_is_the_analytic_sun_at_any_epoch(mscene):
+    """The view's Sun direction (tabulated around the epoch) equals core.sun's analytic one, also after jumps
+    far outside the table."""
+    from marsview.core.sun import sun_position_mars_centred_km
+
+    for dt in (0.0, 3.7e3, 25 * 86400.0, -400 * 86400.0, 2.1e8, -55.5):
+        t = TCA_TDB_S + dt
+        mscene.set_time(t)
+        sun = sun_position_mars_centred_km(np.array([t]))[0]
+        want = eme_to_display_matrices(mscene.frame, np.array([t]))[0] @ (sun / np.linalg.norm(sun))
+        assert np.linalg.norm(mscene.sun_direction_display() - want) < 1e-9, dt
+    mscene.set_time(TCA_TDB_S - 600.0)
