@@ -49,11 +49,12 @@ attribute vec3 a_position;   // body-fixed, km
 attribute vec3 a_normal;     // body-fixed outward ellipsoid normal (unit)
 attribute vec2 a_texcoord;
 uniform mat4 u_placement;    // body-fixed -> scene (rotation, then the centre): a uniform, not a node transform
+uniform vec3 u_sun_body;     // unit vector to the Sun in the body frame (a plain uniform: no template events)
 varying vec2 v_texcoord;
 varying float v_sun;         // cosine of the Sun's zenith angle at the vertex
 void main() {
     v_texcoord = a_texcoord;
-    v_sun = dot(a_normal, $sun_body);
+    v_sun = dot(a_normal, u_sun_body);
     gl_Position = $transform(u_placement * vec4(a_position, 1.0));
 }
 """
@@ -135,7 +136,7 @@ class GlobeVisual(Visual):
     @sun_body.setter
     def sun_body(self, unit_vector) -> None:
         self._sun_body = tuple(float(x) for x in unit_vector)
-        self.shared_program.vert["sun_body"] = self._sun_body
+        self.shared_program["u_sun_body"] = self._sun_body
         self.update()
 
     def set_texture(self, texture_rgb) -> None:

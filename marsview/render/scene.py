@@ -21,7 +21,7 @@ from marsview.core.frames import (eme2000_to_iau_mars_matrix, eme2000_to_mci_and
 from marsview.core.sun import SunTable
 from marsview.core.time import format_clock
 
-from . import fonts
+from . import fonts, program_speedup
 from .blending import keep_destination_alpha
 from .encounter import EncounterAdapter, format_distance, nice_length_km
 from .globe import MARS_RADII_KM, GlobeAdapter, moon_texture
@@ -33,6 +33,7 @@ from .themes import WORKSTATION, RenderTheme, default_color
 from .tracks import LineBatch, MarkerBatch, TrackBatch, TrackCache, track_pieces
 
 fonts.install()  # vectorized glyph loading: the labels' first frame comes ~1 s sooner under llvmpipe
+program_speedup.install()  # vispy's per-draw shader-variable pass without the re-sort and logging
 
 DISPLAY_FRAMES = ("MCI", "IAU_MARS")
 MOON_RADII_KM = {"PHOBOS": C.PHOBOS_RADII_KM, "DEIMOS": C.DEIMOS_RADII_KM}

@@ -199,3 +199,43 @@ def test_moved_markers_rewrite_positions_in_place_and_draw_like_fresh_markers(ca
         assert np.array_equal(got, want), positions
         assert got[..., :3].max() > 200
     assert vbos[1] is vbos[0] and vbos[2] is not vbos[1] and vbos[3] is vbos[2]
+
+
+def test_cached_variable_update_draws_the_scene_exactly_as_vispys_own(qapp):
+    """render.program_speedup replaces vispy's ModularProgram.update_variables: the default scene, animated
+    over a few frames (moving fleet, turning Mars, new clock glyphs), is pixel-identical either way."""
+    import vispy
+
+    vispy.use("pyside6")
+    from vispy import scene
+
+    from marsview.model.loading import load_scenario
+    from marsview.render import program_speedup
+    from marsview.render.scene import MarsScene
+    from marsview.render.texture import generate_mars_texture
+
+    sc = load_scenario(None)
+    texture = generate_mars_texture(256, 128)
+
+    def frames():
+        canvas = scene.SceneCanvas(size=(320, 180), show=False)
+        s = MarsScene(canvas, texture_rgb=texture, tdb_s=sc.window_start_tdb_s)
+        s.set_objects(sc.objects)
+        out = []
+        for k in range(4):
+            s.set_time(sc.window_start_tdb_s + 977.0 * k)
+            out.append(s.render_image())
+        canvas.close()
+        return out
+
+    assert program_speedup.install()
+    fast = frames()
+    program_speedup.uninstall()
+    try:
+        slow = frames()
+    finally:
+        program_speedup.install()
+    for a, b in zip(fast, slow):
+        assert a[..., :3].max() > 100
+        assert np.array_equal(a, b)
+    assert not np.array_equal(fast[0], fast[-1])  # the frames did change
