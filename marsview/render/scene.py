@@ -590,6 +590,7 @@ class MarsScene:
     def set_overlay_line(self, key: str, text: str) -> None:
         self.overlay_lines[key] = text
         self._update_overlay()
+        self._layout_labels()  # the caption's box is an obstacle: a longer caption pushes labels aside now
 
     def render_image(self, size=None) -> np.ndarray:
         """(H, W, 4) uint8 of the view with its overlays."""

@@ -73,7 +73,8 @@ class TextBatch(scene.visuals.Text):
             pos = (old.pos if old is not None and len(old.pos) == len(texts)
                    else np.full((len(texts), 3), OFF_CANVAS_PX, np.float32))
         slot = _Slot(texts, float(font_pt), anchor_x, anchor_y, rgba, _as_pos3(pos, len(texts)),
-                     visible=old.visible if old is not None else True)
+                     visible=old.visible if old is not None else True,
+                     first_vertex=old.first_vertex if old is not None else 0)  # where it sits until a re-pack
         if old is not None and old.counts() == slot.counts() and old.texts == slot.texts and \
                 (old.font_pt, old.anchor_x, old.anchor_y) == (slot.font_pt, slot.anchor_x, slot.anchor_y):
             slot.vertices, slot.glyphs_stale = old.vertices, False

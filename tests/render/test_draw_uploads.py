@@ -112,6 +112,20 @@ def test_text_batch_draws_what_separate_texts_draw_and_re_sends_only_what_change
     assert sent == [sum(len(t) for t in labels) * 4 * 12]  # the labels' anchors (vec3 per vertex) only
     assert _same_picture(got, expected(stamp, moved))
 
+    # restyled at the same lengths (the theme changes colours and sizes): rewritten where it sits, not at 0
+    label_colors = ["#ff8080", "#80ff80", "#8080ff"]
+    batch.set_slot("labels", labels, 9.0, "left", "center", label_colors, moved)
+    batch.set_slot("clock", [stamp], 18.0, "right", "center", "yellow", [(310, 14)])
+    got = a.render(alpha=False)
+    items = [(t, p, 9.0, "left", c) for t, p, c in zip(labels, moved, label_colors)]
+    fresh = _fresh_texts(b, items + [(stamp, (310, 14), 18.0, "right", "yellow")])
+    assert _same_picture(got, b.render(alpha=False))
+    for f in fresh:
+        f.parent = None
+    batch.set_slot("clock", [stamp], 13.0, "right", "center", "yellow", [(310, 14)])
+    label_colors = ["white", "#56b4e9", "#e69f00"]
+    batch.set_slot("labels", labels, 9.0, "left", "center", label_colors, moved)
+
     batch.set_texts("clock", ["paused"])  # another length: the batch is re-packed
     got = a.render(alpha=False)
     assert batch._vertices is not buffer

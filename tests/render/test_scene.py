@@ -15,6 +15,7 @@ from marsview.core.frames import eme2000_to_iau_mars_matrix, transform_states  #
 from marsview.render.encounter import format_distance  # noqa: E402
 from marsview.render.scene import eme_to_display_matrices  # noqa: E402
 from marsview.render.texture import generate_mars_texture  # noqa: E402
+from marsview.render.themes import WORKSTATION as WORKSTATION_THEME  # noqa: E402
 from marsview.render.tracks import osculating_period_s  # noqa: E402
 
 
@@ -181,3 +182,39 @@ def test_the_scenes_sun_is_the_analytic_sun_at_any_epoch(mscene):
         want = eme_to_display_matrices(mscene.frame, np.array([t]))[0] @ (sun / np.linalg.norm(sun))
         assert np.linalg.norm(mscene.sun_direction_display() - want) < 1e-9, dt
     mscene.set_time(TCA_TDB_S - 600.0)
+
+
+
+def test_a_theme_switch_draws_what_a_scene_built_in_that_theme_draws(qapp):
+    """Switching to the projector theme on a live view restyles labels, caption and clock where they sit
+    (a restyle once wrote the clock's glyphs over the labels' ones)."""
+    from vispy import scene
+
+    from marsview.render.scene import MarsScene
+    from marsview.render.themes import PROJECTOR
+
+    # both canvases exist before either draws: under Qt a canvas created after another has drawn leaves a
+    # GL error in the first one's context (plain vispy does the same)
+    canvases = [scene.SceneCanvas(size=(400, 300), show=False) for _ in range(2)]
+    texture = generate_mars_texture(512, 256)
+    try:
+        live, built = (MarsScene(c, theme=t, texture_rgb=texture, tdb_s=TCA_TDB_S - 600.0)
+                       for c, t in zip(canvases, (WORKSTATION_THEME, PROJECTOR)))
+        for s in (live, built):
+            s.set_objects(make_scenario().objects)
+            s.set_overlay_line("title", "theme switch")
+        workstation = live.canvas.render(alpha=False)
+        live.apply_theme(PROJECTOR)
+        switched = live.canvas.render(alpha=False)
+        want = built.canvas.render(alpha=False)
+    finally:
+        for c in canvases:
+            c.close()
+    assert live.clock_text and live.clock_text == built.clock_text
+    for s in (live, built):  # a new caption line pushes labels aside at once, not at the next frame
+        for label in s.label_layout:
+            x0, y0, x1, y1 = label.box
+            assert all(x1 <= b[0] or x0 >= b[2] or y1 <= b[1] or y0 >= b[3] for b in s._overlay_boxes), label
+    assert np.abs(workstation.astype(int) - want.astype(int)).max() > 100  # the themes do differ
+    diff = np.abs(switched.astype(int) - want.astype(int)).max(axis=-1)
+    assert (diff > 2).mean() < 1e-4, (diff > 2).sum()
