@@ -193,8 +193,8 @@ def test_a_theme_switch_draws_what_a_scene_built_in_that_theme_draws(qapp):
     from marsview.render.scene import MarsScene
     from marsview.render.themes import PROJECTOR
 
-    # both canvases exist before either draws: under Qt a canvas created after another has drawn leaves a
-    # GL error in the first one's context (plain vispy does the same)
+    # both canvases exist before either draws: a never-shown Qt canvas created after another has drawn leaves
+    # a GL error in the first one's context (plain vispy too; the app's canvases are shown, and do not)
     canvases = [scene.SceneCanvas(size=(400, 300), show=False) for _ in range(2)]
     texture = generate_mars_texture(512, 256)
     try:
