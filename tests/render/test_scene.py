@@ -15,7 +15,6 @@ from marsview.core.frames import eme2000_to_iau_mars_matrix, transform_states  #
 from marsview.render.encounter import format_distance  # noqa: E402
 from marsview.render.scene import eme_to_display_matrices  # noqa: E402
 from marsview.render.texture import generate_mars_texture  # noqa: E402
-from marsview.render.themes import WORKSTATION as WORKSTATION_THEME  # noqa: E402
 from marsview.render.tracks import osculating_period_s  # noqa: E402
 
 
@@ -184,14 +183,14 @@ def test_the_scenes_sun_is_the_analytic_sun_at_any_epoch(mscene):
     mscene.set_time(TCA_TDB_S - 600.0)
 
 
-
 def test_a_theme_switch_draws_what_a_scene_built_in_that_theme_draws(qapp):
     """Switching to the projector theme on a live view restyles labels, caption and clock where they sit
     (a restyle once wrote the clock's glyphs over the labels' ones)."""
     from vispy import scene
 
+    from marsview.render.labels import boxes_overlap
     from marsview.render.scene import MarsScene
-    from marsview.render.themes import PROJECTOR
+    from marsview.render.themes import PROJECTOR, WORKSTATION
 
     # both canvases exist before either draws: a never-shown Qt canvas created after another has drawn leaves
     # a GL error in the first one's context (plain vispy too; the app's canvases are shown, and do not)
@@ -199,7 +198,7 @@ def test_a_theme_switch_draws_what_a_scene_built_in_that_theme_draws(qapp):
     texture = generate_mars_texture(512, 256)
     try:
         live, built = (MarsScene(c, theme=t, texture_rgb=texture, tdb_s=TCA_TDB_S - 600.0)
-                       for c, t in zip(canvases, (WORKSTATION_THEME, PROJECTOR)))
+                       for c, t in zip(canvases, (WORKSTATION, PROJECTOR)))
         for s in (live, built):
             s.set_objects(make_scenario().objects)
             s.set_overlay_line("title", "theme switch")
@@ -213,8 +212,7 @@ def test_a_theme_switch_draws_what_a_scene_built_in_that_theme_draws(qapp):
     assert live.clock_text and live.clock_text == built.clock_text
     for s in (live, built):  # a new caption line pushes labels aside at once, not at the next frame
         for label in s.label_layout:
-            x0, y0, x1, y1 = label.box
-            assert all(x1 <= b[0] or x0 >= b[2] or y1 <= b[1] or y0 >= b[3] for b in s._overlay_boxes), label
+            assert not any(boxes_overlap(label.box, b) for b in s._overlay_boxes), label
     assert np.abs(workstation.astype(int) - want.astype(int)).max() > 100  # the themes do differ
     diff = np.abs(switched.astype(int) - want.astype(int)).max(axis=-1)
     assert (diff > 2).mean() < 1e-4, (diff > 2).sum()
