@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from vispy import scene
 from vispy.color import Color
+from vispy.visuals.transforms import ChainTransform
 
 from marsview.core import constants as C
 from marsview.core.frames import (eme2000_to_iau_mars_matrix, eme2000_to_mci_and_iau_mars_matrices,
@@ -109,6 +110,7 @@ class MarsScene:
         self.clock_scale = "UTC"
         self._sun_view_angles = None  # (elevation, azimuth) last set by the Sun-facing default view
         self._azimuth_rule = None
+        self._scene_to_canvas = (None, None)  # (ids of the path's transforms, their chain)
         self._geometry_key, self._geometry = None, None
         self._sun_table = None
         self._extra_polylines: dict[str, list] = {}
@@ -562,13 +564,21 @@ class MarsScene:
         pts = np.asarray(points_scene, dtype=np.float64).reshape(-1, 3)
         if pts.shape[0] == 0:
             return np.zeros((0, 2))
-        tr = self.view.scene.node_transform(self.canvas.scene)
-        p = np.asarray(tr.map(pts), dtype=np.float64)
+        p = np.asarray(self._scene_to_canvas_transform().map(pts), dtype=np.float64)
         out = p[:, :2] / p[:, 3:4]
         cam = self.camera_position()
         forward = -cam / max(np.linalg.norm(cam), 1e-12)
         out[(pts - cam) @ forward <= 0] = np.nan
         return out
+
+    def _scene_to_canvas_transform(self):
+        """The chain from scene to canvas pixels, rebuilt only when a transform on the path is replaced (the
+        camera edits its transforms in place; building a ChainTransform was a tenth of the label layout)."""
+        parts = self.view.scene.node_path_transforms(self.canvas.scene)
+        key = tuple(id(t) for t in parts)
+        if self._scene_to_canvas[0] != key:  # the chain holds the old parts: their ids cannot be reused
+            self._scene_to_canvas = (key, ChainTransform(parts))
+        return self._scene_to_canvas[1]
 
     def label_boxes(self):
         """[(text, (x0, y0, x1, y1))] of the labels drawn in the last frame, in canvas pixels (y down)."""

@@ -151,7 +151,8 @@ class TextBatch(scene.visuals.Text):
 
         transforms = self.transforms
         tr = transforms.get_transform("document", "render")
-        px_scale = (tr.map((1, 0)) - tr.map((0, 1)))[:2]
+        unit_x, unit_y = tr.map(np.array([[1.0, 0.0], [0.0, 1.0]]))  # one map call: each costs ~20 us
+        px_scale = (unit_x - unit_y)[:2]
         self._set_uniform("u_npix", base_pt / 72.0 * transforms.dpi)
         self._set_uniform("u_px_scale", tuple(float(x) for x in px_scale))
         self._set_uniform("u_scaling", False)
