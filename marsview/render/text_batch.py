@@ -170,8 +170,11 @@ class TextBatch(scene.visuals.Text):
         view.view_program.vert["transform"] = view.transforms.get_transform()
 
     def _glyph_vertices(self, slot: _Slot, base_pt: float) -> np.ndarray:
-        data = np.concatenate([vispy_text._text_to_vbo(t or " ", self._font, slot.anchor_x, slot.anchor_y,
-                                                       self._font._lowres_size, self._line_height)
+        font = self._font
+        data = np.concatenate([_loaded_line_vertices(t or " ", font, slot.anchor_x, slot.anchor_y)
+                               if _is_loaded_line(t or " ", font) else
+                               vispy_text._text_to_vbo(t or " ", font, slot.anchor_x, slot.anchor_y,
+                                                       font._lowres_size, self._line_height)
                                for t in slot.texts])
         data["a_position"] *= slot.font_pt / base_pt
         return data
@@ -198,6 +201,67 @@ class TextBatch(scene.visuals.Text):
 
 
 _UNSET = object()
+_VERTICAL_PROBE = "ÅÉÑŐjgpqy"  # vispy measures a line's ascender and descender on these as well
+
+
+def _is_loaded_line(text: str, font) -> bool:
+    """True when TEXT is one line (no control characters) of glyphs FONT has already rendered."""
+    glyphs = font._glyphs
+    return all(c in glyphs and c >= " " for c in text) and all(c in glyphs for c in _VERTICAL_PROBE)
+
+
+def _loaded_line_vertices(text: str, font, anchor_x: str, anchor_y: str) -> np.ndarray:
+    """vispy's ``_text_to_vbo`` for a one-line string of already rendered glyphs, the same float operations in
+    the same order (the result is bit-identical; tests/render/test_text_batch checks it), without what costs
+    there: per-glyph numpy slice writes, a GLIR flush and a viewport save/restore a string. The clock is laid
+    out again every frame."""
+    glyphs = font._glyphs
+    ratio, slop = 1.0 / font.ratio, font.slop
+    ascender = descender = 0
+    for char in _VERTICAL_PROBE:
+        glyph = glyphs[char]
+        y0 = glyph["offset"][1] * ratio + slop
+        y1 = y0 - glyph["size"][1]
+        ascender = max(ascender, y0 - slop)
+        descender = min(descender, y1 + slop)
+    positions, texcoords = [], []
+    x_off, width, prev = -slop, 0, None
+    for char in text:
+        glyph = glyphs[char]
+        kerning = glyph["kerning"].get(prev, 0.0) * ratio
+        x0 = x_off + glyph["offset"][0] * ratio + kerning
+        y0 = glyph["offset"][1] * ratio + slop  # vispy subtracts the line offset: 0 on one line
+        x1 = x0 + glyph["size"][0]
+        y1 = y0 - glyph["size"][1]
+        u0, v0, u1, v1 = glyph["texcoords"]
+        positions += [[x0, y0], [x0, y1], [x1, y1], [x1, y0]]
+        texcoords += [[u0, v0], [u0, v1], [u1, v1], [u1, v0]]
+        x_move = glyph["advance"] * ratio + kerning
+        x_off += x_move
+        ascender = max(ascender, y0 - slop)
+        descender = min(descender, y1 + slop)
+        width += x_move
+        prev = char
+    vertices = np.zeros(len(text) * 4, dtype=_TEXT_VTYPE)
+    vertices["a_position"] = positions
+    vertices["a_texcoord"] = texcoords
+    dx = dy = 0
+    if anchor_y == "top":
+        dy = -descender
+    elif anchor_y in ("center", "middle"):
+        dy = (-descender - ascender) / 2
+    elif anchor_y == "bottom":
+        dy = -ascender
+    if anchor_x == "right":
+        dx = -width
+    elif anchor_x == "center":
+        dx = -width / 2.0
+    vertices["a_position"][0:] += (dx, dy)
+    vertices["a_position"] /= font._lowres_size
+    return vertices
+
+
+_TEXT_VTYPE = np.dtype([("a_position", np.float32, 2), ("a_texcoord", np.float32, 2)])
 
 
 def _as_pos3(pos, n: int) -> np.ndarray:

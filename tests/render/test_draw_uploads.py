@@ -137,6 +137,37 @@ def test_text_batch_draws_what_separate_texts_draw_and_re_sends_only_what_change
     alone[0].parent = None
 
 
+def test_one_line_layout_of_loaded_glyphs_is_bit_identical_to_vispys(canvas_pair):
+    """The clock is laid out again every frame from glyphs already rendered, without vispy's per-glyph numpy
+    writes: the vertices must be vispy's own, to the bit, for every anchor and any characters."""
+    from vispy.visuals.text import text as vispy_text
+
+    from marsview.render.text_batch import TextBatch, _is_loaded_line, _loaded_line_vertices
+
+    canvas = canvas_pair[0]
+    _clear(canvas)
+    batch = TextBatch(parent=canvas.scene)
+    canvas.render(alpha=False)
+    font = batch._font
+    rng = np.random.default_rng(13)
+    alphabet = list("0123456789-:. TDBUCafjgpqyAVWMROΔσ–·ÅÉ") + ["\u00b5"]
+    texts = ["2024-01-01 00:00:00 UTC", "2031-12-31 23:59:59 TDB", "miss 2.499 km", "AV", "W", "j"]
+    texts += ["".join(rng.choice(alphabet, size=int(rng.integers(1, 30)))) for _ in range(60)]
+    compared = 0
+    for text in texts:
+        for ax in ("left", "center", "right"):
+            for ay in ("top", "center", "bottom", "baseline"):
+                want = vispy_text._text_to_vbo(text, font, ax, ay, font._lowres_size, 1.2)  # renders the glyphs
+                assert _is_loaded_line(text, font)
+                got = _loaded_line_vertices(text, font, ax, ay)
+                assert got.dtype == want.dtype
+                assert got.tobytes() == want.tobytes(), (text, ax, ay)
+                compared += 1
+    assert compared == len(texts) * 12
+    assert not _is_loaded_line("two\nlines", font)  # a line break: vispy's own layout
+    assert not _is_loaded_line("\u4e2d", font)  # a glyph not rendered yet: vispy renders it
+
+
 def test_line_batch_re_sends_only_what_changed_and_draws_like_a_fresh_batch(canvas_pair):
     from vispy import scene
 
