@@ -49,6 +49,7 @@ class TrackCache:
         self.resamples = 0
         self._span = (0.0, 0.0)
         self._exact_interval = np.empty(0, bool)
+        self.step_s: float | None = None  # sample spacing when uniform (no segment boundary inserted)
         self.all_finite = True
         self._valid = False
 
@@ -88,6 +89,7 @@ class TrackCache:
         epochs = np.linspace(t0, t1, max(n, 2)) if t1 > t0 else np.array([tdb_s])
         boundaries = np.asarray(self.ephemeris.segment_boundaries(), dtype=float).reshape(-1)
         inside = boundaries[(boundaries > t0) & (boundaries < t1)]
+        self.step_s = float(epochs[1] - epochs[0]) if epochs.size > 1 and not inside.size else None
         if inside.size:  # keep maneuver/segment corners sharp
             epochs = np.unique(np.concatenate([epochs, inside]))
         try:
@@ -103,11 +105,21 @@ class TrackCache:
         self.resamples += 1
 
     def drawn_slice(self, tdb_s: float) -> slice:
-        """Indices of the samples inside [t - behind, t + ahead]."""
+        """Indices of the samples inside [t - behind, t + ahead]. On a uniform grid, as many every frame (the
+        fewest such a window holds): the line batch then re-sends positions only, not colours and strip
+        breaks (the orbit's open end is at most one sample, a degree, shorter)."""
         behind, ahead = self._spans(self.period_s)
         i0 = int(np.searchsorted(self.epochs, tdb_s - behind, side="left"))
         i1 = int(np.searchsorted(self.epochs, tdb_s + ahead, side="right"))
+        if self.step_s is not None:
+            i1 = min(i1, i0 + max(_fewest_samples(behind + ahead, self.step_s), 2))
         return slice(i0, i1)
+
+
+def _fewest_samples(window_s: float, step_s: float) -> int:
+    """The fewest points of a grid of spacing STEP_S in any closed window of length WINDOW_S (a hair fewer
+    when the ratio is within rounding of an integer: never more than the window holds)."""
+    return int(np.floor(window_s / step_s - 1e-6))
 
 
 def _hermite(t0, t1, s0, s1, t):
@@ -154,6 +166,8 @@ def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fr
         span = (epochs[-1] - epochs[0]) * trail_fraction
         a = int(np.searchsorted(epochs, tdb_s - span, side="left"))
         b = int(np.searchsorted(epochs, tdb_s, side="right"))
+        if cache.step_s is not None:  # as many samples every frame (see drawn_slice)
+            a = max(a, b - _fewest_samples(span, cache.step_s))
         trail = np.empty((b - a + 1, 3))
         trail[:-1] = pos[a:b]
         trail[-1] = current_km

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "gui"))
-from fake_scenario import MISS_KM, TCA_TDB_S, make_scenario  # noqa: E402
+from fake_scenario import MISS_KM, T0_TDB_S, TCA_TDB_S, make_scenario  # noqa: E402
 
 from marsview.core.frames import eme2000_to_iau_mars_matrix, transform_states  # noqa: E402
 from marsview.render.encounter import format_distance  # noqa: E402
@@ -118,6 +118,68 @@ def test_track_cache_interpolation_matches_the_ephemeris():
     err = np.abs(got - eph.state(epochs))
     assert err[:, :3].max() < 1e-5 and err[:, 3:].max() < 1e-6  # 1 cm, 1 mm/s: invisible even at metre scale
     assert cache.state_at(90000.0) is None  # outside coverage: not drawn, no extrapolation
+
+
+def test_steady_animation_draws_as_many_orbit_and_trail_points_every_frame():
+    """Orbit and trail keep their vertex counts from frame to frame (the line batch then re-sends positions
+    only); the orbit still spans the revolution, to within one sample; a maneuver's corner is kept."""
+    from marsview.core.orbits import state_from_peri_apo
+    from marsview.core.twobody import TwoBodyEphemeris
+    from marsview.render.tracks import TrackCache, track_pieces
+
+    eph = TwoBodyEphemeris("MAVEN-like", state_from_peri_apo(150, 4500, 75, 10, 20, 0), 0.0, 0.0, 5 * 86400.0)
+    cache = TrackCache(eph, lambda states, t: states[:, :3])
+    counts, spans = {}, []  # per resample (a new grid may hold one sample more or fewer)
+    for t in np.arange(86400.0, 86400.0 + 3 * 16000.0, 37.3):  # several revolutions and resamples
+        state = cache.state_at(t)
+        sl = cache.drawn_slice(t)
+        orbit, trail = track_pieces(cache, t, state[:3], np.zeros(3), drawn=sl)
+        counts.setdefault(cache.resamples, set()).add((orbit.shape[0], trail.shape[0]))
+        spans.append((cache.epochs[sl.stop - 1] - cache.epochs[sl.start]) / cache.step_s)
+        assert np.array_equal(trail[-1], state[:3])  # the bright end on the marker
+        assert cache.epochs[sl.start] >= t - cache.period_s / 2 and cache.epochs[sl.stop - 1] <= t + cache.period_s / 2
+    assert cache.resamples > 2 and all(len(c) == 1 for c in counts.values())
+    for (n_orbit, n_trail), in counts.values():
+        assert n_trail - 1 == pytest.approx(0.2 * (n_orbit - 1), abs=1)
+    # one revolution but for less than a sample at each end (the window's edges fall between samples) and at
+    # most one sample more at the open end (the fixed count)
+    assert min(spans) > cache.period_s / cache.step_s - 3
+
+    class Burned:  # a segment boundary inside the span: non-uniform samples, the exact window
+        def __init__(self, inner):
+            self.inner, self.coverage, self.frame = inner, inner.coverage, "EME2000"
+
+        def covers(self, t):
+            return self.inner.covers(t)
+
+        def state(self, t):
+            return self.inner.state(t)
+
+        def segment_boundaries(self):
+            return [86400.0 + 1234.5]
+
+    burned = TrackCache(Burned(eph), lambda states, t: states[:, :3])
+    burned.state_at(86400.0)
+    assert burned.step_s is None and 86400.0 + 1234.5 in burned.epochs[burned.drawn_slice(86400.0)]
+
+
+def test_steady_animation_re_sends_line_positions_only(mscene):
+    """Away from the ends of coverage (where the drawn span is clipped and grows), animating re-sends the
+    line batch's positions and nothing else."""
+    mid_tdb_s = T0_TDB_S + 43200.0  # CHARLIE's half revolution (3.6 h) fits on both sides
+    mscene.clear_encounter()
+    mscene.set_time(mid_tdb_s)
+    line = mscene.lines.line
+    sent = []
+    original = line.set_data
+    line.set_data = lambda **kw: (sent.append(sorted(k for k, v in kw.items() if v is not None)), original(**kw))
+    try:
+        for k in range(40):
+            mscene.set_time(mid_tdb_s + 20.0 * k)
+    finally:
+        del line.set_data
+        mscene.set_time(TCA_TDB_S - 600.0)
+    assert len(sent) == 40 and sent.count(["pos"]) == 40
 
 
 def test_every_visual_leaves_the_frame_opaque(mscene):
