@@ -14,6 +14,8 @@ bound on what an on-screen swap chain does). Both report the GL renderer. Never 
 cpu_ms_per_frame: CPU time of the whole process per frame (Python, and under llvmpipe its rasterizer threads
 too) -- steadier than fps on a shared machine: fps on N idle cores is at most about N * 1000 / cpu_ms.
 load_average: the 1-minute load when the run ended (other processes share the cores).
+--python-only (egl): also frames whose glDraw* calls are no-ops: python_only_fps_ceiling is what this CPU allows
+any GPU (under llvmpipe even a 160x90 frame pays ~2 ms of rasteriser overhead).
 --width 160 --height 90: rasterising is then negligible, so fps is the CPU's share of a frame (scene update +
 vispy's draw submission): the ceiling any GPU would leave. benchmarks/gpu_fps.sh runs both sizes on a GPU box.
 """
@@ -111,6 +113,8 @@ def run_egl(args, objects, start, stop):
     wall = time.perf_counter() - wall0
     cpu_ms = 1e3 * (time.process_time() - cpu0) / frames
     draw = _draw_only(canvas, s, start, stop, args)
+    if args.python_only:
+        draw.update(_python_only(canvas, s, start, stop, args))
     assert "PySide6" not in sys.modules, "the EGL path must not import Qt"
     return dict(fps=frames / wall, frames=frames, mean_update_ms=1e3 * update_s / frames,
                 mean_render_readback_ms=1e3 * render_s / frames, first_frame_s=first_frame_s,
@@ -145,6 +149,36 @@ def _draw_only(canvas, s, start, stop, args):
     finally:
         canvas.pop_fbo()
     return dict(no_readback_fps=frames / wall, no_readback_mean_draw_ms=1e3 * draw_s / frames)
+
+
+def _python_only(canvas, s, start, stop, args):
+    """The frame with glDrawArrays/glDrawElements made no-ops (everything else -- scene update, vispy's
+    draw machinery, buffer and uniform uploads -- runs): the CPU share no GPU can take away. Its inverse is
+    the frame-rate ceiling on this CPU, whatever the card."""
+    from vispy.gloo import gl
+    from vispy.gloo.gl import _gl2
+
+    saved = {(m, n): getattr(m, n) for m in (gl, _gl2) for n in ("glDrawArrays", "glDrawElements")}
+    for m, n in saved:
+        setattr(m, n, lambda *a, **k: None)
+    frames, update_s = 0, 0.0
+    try:
+        wall0 = time.perf_counter()
+        while time.perf_counter() - wall0 < args.seconds:
+            a = time.perf_counter()
+            t = start + (a - wall0) * args.warp
+            s.set_time(t if t <= stop else start)
+            update_s += time.perf_counter() - a
+            canvas.context.clear(color=canvas.bgcolor, depth=True)
+            canvas.draw_visual(canvas.scene)
+            canvas.context.flush_commands()
+            frames += 1
+        wall = time.perf_counter() - wall0
+    finally:
+        for (m, n), f in saved.items():
+            setattr(m, n, f)
+    return dict(python_only_ms_per_frame=1e3 * wall / frames, python_only_update_ms=1e3 * update_s / frames,
+                python_only_fps_ceiling=frames / wall)
 
 
 def run_qt(args, objects, start, stop):
@@ -197,6 +231,8 @@ def main():
     p.add_argument("--warp", type=float, default=1000.0)
     p.add_argument("--width", type=int, default=1920)
     p.add_argument("--height", type=int, default=1080)
+    p.add_argument("--python-only", action="store_true",
+                   help="egl: also time frames with the GL draw calls skipped (the CPU share; see _python_only)")
     args = p.parse_args()
     objects, start, stop, source = load_objects()
     run = run_egl if args.backend == "egl" else run_qt

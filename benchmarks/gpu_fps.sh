@@ -38,7 +38,7 @@ run)
     out=${OUT:-/tmp}
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
     $PY benchmarks/bench_fps.py --backend egl --seconds 8 | tee "$out/fps_egl_1080p.json"
-    $PY benchmarks/bench_fps.py --backend egl --seconds 6 --width 160 --height 90 | tee "$out/fps_egl_160x90.json"
+    $PY benchmarks/bench_fps.py --backend egl --seconds 6 --width 160 --height 90 --python-only | tee "$out/fps_egl_160x90.json"
     ;;
 *)
     echo "usage: $0 prepare|run" >&2
