@@ -132,23 +132,30 @@ def _draw_only(canvas, s, start, stop, args):
     canvas.set_current()
     fbo.activate()
     canvas.push_fbo(fbo, (0, 0), canvas.size)
-    frames, draw_s = 0, 0.0
     try:
-        wall0 = time.perf_counter()
-        while time.perf_counter() - wall0 < args.seconds:
-            a = time.perf_counter()
-            t = start + (a - wall0) * args.warp
-            s.set_time(t if t <= stop else start)
-            b = time.perf_counter()
-            canvas.context.clear(color=canvas.bgcolor, depth=True)
-            canvas.draw_visual(canvas.scene)
-            gl.glFinish()
-            draw_s += time.perf_counter() - b
-            frames += 1
-        wall = time.perf_counter() - wall0
+        frames, wall, _update_s, draw_s = _animate(canvas, s, start, stop, args, finish=gl.glFinish)
     finally:
         canvas.pop_fbo()
     return dict(no_readback_fps=frames / wall, no_readback_mean_draw_ms=1e3 * draw_s / frames)
+
+
+def _animate(canvas, s, start, stop, args, finish):
+    """ARGS.seconds of frames drawn with draw_visual (the caller binds the target), each ended by FINISH():
+    (frames, wall s, update s, draw s)."""
+    frames, update_s, draw_s = 0, 0.0, 0.0
+    wall0 = time.perf_counter()
+    while time.perf_counter() - wall0 < args.seconds:
+        a = time.perf_counter()
+        t = start + (a - wall0) * args.warp
+        s.set_time(t if t <= stop else start)
+        b = time.perf_counter()
+        canvas.context.clear(color=canvas.bgcolor, depth=True)
+        canvas.draw_visual(canvas.scene)
+        finish()
+        update_s += b - a
+        draw_s += time.perf_counter() - b
+        frames += 1
+    return frames, time.perf_counter() - wall0, update_s, draw_s
 
 
 def _python_only(canvas, s, start, stop, args):
@@ -161,19 +168,8 @@ def _python_only(canvas, s, start, stop, args):
     saved = {(m, n): getattr(m, n) for m in (gl, _gl2) for n in ("glDrawArrays", "glDrawElements")}
     for m, n in saved:
         setattr(m, n, lambda *a, **k: None)
-    frames, update_s = 0, 0.0
     try:
-        wall0 = time.perf_counter()
-        while time.perf_counter() - wall0 < args.seconds:
-            a = time.perf_counter()
-            t = start + (a - wall0) * args.warp
-            s.set_time(t if t <= stop else start)
-            update_s += time.perf_counter() - a
-            canvas.context.clear(color=canvas.bgcolor, depth=True)
-            canvas.draw_visual(canvas.scene)
-            canvas.context.flush_commands()
-            frames += 1
-        wall = time.perf_counter() - wall0
+        frames, wall, update_s, _draw_s = _animate(canvas, s, start, stop, args, finish=canvas.context.flush_commands)
     finally:
         for (m, n), f in saved.items():
             setattr(m, n, f)
