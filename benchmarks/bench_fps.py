@@ -169,7 +169,8 @@ def _python_only(canvas, s, start, stop, args):
     for m, n in saved:
         setattr(m, n, lambda *a, **k: None)
     try:
-        frames, wall, update_s, _draw_s = _animate(canvas, s, start, stop, args, finish=canvas.context.flush_commands)
+        frames, wall, update_s, _draw_s = _animate(canvas, s, start, stop, args,
+                                                   finish=canvas.context.flush_commands)
     finally:
         for (m, n), f in saved.items():
             setattr(m, n, f)

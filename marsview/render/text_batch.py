@@ -202,6 +202,7 @@ class TextBatch(scene.visuals.Text):
 
 _UNSET = object()
 _VERTICAL_PROBE = "ÅÉÑŐjgpqy"  # vispy measures a line's ascender and descender on these as well
+_TEXT_VTYPE = np.dtype([("a_position", np.float32, 2), ("a_texcoord", np.float32, 2)])  # vispy's
 
 
 def _is_loaded_line(text: str, font) -> bool:
@@ -212,7 +213,7 @@ def _is_loaded_line(text: str, font) -> bool:
 
 def _loaded_line_vertices(text: str, font, anchor_x: str, anchor_y: str) -> np.ndarray:
     """vispy's ``_text_to_vbo`` for a one-line string of already rendered glyphs, the same float operations in
-    the same order (the result is bit-identical; tests/render/test_text_batch checks it), without what costs
+    the same order (the result is bit-identical; tests/render/test_draw_uploads checks it), without what costs
     there: per-glyph numpy slice writes, a GLIR flush and a viewport save/restore a string. The clock is laid
     out again every frame."""
     glyphs = font._glyphs
@@ -256,12 +257,9 @@ def _loaded_line_vertices(text: str, font, anchor_x: str, anchor_y: str) -> np.n
         dx = -width
     elif anchor_x == "center":
         dx = -width / 2.0
-    vertices["a_position"][0:] += (dx, dy)
+    vertices["a_position"] += (dx, dy)
     vertices["a_position"] /= font._lowres_size
     return vertices
-
-
-_TEXT_VTYPE = np.dtype([("a_position", np.float32, 2), ("a_texcoord", np.float32, 2)])
 
 
 def _as_pos3(pos, n: int) -> np.ndarray:

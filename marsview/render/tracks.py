@@ -167,7 +167,7 @@ def track_pieces(cache: TrackCache, tdb_s: float, current_km, focus_km, trail_fr
         a = int(np.searchsorted(epochs, tdb_s - span, side="left"))
         b = int(np.searchsorted(epochs, tdb_s, side="right"))
         if cache.step_s is not None:  # as many samples every frame (see drawn_slice)
-            a = max(a, b - _fewest_samples(span, cache.step_s))
+            a = max(a, b - max(_fewest_samples(span, cache.step_s), 1))  # a short span keeps its sample
         trail = np.empty((b - a + 1, 3))
         trail[:-1] = pos[a:b]
         trail[-1] = current_km
