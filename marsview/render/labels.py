@@ -8,9 +8,12 @@ centre leaves the viewport, however large the disc).
 The layout is greedy in priority order: each label tries a few positions around its anchor (right, left,
 above, below, then the diagonals) and takes the first whose box is inside the frame and clear of every
 box already placed (markers included, so a label never covers another object's marker). A label that finds
-no place is not drawn. Widths come from the same font file vispy draws with (OpenSans advances via
-FreeType), with a small margin, so the boxes enclose the drawn ink (tests/render/test_labels.py checks this
-on rendered pixels).
+no place is not drawn. A layout can start from the previous frame's choices (``previous``): they are checked
+for every label at once, and kept only where they are exactly what the greedy pass would choose (labels move
+little between frames, so the check usually settles it in one or two vectorised steps instead of one step per
+label). Widths come from the same font file vispy draws with (OpenSans advances via
+FreeType), with a small margin, so the boxes enclose the drawn ink (tests/render/test_briefing_picture.py checks
+this on rendered pixels).
 """
 
 from __future__ import annotations
@@ -58,13 +61,14 @@ class PlacedLabel:
     x_px: float  # left edge of the text (vispy anchor_x="left")
     y_px: float  # vertical centre (vispy anchor_y="center")
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 (pixels, y down)
+    candidate: int = 0  # which of the label's candidate positions (see _candidates) it took
 
 
 def layout_labels(requests: list[LabelRequest], width_px: float, height_px: float, em_px: float,
-                  obstacles_px=()) -> list[PlacedLabel]:
+                  obstacles_px=(), previous=()) -> list[PlacedLabel]:
     """Place REQUESTS (greedy, by priority then order) inside a WIDTH x HEIGHT frame; EM_PX is the font's
-    em in pixels; OBSTACLES_PX are extra boxes no label may cover (e.g. the clock and the caption)."""
-    placed: list[PlacedLabel] = []
+    em in pixels; OBSTACLES_PX are extra boxes no label may cover (e.g. the clock and the caption).
+    PREVIOUS: the last frame's placed labels, a guess only: the result is the greedy layout whatever it is."""
     boxes = np.zeros((len(requests) * 2 + len(obstacles_px), 4))
     n = 0
     for box in obstacles_px:
@@ -90,6 +94,27 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
     fits &= in_frame[:, None]
     x0s, x1s, y0s, y1s = cx, cx + w[:, None], cy - half_h, cy + half_h
     order = sorted(range(len(requests)), key=lambda i: (requests[i].priority, i))
+    choice = None
+    if previous and requests:
+        guess = {p.text: p.candidate for p in previous}
+        choice = _settle(np.array([guess.get(r.text, -1) for r in requests]), order, fits,
+                         (x0s, x1s, y0s, y1s), boxes[:n], own_marker_row)
+    if choice is None:
+        choice = _greedy(order, fits, (x0s, x1s, y0s, y1s), boxes, n, own_marker_row)
+    placed = []
+    for i in order:
+        k = int(choice[i])
+        if k >= 0:
+            lx, ly = float(cx[i, k]), float(cy[i, k])
+            placed.append(PlacedLabel(i, requests[i].text, lx, ly, (lx, ly - half_h, lx + float(w[i]), ly + half_h), k))
+    return placed
+
+
+def _greedy(order, fits, candidate_boxes, boxes, n, own_marker_row) -> np.ndarray:
+    """The layout one label at a time, in ORDER: each takes its first candidate that fits and is clear of the
+    BOXES[:N] (obstacles, markers) and of every label placed before it. (L,) candidate index, -1 = none."""
+    x0s, x1s, y0s, y1s = candidate_boxes
+    choice = np.full(len(fits), -1)
     for i in order:
         ok = fits[i]
         if not ok.any():
@@ -104,12 +129,45 @@ def layout_labels(requests: list[LabelRequest], width_px: float, height_px: floa
             if not ok.any():
                 continue
         k = int(np.argmax(ok))
-        lx, ly = float(cx[i, k]), float(cy[i, k])
-        box = (lx, ly - half_h, lx + float(w[i]), ly + half_h)
-        placed.append(PlacedLabel(i, requests[i].text, lx, ly, box))
-        boxes[n] = box
+        choice[i] = k
+        boxes[n] = (x0s[i, k], y0s[i, k], x1s[i, k], y1s[i, k])
         n += 1
-    return placed
+    return choice
+
+
+def _settle(choice, order, fits, candidate_boxes, static_boxes, own_marker_row, steps: int = 3):
+    """The greedy layout found from a guess CHOICE (L,) with whole-array steps: each step gives every label the
+    candidate the greedy pass would give it if the labels before it kept their current choices. A choice
+    that a step leaves unchanged is the greedy layout (by induction along the order); each step fixes at
+    least the next label in order, so a close guess settles in one or two. None after STEPS steps."""
+    x0s, x1s, y0s, y1s = candidate_boxes
+    count = len(choice)
+    rows = np.arange(count)
+    if len(static_boxes):
+        b = static_boxes
+        hit = (b[:, 0] < x1s[:, :, None]) & (b[:, 2] > x0s[:, :, None]) & (b[:, 1] < y1s[:, :, None]) \
+            & (b[:, 3] > y0s[:, :, None])  # (L, 9, static boxes)
+        if own_marker_row:
+            mine = np.array(list(own_marker_row.items()))
+            hit[mine[:, 0], :, mine[:, 1]] = False
+        free = fits & ~hit.any(axis=2)
+    else:
+        free = fits
+    rank = np.empty(count, dtype=np.int64)
+    rank[order] = rows
+    before = rank[None, :] < rank[:, None]  # before[i, p]: label p is placed before label i
+    for _ in range(steps):
+        k = np.maximum(choice, 0)
+        bx0, bx1, by0, by1 = x0s[rows, k], x1s[rows, k], y0s[rows, k], y1s[rows, k]
+        hit = (bx0 < x1s[:, :, None]) & (bx1 > x0s[:, :, None]) & (by0 < y1s[:, :, None]) \
+            & (by1 > y0s[:, :, None])  # (L, 9, L): candidate of label i against label p's current box
+        blocking = before & (choice >= 0)[None, :]
+        ok = free & ~(hit & blocking[:, None, :]).any(axis=2)
+        new = np.where(ok.any(axis=1), ok.argmax(axis=1), -1)
+        if np.array_equal(new, choice):
+            return choice
+        choice = new
+    return None
 
 
 def _candidates(requests, em_px: float, half_h: float):

@@ -543,7 +543,8 @@ class MarsScene:
         xy = self._project_px(anchors)
         for r, p in zip(requests, xy):
             r.anchor_px = (float(p[0]), float(p[1]))
-        placed = layout_labels(requests, w, h, self.label_em_px(), obstacles_px=self._overlay_boxes)
+        placed = layout_labels(requests, w, h, self.label_em_px(), obstacles_px=self._overlay_boxes,
+                               previous=self.label_layout)
         # one slot for every label: a fixed list of strings (every object's name, hidden or not, so an object
         # passing behind Mars does not remake glyphs); a label not placed this frame is parked outside the canvas
         fixed_texts = [r.text for r in self.encounter.label_requests] + list(self.entries)
