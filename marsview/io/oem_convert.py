@@ -51,14 +51,14 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnin
         text = str(exc).removeprefix(f"{path} ") if path else str(exc)
         raise ParseError(path, seg.start_line, "META_START", text) from None
     if seg.covariances:
-        tab.covariances = _covariances_eme2000(seg, frame, states, path, warnings)
+        tab.covariances = _covariances_eme2000(seg, frame, t, states, path, warnings)
     return tab
 
 
-def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path, warnings=None):
+def _covariances_eme2000(seg: OemSegment, frame: str, t, states_eme2000, path, warnings=None):
     """(epochs_tdb_s (K,), (K,6,6) km**2.. in EME2000). Local frames (RTN/RSW/RIC, VNB, TNW) are rotated with
-    the segment's state at the covariance epoch (interpolated over all its points); the rotation rate of the
-    local frame is neglected, the usual approximation."""
+    the segment's state at the covariance epoch (interpolated over all its points: T, STATES_EME2000, the
+    repeated last line left out); the rotation rate of the local frame is neglected, the usual approximation."""
     epochs = []
     mats = []
     for c in seg.covariances:
@@ -66,7 +66,6 @@ def _covariances_eme2000(seg: OemSegment, frame: str, states_eme2000, path, warn
         if cframe in ("EME2000", "ICRF", "MCI", "IAU_MARS"):
             r = rotation_to_eme2000(c.epoch_tdb_s, cframe)[0]
         elif cframe in ("RTN", "RSW", "RIC", "VNB", "TNW"):
-            t = seg.epochs_tdb_s
             if not t[0] <= c.epoch_tdb_s <= t[-1]:
                 raise ParseError(path, c.line, "EPOCH", f"a {cframe} covariance needs a state: its epoch is outside "
                                                         f"the segment's data")

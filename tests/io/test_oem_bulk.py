@@ -166,6 +166,22 @@ def test_a_repeated_last_data_line_is_a_warning_and_left_out_of_the_ephemeris(tm
         np.testing.assert_array_equal(got.state(t), want.state(t))
 
 
+def test_a_repeated_last_line_beside_a_local_frame_covariance_loads(tmp_path):
+    """A segment with the repeat and an RTN covariance (as Orekit's OEMExample1 / OEM-Issue839 of MGS): the
+    covariance is rotated with the states the ephemeris keeps, not with the file's one line longer list."""
+    from marsview.model.loading import load_scenario
+
+    src, _line = _with_repeat(tmp_path, "end of segment 1")
+    src.write_text(src.read_text().replace("COV_REF_FRAME = EME2000", "COV_REF_FRAME = RTN", 1))
+    clean = _mars_oem(tmp_path / "clean.oem", n=30, segments=2)
+    clean.write_text(clean.read_text().replace("COV_REF_FRAME = EME2000", "COV_REF_FRAME = RTN", 1))
+    got = oem_to_ephemerides(read_oem(src))[0].segments[0].covariances
+    want = oem_to_ephemerides(read_oem(clean))[0].segments[0].covariances
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert load_scenario([str(src)]).objects  # the GUI's and the CLI's load path
+
+
 @pytest.mark.parametrize("bulk", [True, False])
 def test_a_repeated_line_before_more_data_is_still_an_error(tmp_path, monkeypatch, bulk):
     src, line = _with_repeat(tmp_path, "middle")
