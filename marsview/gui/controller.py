@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from marsview.model.events import screening_summary
+
 from .workers import JobBridge
 
 
@@ -190,8 +192,8 @@ class ScenarioController(QObject):
         notes = self.scenario.coverage_notes(result.start_tdb_s, result.stop_tdb_s) if self.scenario else {}
         missed = [n for n, why in notes.items() if why.startswith("not screened")]
         tail = (f"; not screened (no coverage in the window): {', '.join(missed)}" if missed else "")
-        self.status.emit(f"{len(result.events)} close approaches below {result.threshold_km:g} km "
-                         f"({result.pairs_screened} pairs, {result.elapsed_s:.1f} s){tail}")
+        summary = screening_summary(result, self.scenario.objects if self.scenario else ())
+        self.status.emit(f"{summary}; {result.pairs_screened} pairs, {result.elapsed_s:.1f} s{tail}")
         self.screeningResult.emit(result)
 
     def shutdown(self) -> bool:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
                                QVBoxLayout, QWidget)
 
 from marsview.io.formats import file_dialog_filter
+from marsview.model.events import screening_summary
 from marsview.render.themes import theme_named
 
 from .controller import ScenarioController, screening_span, warm_worker_imports
@@ -225,7 +226,7 @@ class MainWindow(QMainWindow):
         c.screeningResult.connect(self._on_screening)
         c.screeningStarted.connect(lambda: self.globe.scene.set_overlay_line("screening", "screening…"))
         c.loadFailed.connect(self._on_load_failed)
-        c.screeningFailed.connect(lambda m, d: self.report_error("Screening failed: " + m, d))
+        c.screeningFailed.connect(self._on_screening_failed)
         c.status.connect(lambda s: self.statusBar().showMessage(s, 8000))
         c.plot_lane.finished.connect(self._on_plot_data)
         c.plot_lane.failed.connect(lambda _i, m, d: self.report_error("Plot failed: " + m, d))
@@ -267,8 +268,8 @@ class MainWindow(QMainWindow):
             self.clear_error()   # a later success replaces the failure
         for panel in self.panels.values():
             panel.set_result(result)
-        self.globe.scene.set_overlay_line("screening", f"{len(result.events)} close approaches < "
-                                                       f"{result.threshold_km:g} km")
+        self.globe.scene.set_overlay_line("screening", screening_summary(
+            result, self.scenario.objects if self.scenario is not None else ()))
         if result.events and self.selected_event is None:  # plot the closest one until the user picks
             self._request_distance_plot(min(result.events, key=lambda e: e.miss_km))
         self.screeningFinished.emit()
@@ -468,7 +469,10 @@ class MainWindow(QMainWindow):
         self.errorLabel.setText(message if len(message) < 160 else message[:157] + "…")
         self.errorLabel.setToolTip(message)
         self.detailsButton.setVisible(True)
-        self.globe.scene.set_overlay_line("screening", "")
+
+    def _on_screening_failed(self, message, details):
+        self.report_error("Screening failed: " + message, details)
+        self.globe.scene.set_overlay_line("screening", "")  # the count was of the screening that failed
 
     def clear_error(self):
         self.last_error = None

@@ -15,6 +15,16 @@ def json_number(x, digits=None):
     return round(float(x), digits) if digits is not None else float(x)
 
 
+def screening_summary(result, objects=()) -> str:
+    """'3 close approaches < 10 km (Phobos 45 km)': the count, the screen's threshold, and the objects among
+    OBJECTS whose own threshold widened it for their pairs (a row of 14 km under a '< 10 km' line is one)."""
+    screened = set(result.objects)
+    own = [f"{o.name} {o.threshold_km:g} km" for o in objects
+           if o.name in screened and getattr(o, "threshold_km", None) and o.threshold_km > result.threshold_km]
+    return (f"{len(result.events)} close approaches < {result.threshold_km:g} km"
+            + (f" ({', '.join(own)})" if own else ""))
+
+
 def event_dict(e) -> dict:
     """A screened close approach (core.screening.CloseApproach) in the report's JSON shape ("source": "screening";
     a received CDM's row: cli.screen.cdm_event_dict)."""

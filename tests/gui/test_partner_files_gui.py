@@ -42,6 +42,8 @@ def test_refused_file_clears_loading_and_a_later_success_clears_the_error(window
     write_opm(opm, build_opm("EUTELSAT W4", "2000-028A", "2025-05-08T00:00:00",
                              [6655.99, -40218.58, -82.92, 3.1155, 0.47, -0.0012], center_name="EARTH",
                              ref_frame="ICRF"))
+    assert _wait(qapp, lambda: window.globe.scene.overlay_lines.get("screening"))
+    count_line = window.globe.scene.overlay_lines["screening"]
     window.controller.open([str(opm)], merge=True)
     assert window.statusBar().currentMessage().startswith("Loading")
     assert _wait(qapp, lambda: window.last_error is not None)
@@ -50,6 +52,7 @@ def test_refused_file_clears_loading_and_a_later_success_clears_the_error(window
                                     "marsview needs Mars-centred states (MARS or MARS BARYCENTER)")
     assert "Loading" not in window.statusBar().currentMessage()
     assert window.errorLabel.text().startswith("Could not load")
+    assert window.globe.scene.overlay_lines["screening"] == count_line  # a refused file changes nothing
     n = len(window.screenings)
     window.controller.set_scenario(make_scenario())
     assert _wait(qapp, lambda: len(window.screenings) > n)

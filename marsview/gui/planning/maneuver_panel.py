@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QDoubleSpi
 
 from marsview.core.time import format_epoch
 from marsview.model.plan import ManeuverPlan, PlannedBurn, propellant_kg
+from marsview.model.events import screening_summary
 from marsview.model.planning_jobs import ChildPlan, PlanOutcome, PlanRequest, WarmPlan, compute_plan
 
 from .maneuver_files import PlanFilesMixin
@@ -588,7 +589,8 @@ def _for_window(window) -> ManeuverPanel:
         window.table.set_events(result.events)
         # the status bar still counts the unmaneuvered screening otherwise
         window.statusBar().showMessage(
-            f"with the planned maneuver: {len(result.events)} close approaches below {result.threshold_km:g} km", 8000)
+            "with the planned maneuver: " + screening_summary(
+                result, window.scenario.objects if window.scenario is not None else ()), 8000)
         window.screeningFinished.emit()
         latest["result"] = result
         settle.start()
