@@ -349,3 +349,15 @@ def test_finite_burn_option_delivers_the_same_dv(qtbot, setup):
     # a short finite burn is nearly the impulse: the targeted miss agrees to ~1 %
     assert panel.outcome.targeted_after[1] == pytest.approx(impulsive_miss, rel=0.01)
     assert panel.total_dv.text() == "0.0500 m/s"
+
+
+def test_the_planner_writes_pc_as_the_close_approach_table_does():
+    """One event, one Pc text: 7.41e-47 in the planner beside '< 1e-10' in the table was two answers."""
+    from types import SimpleNamespace
+
+    from marsview.gui.panels.conjunction_table import format_pc
+    from marsview.gui.planning.maneuver_panel import _pc
+
+    for pc in (7.41e-47, 0.0, 9.99e-11, 1e-10, 4.04e-9, 0.77, None):
+        assert _pc(SimpleNamespace(pc=pc)) == format_pc(pc)
+    assert _pc(SimpleNamespace(pc=7.41e-47)) == "< 1e-10"

@@ -30,6 +30,7 @@ from marsview.model.events import screening_summary
 from marsview.model.planning_jobs import ChildPlan, PlanOutcome, PlanRequest, WarmPlan, compute_plan
 
 from .maneuver_files import PlanFilesMixin
+from ..panels.conjunction_table import format_pc
 from ..qtkit.qt_time import qdatetime_from_tdb_s, tdb_s_from_qdatetime
 from ..workers import JobBridge, Throttler
 
@@ -482,7 +483,7 @@ class ManeuverPanel(PlanFilesMixin, QDockWidget):
             tca, miss, _, ev = o.targeted_after
             pc_b = getattr(b, "pc", None)
             pc_a = getattr(ev, "pc", None)
-            pcs = f"; Pc {pc_b:.2e} → {pc_a:.2e}" if pc_b is not None and pc_a is not None else ""
+            pcs = f"; Pc {format_pc(pc_b)} → {format_pc(pc_a)}" if pc_b is not None and pc_a is not None else ""
             self.before_after.setText(f"{o.request.targeted[0]}: miss {b.miss_km if b else float('nan'):.3f} km"
                                       f" → {miss:.3f} km{pcs} at {format_epoch(tca, digits=0)} UTC")
         else:
@@ -546,8 +547,7 @@ def _km(ev) -> str:
 
 
 def _pc(ev) -> str:
-    pc = getattr(ev, "pc", None)
-    return "—" if pc is None else f"{pc:.2e}"
+    return format_pc(getattr(ev, "pc", None))  # as the close-approach table writes it ("< 1e-10" below the floor)
 
 
 class _CloseWatcher(QObject):
