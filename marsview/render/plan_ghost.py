@@ -5,8 +5,9 @@ is shown (issue 12: a plan must be impossible to mistake for the delivery).
 scene itself knows nothing about plans. ``set_plan(name, planned, label)`` shows the planned trajectory
 ``planned`` (an Ephemeris in EME2000, e.g. core.planning.PlannedEphemeris) of object NAME; ``set_plan(None)``
 removes it. Each frame the ghost draws the planned orbit over the current revolution (after the burn only:
-before it the plan is the delivery), a hollow marker at the planned position labelled "NAME (planned)", and a
-PLANNED stamp at the top of the view. Positions are relative to the scene's focus in float64 before the
+before it the plan is the delivery), from the burn on a hollow marker at the planned position labelled
+"NAME (planned)" (hidden with the object's own when Mars is in the way), and a PLANNED stamp at the top of the
+view. Positions are relative to the scene's focus in float64 before the
 float32 cast, like every other visual.
 """
 
@@ -85,16 +86,21 @@ class PlanGhost:
         pos = np.einsum("nij,nj->ni", m, states[:, :3]) - focus_km
         self.line.set_data(pos=pos.astype(np.float32), color=np.tile(GHOST_RGBA, (SAMPLES, 1)).astype(np.float32))
         self.last_positions_f32 = pos.astype(np.float32)
+        self.line.visible = self.stamp.visible = True
         burn = float(getattr(self.planned, "burn_epoch_tdb_s", a))
-        now = np.asarray(eme_to_display) @ self.planned.state(max(t, burn))[0, :3] - focus_km
-        now32 = now.astype(np.float32)[None]
-        self.marker.set_data(now32, face_color=(0, 0, 0, 0), edge_color=GHOST_RGBA, edge_width=2.0,
-                             size=self.scene.theme.marker_px * 1.6, symbol="disc")
-        self.label.text = f"  {self.name} (planned)"
-        self.label.pos = now32
-        self.label.font_size = self.scene.theme.label_font_pt
+        # before the burn the planned object is where the delivered one is, and its marker says so; one hidden
+        # by Mars loses its ghost marker with its own
+        now = np.asarray(eme_to_display) @ self.planned.state(t)[0, :3] - focus_km if t >= burn else None
+        marked = now is not None and not self.scene.behind_mars(now[None])[0]
+        self.marker.visible = self.label.visible = marked
+        if marked:
+            now32 = now.astype(np.float32)[None]
+            self.marker.set_data(now32, face_color=(0, 0, 0, 0), edge_color=GHOST_RGBA, edge_width=2.0,
+                                 size=self.scene.theme.marker_px * 1.6, symbol="disc")
+            self.label.text = f"  {self.name} (planned)"
+            self.label.pos = now32
+            self.label.font_size = self.scene.theme.label_font_pt
         w, _h = self.scene.canvas.size
         self.stamp.text = self.stamp_text
         self.stamp.font_size = self.scene.theme.clock_font_pt
         self.stamp.pos = (w / 2.0, 1.6 * self.scene.theme.clock_font_pt)  # the clock's row (scene._update_overlay)
-        self._set_visible(True)

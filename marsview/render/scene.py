@@ -412,7 +412,7 @@ class MarsScene:
             kinds.append(getattr(e.obj, "kind", "spacecraft"))
         self.tracks.update(pieces, keys + [tuple(focus)])
         rel = (np.asarray(positions, dtype=np.float64).reshape(-1, 3) - focus)
-        shown = ~self._behind_mars(rel)
+        shown = ~self.behind_mars(rel)
         self.markers.update(positions, colors, focus, shown)
         self._object_requests = [
             LabelRequest(n, p, PRIORITY_MOON if k == "moon" else PRIORITY_SPACECRAFT, 0.0)
@@ -443,7 +443,7 @@ class MarsScene:
         half_h = 0.5 * self.canvas.size[1]
         return half_h * np.tan(np.arcsin(r / dist)) / np.tan(np.radians(self.camera.fov) / 2.0)
 
-    def _behind_mars(self, points_scene) -> np.ndarray:
+    def behind_mars(self, points_scene) -> np.ndarray:
         """(N,) True where the line of sight from the camera to a point (scene coordinates) passes through
         Mars' ellipsoid first: that object's marker and label are hidden together."""
         pts = np.asarray(points_scene, dtype=np.float64).reshape(-1, 3)

@@ -189,11 +189,55 @@ def test_an_object_behind_mars_loses_its_label_with_its_marker(default_scene):
     rel = np.array([s.entries[n].position_km for n in names]) - s.focus_km()
     mro = names.index("MRO")
     s.look_from(-rel[mro] / np.linalg.norm(rel[mro]))  # MRO straight behind the planet
-    assert s._behind_mars(rel)[mro]
+    assert s.behind_mars(rel)[mro]
     assert "MRO" not in [t for t, _b in s.label_boxes()]
-    assert s.markers.markers._data.shape[0] == len(names) - int(s._behind_mars(rel).sum())
+    assert s.markers.markers._data.shape[0] == len(names) - int(s.behind_mars(rel).sum())
     s.look_from(rel[mro] / np.linalg.norm(rel[mro]))  # in front again: label back
     assert "MRO" in [t for t, _b in s.label_boxes()]
+
+
+def test_the_plan_ghost_marker_starts_at_the_burn_and_hides_behind_mars(default_scene):
+    """Before the burn the plan is the delivery: no second marker parked at the burn point. After it, the
+    ghost marker is at the planned position, and Mars hides it as it hides the object's own."""
+    from marsview.render.plan_ghost import PlanGhost
+
+    s, sc = default_scene
+    s.set_focus(None)
+    s.reset_camera()
+    eph = s.entries["MRO"].obj.ephemeris
+    burn = sc.window_start_tdb_s + 3600.0
+
+    class Planned:  # the delivery, displaced 50 km along x from the burn on
+        coverage = eph.coverage
+        burn_epoch_tdb_s = burn
+
+        def state(self, t):
+            t = np.atleast_1d(np.asarray(t, dtype=float))
+            x = eph.state(t).copy()
+            x[:, 0] += np.where(t >= burn, 50.0, 0.0)
+            return x
+
+    ghost = PlanGhost(s)
+    try:
+        ghost.set_plan("MRO", Planned())
+        s.set_time(burn - 600.0)
+        assert ghost.line.visible and ghost.stamp.visible and not ghost.marker.visible and not ghost.label.visible
+        t = burn + 600.0
+        s.set_time(t)
+        rel = s.entries["MRO"].position_km - s.focus_km()
+        s.look_from(rel / np.linalg.norm(rel))  # MRO in front of the planet
+        assert ghost.marker.visible and ghost.label.visible
+        m = s._epoch_geometry(t)[0]
+        want = m @ Planned().state(t)[0, :3] - s.focus_km()
+        np.testing.assert_allclose(ghost.label.pos[0, :3], want, rtol=1e-6)
+        s.look_from(-rel / np.linalg.norm(rel))  # straight behind it
+        assert s.behind_mars(rel[None])[0]
+        assert not ghost.marker.visible and not ghost.label.visible
+    finally:
+        ghost.set_plan(None)
+        s.frame_hooks.remove(ghost.update)
+        for v in (ghost.line, ghost.marker, ghost.label, ghost.stamp):
+            v.parent = None
 
 
 @pytest.mark.skipif(not VIKING.is_file(), reason="../shared/reference/data has no Viking MDIM 2.1 mosaic")
