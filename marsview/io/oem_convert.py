@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.ephemeris import CoverageError
 from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
+from ..core.time import from_tdb_s, to_tdb_s
 from .errors import ParseError
 from ..core import frames as cframes
 from .frames_io import check_frame, check_mars_centre, normalize_frame, rotation_to_eme2000, to_eme2000
@@ -102,11 +103,20 @@ def oem_to_ephemerides(message: OemMessage, warnings=None) -> list[TabulatedEphe
     return [TabulatedEphemeris(name, segs, "EME2000", message.path) for name, segs in groups.items()]
 
 
-def _grid(a: float, b: float, step_s: float) -> np.ndarray:
-    n = int(np.floor((b - a) / step_s + 1e-9))
-    t = a + step_s * np.arange(n + 1)
-    if b - t[-1] > 1e-9:
+def _grid(a: float, b: float, step_s: float, time_system: str = "TDB") -> np.ndarray:
+    """Epochs (TDB s) from A to B every STEP_S of the file's TIME_SYSTEM: a UTC file's epochs stay on its round
+    grid (16:49:00, 16:50:00, ...) instead of drifting by TDB - TT (tens of microseconds a week). B closes the
+    grid; a last node closer to it than STEP_S / 1000 is replaced by it (two nodes microseconds apart make a
+    reader's interpolation ill-conditioned)."""
+    scale = time_system.upper() if time_system.upper() in ("TDB", "TCB", "TT", "TAI", "GPS") else "TAI"  # UTC: TAI
+    lo, hi = (float(x) for x in from_tdb_s(np.array([a, b]), scale))
+    n = int(np.floor((hi - lo) / step_s + 1e-9))
+    t = to_tdb_s(lo + step_s * np.arange(n + 1), scale)
+    t[0] = a
+    if b - t[-1] > 1e-3 * step_s or len(t) == 1:
         t = np.append(t, b)
+    else:
+        t[-1] = b
     return t
 
 
@@ -161,7 +171,7 @@ def ephemeris_to_oem(ephemerides, start_tdb_s=None, stop_tdb_s=None, step_s: flo
                 eph.state(np.array([0.5 * (p + q_end)]))
             except CoverageError:
                 continue
-            epochs, t = _exact_epochs(_grid(p, q_end, step_s), p, q_end, time_system, digits)
+            epochs, t = _exact_epochs(_grid(p, q_end, step_s, time_system), p, q_end, time_system, digits)
             states = np.asarray(eph.state(t), dtype=np.float64)
             frame = normalize_frame(getattr(eph, "frame", "EME2000"))
             if frame not in ("EME2000", "ICRF"):

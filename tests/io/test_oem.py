@@ -337,3 +337,23 @@ def test_body_fixed_and_alias_frames_come_back_to_eme2000(tmp_path, frame):
     np.testing.assert_allclose(tab.state(t), truth[1:-1], rtol=0, atol=1e-8)
     if frame == "IAU_MARS":  # the body-fixed velocity differs from the inertial one by omega x r (~0.26 km/s here)
         assert np.abs(seg.states[:, 3:] - truth[:, 3:]).max() > 0.1
+
+
+@pytest.mark.parametrize("time_system", ["UTC", "TDB"])
+def test_written_epochs_stay_on_the_files_round_grid(time_system):
+    """A week sampled every 60 s from a burn at 16:48:00 UTC: the epochs a partner reads are 16:49:00,
+    16:50:00, ... in the file's own time system (a TDB-uniform grid drifted to …00.000045 in UTC), and the
+    coverage end closes the grid without a second node microseconds before it."""
+    from marsview.core.orbits import state_from_peri_apo
+    from marsview.core.twobody import TwoBodyEphemeris
+    from marsview.io.oem_convert import ephemeris_to_oem
+
+    start = mtime.epoch_to_tdb_s("2024-04-15T16:48:00", time_system)
+    stop = mtime.epoch_to_tdb_s("2024-04-22T16:48:00.000048", time_system)  # just off the grid (a TDB window in UTC)
+    eph = TwoBodyEphemeris("MRO", state_from_peri_apo(250.0, 320.0, 93.0, 0.0, 0.0, 0.0), start, start, stop)
+    seg = ephemeris_to_oem([eph], step_s=60.0, time_system=time_system).segments[0]
+    texts = seg.epochs.format()
+    assert texts[0] == "2024-04-15T16:48:00.000000" and texts[1] == "2024-04-15T16:49:00.000000"
+    assert all(x.endswith(":00.000000") for x in texts[:-1]), [x for x in texts[:-1] if not x.endswith(":00.000000")]
+    assert texts[-2] == "2024-04-22T16:47:00.000000" and texts[-1] == "2024-04-22T16:48:00.000048"
+    assert np.min(np.diff(seg.epochs_tdb_s)) > 59.0
