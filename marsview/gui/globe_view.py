@@ -48,14 +48,7 @@ class GlobeView:
         """Encounter view of a screening event with the covariance the screening used for it (1/3-sigma
         ellipses and the hard-body circle in the encounter plane); without one, the geometry alone.
         NAMES are the drawn objects when they differ from the event's (a CDM row's "<name> [CDM]" arcs)."""
-        cov_km2, hbr_km = None, float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
-        try:
-            cov_km2 = event_combined_covariance_km2(event, scenario)
-        except (ValueError, KeyError, AttributeError):
-            cov_km2 = None  # e.g. an event from a CDM whose objects are not all in the scenario
-        name1, name2 = names or (event.object1, event.object2)
-        self.scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km,
-                                  event.relative_speed_kms, cov_km2, hbr_km)
+        show_event_in(self.scene, event, scenario, names)
 
     def keep_above(self, overlay) -> None:
         """Show OVERLAY (a widget laid over the view) above it: a native GL window covers sibling widgets."""
@@ -67,6 +60,17 @@ class GlobeView:
 
         if isValid(self.widget):  # the snapshot command may already have deleted the widget
             self.canvas.close()
+
+
+def show_event_in(scene, event, scenario, names=None) -> None:
+    """GlobeView.show_event for any MarsScene (the window's, or an off-screen copy for the report)."""
+    cov_km2, hbr_km = None, float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
+    try:
+        cov_km2 = event_combined_covariance_km2(event, scenario)
+    except (ValueError, KeyError, AttributeError):
+        cov_km2 = None  # e.g. an event from a CDM whose objects are not all in the scenario
+    name1, name2 = names or (event.object1, event.object2)
+    scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km, event.relative_speed_kms, cov_km2, hbr_km)
 
 
 def event_combined_covariance_km2(event, scenario) -> np.ndarray:

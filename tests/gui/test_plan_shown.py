@@ -144,3 +144,43 @@ def test_trade_space_colour_bar_threshold_contour_and_defaults(qtbot, planned_wi
     assert grid.itemAtPosition(0, 1).widget() is panel.dv_in_track  # V is the in-track box (dv_local_mps)
     panel.frame.setCurrentText("RTN")
     assert grid.itemAtPosition(0, 0).widget().text() == "Radial (m/s)"
+
+
+def test_a_planned_report_draws_and_plots_the_planned_trajectory(qtbot, planned_window, monkeypatch):
+    """The report of a shown plan is consistent with its own table: the distance plot and the encounter picture
+    of a planned close approach use the planned trajectory of the maneuvered spacecraft (the delivered one
+    never comes within 10 km of THIRD), and the picture has the encounter's 1-/3-sigma ellipses."""
+    from marsview.gui.export import exports, report
+
+    window, panel = planned_window
+    panel.set_burn(BURN_AT, (0.0, BURN_DV, 0.0))
+    qtbot.waitUntil(lambda: bool(window.planned_label) and panel.outcome.mode == "exact", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: _row(window, ("SC", "THIRD"))[0] is not None, timeout=TIMEOUT_MS)
+    row, _ = _row(window, ("SC", "THIRD"))
+    window.table.selectRow(row)  # the window's encounter view of the planned event: planned pair, ellipses
+    ev = window.globe.scene.encounter.event
+    assert ev is not None and panel.outcome.planned in (ev["eph1"], ev["eph2"]) and ev["plane"] is not None
+    plotted, drawn = {}, []
+    real_plot, real_render = report.distance_plot_image, exports.OffscreenView.render
+
+    def plot(eph1, eph2, *args, **kw):
+        plotted[(eph1.name, eph2.name)] = (eph1, eph2)
+        return real_plot(eph1, eph2, *args, **kw)
+
+    def render(view, tdb_s=None):
+        ev = view.scene.encounter.event
+        now = np.linalg.norm(ev["eph2"].state(np.array([ev["tca"]]))[0, :3] - ev["eph1"].state(np.array([ev["tca"]]))[0, :3])
+        drawn.append(({ev["eph1"].name, ev["eph2"].name}, ev["miss_km"], now, ev["plane"]))
+        return real_render(view, tdb_s)
+
+    monkeypatch.setattr(report, "distance_plot_image", plot)
+    monkeypatch.setattr(exports.OffscreenView, "render", render)
+    content = report.build_report(window, pictures=True)
+    pair = next(k for k in plotted if set(k) == {"SC", "THIRD"})
+    planned = panel.outcome.planned
+    assert planned in plotted[pair] and window.scenario.object("SC").ephemeris not in plotted[pair]
+    third = [d for d in drawn if d[0] == {"SC", "THIRD"}]
+    assert third and content.pictures
+    for _names, miss_km, now_km, plane in third:
+        assert now_km == pytest.approx(miss_km, abs=0.01)  # the drawn pair is at the planned miss at TCA
+        assert plane is not None  # the ellipses of the combined covariance

@@ -24,7 +24,7 @@ from marsview.core.time import format_epoch
 from marsview.io.atomic import atomic_write_bytes, atomic_write_text
 
 from ..controller import screening_span
-from ..globe_view import rgb_to_qimage
+from ..globe_view import rgb_to_qimage, show_event_in
 from ..panels.conjunction_table import ConjunctionModel, format_pc, severity
 from ..panels.plots import UtcDateAxis, sample_pair_distance, tdb_to_posix_utc
 
@@ -114,10 +114,15 @@ def build_report(window, events=None, pictures: bool = True) -> ReportContent:
     pairs: dict[tuple[str, str], list] = {}
     for e in events:
         pairs.setdefault((e.object1, e.object2), []).append(e)
+    indicator = getattr(window, "plan_indicator", None) if planned else None
+
+    def trajectory(name):  # a planned report plots and draws the planned trajectory of the maneuvered object
+        delivered = sc.object(name).ephemeris
+        return indicator.ephemeris_of(name, delivered) if indicator is not None else delivered
+
     for (n1, n2), evs in pairs.items():
         pair_thr = getattr(evs[0], "threshold_km", 0.0) or thr
-        content.plots[(n1, n2)] = distance_plot_image(sc.object(n1).ephemeris, sc.object(n2).ephemeris, start, stop,
-                                                      evs, pair_thr)
+        content.plots[(n1, n2)] = distance_plot_image(trajectory(n1), trajectory(n2), start, stop, evs, pair_thr)
     if pictures and events:
         view = OffscreenView(window, PICTURE_SIZE, reference_height_px=PICTURE_SIZE[1] * 1.2)
         try:
@@ -125,7 +130,9 @@ def build_report(window, events=None, pictures: bool = True) -> ReportContent:
             scene.focus_name = None
             for i, e in enumerate(events[:MAX_PICTURES]):
                 if e.object1 in scene.entries and e.object2 in scene.entries:
-                    scene.show_encounter(e.object1, e.object2, e.tca_tdb_s, e.miss_km, e.relative_speed_kms)
+                    show_event_in(scene, e, sc)  # with its 1-/3-sigma ellipses and hard-body circle
+                    if indicator is not None:
+                        indicator.apply_to_scene(scene, e)  # the planned encounter of a planned event
                     content.pictures[i] = rgb_to_qimage(view.render(e.tca_tdb_s))
         finally:
             view.close()
