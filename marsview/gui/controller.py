@@ -117,6 +117,7 @@ class ScenarioController(QObject):
         ``ask_duplicate(new, existing)`` decides "replace" (the new trajectory replaces the existing one's) or
         "keep" (both stay; the new one renamed when the names clash)."""
         current = self.scenario
+        added = 0
         for obj in list(loaded.objects):
             same = current.find_same_object(obj)
             if same is not None:
@@ -136,14 +137,16 @@ class ScenarioController(QObject):
                     obj.name = new_name
                 else:
                     loaded.remove_object(obj.name)
-                current.add_object(obj)
             else:
                 loaded.remove_object(obj.name)
-                current.add_object(obj)
+            if str(obj.color).upper() in {str(o.color).upper() for o in current.objects}:
+                obj.color = current.unused_color()  # each file's loader starts the palette again: tell them apart
+            current.add_object(obj)
+            added += 1
         current.cdm_conjunctions.extend(loaded.cdm_conjunctions)
         current.files.extend(f for f in loaded.files if f not in current.files)
         current.warnings.extend(loaded.warnings)
-        self.status.emit(f"Added {len(loaded.objects) or 'the'} object(s) from {len(loaded.files)} file(s)")
+        self.status.emit(f"Added {added} object(s) from {len(loaded.files)} file(s)")
         self.scenarioChanged.emit(current)
         self.request_screening()
 

@@ -220,6 +220,13 @@ class Scenario(_Observable):
     def names(self) -> list[str]:
         return [o.name for o in self.objects]
 
+    def unused_color(self) -> str:
+        """The first palette colour no object of the scenario has (cycling once all are taken)."""
+        taken = {str(o.color).upper() for o in self.objects if getattr(o, "color", None)}
+        count = len(OKABE_ITO) + len(TOL_MUTED)
+        return next((palette_color(k) for k in range(count) if palette_color(k).upper() not in taken),
+                    palette_color(len(self.objects)))
+
     def add_object(self, obj: ScenarioObject) -> None:
         with self._lock:
             self._attach(obj)

@@ -109,6 +109,8 @@ def test_same_object_is_asked_about_and_old_files_are_named_not_screened(window,
     assert _wait(qapp, lambda: len(window.screenings) > n)
     assert asked == [("alpha", "ALPHA")]
     assert "alpha" in window.scenario.names()          # kept both: same name up to case, not the same entry
+    colours = [str(o.color).upper() for o in window.scenario.objects]
+    assert len(set(colours)) == len(colours), colours  # added objects do not take the fleet's colours again
     text = window.info.toPlainText()
     assert "Not screened" in text and "alpha: not screened: its coverage [2019-" in text
     assert "not screened (no coverage in the window): alpha" in window.statusBar().currentMessage()
