@@ -9,6 +9,7 @@ so the day/night terminator is where the Sun puts it.
 from __future__ import annotations
 
 import numpy as np
+from vispy import gloo
 from vispy.gloo import IndexBuffer, Texture2D, VertexBuffer
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
@@ -97,6 +98,13 @@ class GlobeVisual(Visual):
         self.sun_body = (1.0, 0.0, 0.0)
         self.placement = np.eye(4)
 
+    def draw(self):
+        super().draw()
+        if self._vshare.gl_state.get("depth_mask", True) is False:
+            # GL keeps the mask for what is drawn next and for the next frame's clear: a depth buffer that
+            # is never cleared hides everything after one frame
+            gloo.set_depth_mask(True)
+
     @property
     def placement(self) -> np.ndarray:
         """4x4 body-fixed -> scene, vispy's row-vector convention (``placement_matrix``). A uniform: a moving
@@ -171,6 +179,14 @@ class GlobeAdapter:
         self.mesh.set_gl_state("opaque", depth_test=True, cull_face=True)
         self.mesh.order = -10  # drawn first: lines and markers behind it are depth-tested away
         self._pose = (None, None)
+        self._overlays_in_front = False
+
+    def set_overlays_in_front(self, on: bool) -> None:
+        """ON: the body writes no depth, so every line and marker drawn after it shows over it (the encounter
+        view of a moon: the miss line, the ellipses about its centre and its marker are inside the body)."""
+        if bool(on) != self._overlays_in_front:
+            self._overlays_in_front = bool(on)
+            self.mesh.set_gl_state("opaque", depth_test=True, cull_face=True, depth_mask=not on)
 
     @property
     def ambient(self) -> float:

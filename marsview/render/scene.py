@@ -403,6 +403,7 @@ class MarsScene:
             keys.append((name, id(e.cache.positions_km), sl.start, sl.stop, tuple(rgba)))
             if e.globe is not None:  # a moon smaller than ~1.5 px is its marker alone: no mesh to draw
                 e.globe.visible = self._apparent_size_px(max(e.globe.radii_km), e.position_km - focus) >= 1.5
+                e.globe.set_overlays_in_front(self.encounter.event is not None)
                 if e.globe.visible:
                     e.globe.update(m @ _tidally_locked_body_to_eme(e.state_eme), e.position_km - focus,
                                    sun_display)

@@ -317,6 +317,21 @@ def test_snapshot_encounter_shows_the_operator_frame(qapp, tmp_path):
     assert bar.any(axis=0).sum() > 50
 
 
+def test_a_moons_encounter_geometry_shows_over_its_body(qapp, tmp_path):
+    """MEX - Phobos (14 km, inside Phobos' 30 km threshold): the 1-sigma ellipse about Phobos' centre and the
+    miss line lie inside the body; the encounter view draws them over it rather than hiding them."""
+    from marsview.render.encounter import SIGMA1_RGBA
+
+    rgb = _snapshot(tmp_path, "--size", "1152x662", "--encounter", "MEX/Phobos", "--time", "2024-04-16T14:24:00")
+    px = rgb[..., :3].astype(int)
+    grey = (np.abs(px - px.mean(axis=2, keepdims=True)).max(axis=2) < 12) & (px.mean(axis=2) > 60)
+    rows, cols = np.nonzero(grey)  # Phobos' sunlit grey body, the biggest grey thing in the picture
+    y0, y1, x0, x1 = np.percentile(rows, 10), np.percentile(rows, 90), np.percentile(cols, 10), np.percentile(cols, 90)
+    target = (np.array(SIGMA1_RGBA[:3]) * 255).astype(int)
+    amber = np.abs(px - target).sum(axis=2) < 60
+    assert amber[int(y0):int(y1), int(x0):int(x1)].sum() > 20  # the ellipse, inside the body's extent
+
+
 def test_snapshot_encounter_without_such_a_pass_is_a_one_line_error(tmp_path):
     out = tmp_path / "x.png"
     proc = subprocess.run([sys.executable, "-c", "import sys; from marsview.cli import main; sys.exit(main(sys.argv[1:]))",
