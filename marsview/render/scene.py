@@ -107,6 +107,9 @@ class MarsScene:
         keep_destination_alpha(self.text, self._scale_bar)
         self._scale_text = ""
         self._overlay_boxes: list = []
+        self.reserved_boxes_px: list = []  # canvas pixels (y down) under widgets laid over the view (briefing)
+        self.clock_visible = True
+        self._encounter_caption = ""
         self.clock_scale = "UTC"
         self._sun_view_angles = None  # (elevation, azimuth) last set by the Sun-facing default view
         self._azimuth_rule = None
@@ -421,7 +424,8 @@ class MarsScene:
         caption = self.encounter.update(t, m, focus)
         self._update_extra_polylines(focus)
         self.lines.flush()
-        self._update_overlay(caption)
+        self._encounter_caption = caption
+        self._update_overlay()
         for hook in self.frame_hooks:
             hook(t, m, focus)
         self._layout_labels()
@@ -465,7 +469,8 @@ class MarsScene:
             t_hit = (-qb - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * qa)
         return (disc > 0) & (t_hit > 0.0) & (t_hit < 0.999) & (qc > 0)
 
-    def _update_overlay(self, encounter_caption: str = "") -> None:
+    def _update_overlay(self) -> None:
+        encounter_caption = self._encounter_caption  # this frame's, kept for a re-layout between frames
         w, h = self.canvas.size
         dpi = float(self.canvas.dpi or 96.0)
         clock_em = self._clock_pt / 72.0 * dpi
@@ -475,6 +480,7 @@ class MarsScene:
         clock = f"{stamp} {self.clock_scale}"
         pad = 0.75 * clock_em + 6.0
         self._text_slot("clock", [clock], self._clock_pt, "right", self.theme.text, [(w - margin, pad)])
+        self.text.set_visible("clock", self.clock_visible)
         ev = self.encounter.event
         focus = (f"encounter {ev['eph1'].name} – {ev['eph2'].name}" if ev is not None
                  else self.focus_name or "Mars")
@@ -484,13 +490,20 @@ class MarsScene:
             lines.append(encounter_caption)
         lines = [x for x in lines if x]
         step = 1.45 * overlay_em
+        widest = max((text_width_em(x) for x in lines), default=0.0) * overlay_em
+        top = pad
+        for x0, _y0, _x1, y1 in self.reserved_boxes_px:  # a widget over the view's top (the briefing clock)
+            if x0 < margin + widest and _y0 < top + len(lines) * step:
+                top = max(top, y1 + 0.75 * overlay_em + 4.0)  # the text block starts below it
         self._text_slot("overlay", lines or [""], self._overlay_pt, "left", self.theme.text,
-                        [(margin, pad + i * step) for i in range(max(len(lines), 1))])
-        # the overlay and the clock are obstacles for the labels (boxes in pixels, y down)
-        boxes = [(w - margin - text_width_em(clock) * clock_em, pad - 0.75 * clock_em, w, pad + 0.75 * clock_em)]
+                        [(margin, top + i * step) for i in range(max(len(lines), 1))])
+        # the overlay, the clock and the widgets over the view are obstacles for the labels (pixels, y down)
+        boxes = list(self.reserved_boxes_px)
+        if self.clock_visible:
+            boxes.append((w - margin - text_width_em(clock) * clock_em, pad - 0.75 * clock_em, w, pad + 0.75 * clock_em))
         if lines:
-            widest = max(text_width_em(x) for x in lines) * overlay_em
-            boxes.append((0.0, 0.0, margin + widest, pad + (len(lines) - 1) * step + 0.75 * overlay_em))
+            boxes.append((0.0, 0.0 if top == pad else top - 0.75 * overlay_em, margin + widest,
+                          top + (len(lines) - 1) * step + 0.75 * overlay_em))
         self._overlay_boxes = boxes
         self._update_scale_bar(w, h, margin)
 
@@ -505,6 +518,10 @@ class MarsScene:
         length_px = length_km * px_per_km
         em = self.label_em_px()
         y = h - margin - 4.0
+        right = margin + max(length_px, text_width_em(format_distance(length_km)) * em) + 4
+        for x0, y0, _x1, y1 in sorted(self.reserved_boxes_px, key=lambda b: -b[1]):  # bottom-most first
+            if x0 < right and y1 > y - 1.8 * em and y0 < y + 4.0:  # above the briefing callouts and key hint
+                y = y0 - 8.0
         self._scale_bar.set_data(pos=np.array([[margin, y - 0.4 * em], [margin, y], [margin + length_px, y],
                                                [margin + length_px, y - 0.4 * em]], np.float32))
         self._scale_bar.visible = True
@@ -598,6 +615,16 @@ class MarsScene:
     def camera_position(self) -> np.ndarray:
         """Camera position in scene coordinates (display frame, relative to the focus, km)."""
         return np.asarray(self.camera.transform.map([0.0, 0.0, 0.0, 1.0]), dtype=float)[:3]
+
+    def set_reserved_boxes(self, boxes_px, clock_visible: bool = True) -> None:
+        """Widgets laid over the view (the briefing clock, callouts and key hint): BOXES_PX (x0, y0, x1, y1),
+        canvas pixels, y down. The caption, the scale bar and the labels keep out of them; CLOCK_VISIBLE
+        False hides the view's own clock (the briefing shows a bigger one)."""
+        self.reserved_boxes_px = [tuple(float(v) for v in b) for b in boxes_px]
+        self.clock_visible = bool(clock_visible)
+        self._update_overlay()
+        self._layout_labels()
+        self.canvas.update()
 
     def set_overlay_line(self, key: str, text: str) -> None:
         self.overlay_lines[key] = text

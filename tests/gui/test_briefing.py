@@ -134,6 +134,38 @@ def test_briefing_keys_act(window, qtbot):
             w.briefing.leave()
 
 
+def test_briefing_overlay_leaves_the_caption_scale_bar_and_labels_readable(window, qtbot):
+    """In briefing mode the big clock, the callouts and the key hint are widgets over the 3D view: the view's
+    caption starts below the clock, its scale bar sits above the callouts, no label goes under them, and
+    the view's own small clock is not drawn under the big one."""
+    from marsview.render.labels import boxes_overlap
+
+    w = window
+    w.briefing.enter()
+    try:
+        qtbot.keyClick(w, Qt.Key_N)
+        qtbot.keyClick(w, Qt.Key_N)  # the designed encounter: the encounter view with its caption and bar
+        w.select_event(next(e for e in w.controller.result.events if abs(e.tca_tdb_s - TCA_TDB_S) < 1.0))
+        qtbot.wait(50)
+        scene = w.globe.scene
+        covered = w.briefing.overlay.covered_boxes()
+        assert len(covered) >= 3 and [tuple(map(float, b)) for b in covered] == scene.reserved_boxes_px
+        assert scene.encounter.event is not None and scene._scale_text
+        scene.set_overlay_line("note", "a re-layout between frames")  # keeps the encounter caption
+        assert any(x.startswith(f"miss {MISS_KM:.3f} km at TCA") for x in scene.text.texts("overlay"))
+        scene.set_overlay_line("note", "")
+        drawn = [b for b in scene._overlay_boxes if b not in scene.reserved_boxes_px]  # caption, scale bar
+        drawn += [box for _text, box in scene.label_boxes()]
+        assert drawn
+        for box in drawn:
+            for c in covered:
+                assert not boxes_overlap(box, c), (box, c)
+        assert not scene.clock_visible
+    finally:
+        w.briefing.leave()
+    assert w.globe.scene.reserved_boxes_px == [] and w.globe.scene.clock_visible
+
+
 # --- saved views -------------------------------------------------------------------------------------
 def test_saved_views_recall_with_keys_and_sequence(window, qtbot, tmp_path):
     from marsview.gui.briefing.saved_views import read_views

@@ -151,6 +151,7 @@ class BriefingOverlay(QWidget):
         self._indicator_timer.setSingleShot(True)
         self._indicator_timer.timeout.connect(self.indicator.hide)
         self.clock_px = self.text_px = self.hint_px = self.indicator_px = 24
+        self.on_layout = None  # called with the boxes the overlay covers after each layout (BriefingMode)
         self.hide()
 
     def set_scale(self, screen_height_px: int, logical_dpi: float = 96.0) -> None:
@@ -228,6 +229,18 @@ class BriefingOverlay(QWidget):
         self.planned.move(m, self.callouts.y() - self.planned.height() - m)  # above the callouts it concerns
         self.callouts.move(m, self.height() - self.callouts.height() - self.hint.height() - 2 * m)
         self.hint.move(m, self.height() - self.hint.height() - m)
+        if self.on_layout is not None:
+            self.on_layout(self.covered_boxes())
+
+    def covered_boxes(self) -> list:
+        """(x0, y0, x1, y1) of the lasting widgets (clock, PLANNED line, callouts, key hint), in the overlay's
+        pixels, which are the 3D view's: the view keeps its caption, scale bar and labels out of them."""
+        boxes = []
+        for w in (self.clock, self.planned, self.callouts, self.hint):
+            if not w.isHidden() and w.width() > 0 and w.height() > 0:
+                g = w.geometry()
+                boxes.append((g.x(), g.y(), g.x() + g.width(), g.y() + g.height()))
+        return boxes
 
 
 # --- the mode ----------------------------------------------------------------------------------------
@@ -353,10 +366,15 @@ class BriefingMode(QObject):
             act.blockSignals(False)
 
     def _scene_clock(self, visible: bool) -> None:
-        clock = getattr(self.window.globe.scene, "_clock", None)  # the big briefing clock replaces it
-        if clock is not None:
-            clock.visible = visible
-            self.window.globe.canvas.update()
+        """Briefing: the big clock replaces the view's own, and the view keeps out of the overlay's boxes."""
+        self.overlay.on_layout = None if visible else self._reserve
+        self._reserve(self.overlay.covered_boxes() if not visible else [])
+
+    def _reserve(self, boxes) -> None:
+        scene = self.window.globe.scene
+        clock_visible = not self.active
+        if [tuple(map(float, b)) for b in boxes] != scene.reserved_boxes_px or scene.clock_visible != clock_visible:
+            scene.set_reserved_boxes(boxes, clock_visible=clock_visible)
 
     def _refresh(self, *_args) -> None:
         if not self.active:
