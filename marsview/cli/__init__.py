@@ -40,6 +40,7 @@ def build_parser(gui_paths: bool = True) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv_from_process = argv is None  # the console command, not a caller in the same interpreter
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in SUBCOMMANDS and "--allow-outside-paths" in argv:  # the GUI's own flag
         rest = [a for a in argv if a != "--allow-outside-paths"]
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         from marsview.gui import launch_app
 
         return launch_app(getattr(args, "paths", None), allow_outside_paths=args.allow_outside_paths)
+    if argv_from_process:
+        _exit_cleanly_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -70,6 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"marsview {args.command}: {_one_line(exc)} (run with MARSVIEW_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return 1
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (a batch system's or `timeout`'s stop) unwinds like an exception, so the atomic writers' finally
+    blocks remove their temporary files (an SPK's can be hundreds of MB) instead of leaving them behind."""
+    import signal
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -497,6 +497,13 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
                 if types[n] == 13 and len(h) >= 3 and h[-3] < 4.0 * h[-1]:
                     types[n] = 9
                     history[n] = []
+                elif len(h) >= 3 and h[-3] < 4.0 * h[-1]:  # Lagrange does not converge either: a jump
+                    name = next(e.name for e, k in items if int(k) == n)
+                    raise ValueError(
+                        f"{name}: cannot be written to an SPK within {tol_km * 1e6:.2f} mm: its trajectory is not "
+                        f"smooth between its states (halving the SPK step twice left the error at {h[-1]:.3g} km, "
+                        f"from {h[-3]:.3g} km); its states may disagree with each other (velocities that are not "
+                        "the rate of the positions, or too few states for the interpolation degree)")
                 else:
                     steps[n] /= 2.0
         raise ValueError(f"{target}: could not reach {tol_km * 1e6:.2f} mm accuracy for NAIF ids {bad}")

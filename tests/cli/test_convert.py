@@ -113,3 +113,69 @@ def test_opm_and_bad_extensions_are_refused_clearly(tmp_path, capsys, reference_
     err = capsys.readouterr().err
     assert f"{bad}:" in err
     assert not (tmp_path / "y.xml").exists() and not (tmp_path / "x.oem").exists()
+
+
+MGS_LIKE = """CCSDS_OEM_VERS = 2.0
+CREATION_DATE = 1996-11-04T17:22:31
+ORIGINATOR = TEST
+
+META_START
+OBJECT_NAME = MARS GLOBAL SURVEYOR
+OBJECT_ID = 1996-062A
+CENTER_NAME = MARS BARYCENTER
+REF_FRAME = EME2000
+TIME_SYSTEM = UTC
+START_TIME = 1996-12-28T21:29:07.267
+STOP_TIME = 1996-12-30T01:28:02.267
+INTERPOLATION = HERMITE
+INTERPOLATION_DEGREE = 7
+META_STOP
+1996-12-28T21:29:07.267 -2432.166 -063.042 1742.754 7.33702 -3.495867 -1.041945
+1996-12-28T21:59:02.267 -2445.234 -878.141 1873.073 1.86043 -3.421256 -0.996366
+1996-12-28T22:00:02.267 -2458.079 -683.858 2007.684 6.36786 -3.339563 -0.946654
+1996-12-30T01:28:02.267 2164.375 1115.811 -688.131 -3.53328 -2.88452 0.88535
+"""
+
+
+def test_oem_whose_states_disagree_is_refused_for_spk_quickly(tmp_path, capsys):
+    """Orekit's MGS example: four states 800 km apart in a minute. No SPK can hold its interpolation within
+    0.5 mm (the step halving never converged; it wrote 100+ MB temporary files for minutes): a clear
+    one-line refusal naming the object, and no file left behind."""
+    import time
+
+    src = tmp_path / "mgs.oem"
+    src.write_text(MGS_LIKE)
+    t0 = time.perf_counter()
+    assert main(["convert", str(src), str(tmp_path / "mgs.bsp")]) != 0
+    assert time.perf_counter() - t0 < 60.0
+    err = capsys.readouterr().err
+    assert "MARS GLOBAL SURVEYOR: cannot be written to an SPK" in err and "not smooth" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mgs.oem"]
+
+
+def test_sigterm_during_a_command_removes_its_temporary_file(tmp_path):
+    """`timeout` or a batch system stops a command with SIGTERM: the atomic writer's temporary file goes too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, sys, tempfile
+import marsview.cli.info as info
+def run(args):
+    fd, tmp = tempfile.mkstemp(prefix=".mv-test.", dir={str(tmp_path)!r})
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()
+    finally:
+        os.close(fd)
+        os.unlink(tmp)
+info.run = run
+sys.argv = ["marsview", "info", "anything"]
+from marsview.cli import main
+sys.exit(main())
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    assert os.listdir(tmp_path) == []
