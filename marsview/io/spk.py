@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from marsview.core.ephemeris import Ephemeris
+from marsview.core.time import utc_label
 from marsview.io.errors import ParseError
 
 SPICE_LOCK = threading.RLock()
@@ -37,6 +38,7 @@ DEFAULT_TOL_KM = 0.5e-6  # 0.5 mm: half the 1 mm budget, so a re-interpolation s
 VEL_TOL_KMS = 1e-9
 _DEGREE = 7
 _MAX_NODES = 5_000_000
+MAX_MARS_DISTANCE_KM = 1.0e8  # 0.67 au: far beyond any Mars-centred arc, arrivals included
 
 
 def body_kind(naif_id: int) -> str:
@@ -468,7 +470,14 @@ def write_spk(path, items, tol_km: float = DEFAULT_TOL_KM, degree: int = _DEGREE
         pieces = _ephemeris_pieces(eph)
         probe_t = np.concatenate([np.linspace(a, b, 17) for a, b in pieces])
         probe = eph.state(probe_t)
-        ratio = np.linalg.norm(probe[:, :3], axis=1) / np.maximum(np.linalg.norm(probe[:, 3:], axis=1), 1e-12)
+        far = np.linalg.norm(probe[:, :3], axis=1)
+        if not np.all(np.isfinite(probe)) or far.max() > MAX_MARS_DISTANCE_KM:
+            k = int(np.argmax(np.where(np.isfinite(far), far, np.inf)))
+            raise ValueError(f"{eph.name}: cannot be written to an SPK: between its states its interpolated "
+                             f"trajectory reaches {far[k]:.3g} km from Mars at {utc_label(probe_t[k])} (more than "
+                             f"{MAX_MARS_DISTANCE_KM:.0e} km): too few states for the span, or states that disagree "
+                             "with each other")
+        ratio = far / np.maximum(np.linalg.norm(probe[:, 3:], axis=1), 1e-12)
         steps[int(naif)] = 0.1 * float(np.min(ratio))
     fd, tmp_real = tempfile.mkstemp(prefix=".mv-spk.", suffix=".tmp", dir=target.parent or ".")
     os.close(fd)

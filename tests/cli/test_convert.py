@@ -6,6 +6,8 @@ dispatcher note in the test for ``info``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from marsview.io.spk import spice_session
 
 T0 = 7.66e8
 HOUR = 3600.0
+PEERS = Path(__file__).resolve().parents[2].parent / "shared" / "peers"
 
 
 def _table(alt, inc, t0, t1, step=60.0):
@@ -138,9 +141,9 @@ META_STOP
 
 
 def test_oem_whose_states_disagree_is_refused_for_spk_quickly(tmp_path, capsys):
-    """Orekit's MGS example: four states 800 km apart in a minute. No SPK can hold its interpolation within
-    0.5 mm (the step halving never converged; it wrote 100+ MB temporary files for minutes): a clear
-    one-line refusal naming the object, and no file left behind."""
+    """Orekit's MGS example: four states 800 km apart in a minute, whose interpolation swings out to 1e21 km.
+    The writer used to halve its step for many minutes (100+ MB temporary files): now a one-line refusal
+    naming the object and where it leaves Mars, and no file left behind."""
     import time
 
     src = tmp_path / "mgs.oem"
@@ -149,8 +152,49 @@ def test_oem_whose_states_disagree_is_refused_for_spk_quickly(tmp_path, capsys):
     assert main(["convert", str(src), str(tmp_path / "mgs.bsp")]) != 0
     assert time.perf_counter() - t0 < 60.0
     err = capsys.readouterr().err
-    assert "MARS GLOBAL SURVEYOR: cannot be written to an SPK" in err and "not smooth" in err
+    assert "MARS GLOBAL SURVEYOR: cannot be written to an SPK" in err and "km from Mars at 1996-12-" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mgs.oem"]
+
+
+def test_a_trajectory_that_jumps_is_refused_for_spk_quickly(tmp_path):
+    """A 1 km jump inside an arc (no segment boundary there): no step reaches 0.5 mm, in Hermite or Lagrange;
+    the writer stops once halving the step stops helping, with the reason."""
+    import time
+
+    from marsview.core.ephemeris import Ephemeris
+    from marsview.core.twobody import TwoBodyEphemeris
+    from marsview.io.spk import write_spk
+
+    smooth = TwoBodyEphemeris("JUMPY", state_from_peri_apo(300.0, 400.0, 93.0, 0.0, 0.0, 0.0), T0, T0, T0 + 6 * HOUR)
+
+    class Jumpy(Ephemeris):
+        name = "JUMPY"
+
+        @property
+        def coverage(self):
+            return smooth.coverage
+
+        def _state(self, t):
+            s = smooth.state(t).copy()
+            s[:, 0] += np.where(t >= T0 + 3.1 * HOUR, 1.0, 0.0)
+            return s
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="JUMPY: cannot be written to an SPK within 0.50 mm: its trajectory is not smooth"):
+        write_spk(tmp_path / "jumpy.bsp", [(Jumpy(), -999)])
+    assert time.perf_counter() - t0 < 60.0
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not (PEERS / "oem/tests/samples/v1_0/valid/sample02.oem").is_file(), reason="no peer corpus")
+def test_the_ccsds_mgs_sample_is_refused_for_spk_quickly(tmp_path, capsys):
+    """The CCSDS OEM 1.0 sample (4 MGS states over 10 days): refused in seconds, not after minutes."""
+    import time
+
+    t0 = time.perf_counter()
+    assert main(["convert", str(PEERS / "oem/tests/samples/v1_0/valid/sample02.oem"), str(tmp_path / "x.bsp")]) == 2
+    assert time.perf_counter() - t0 < 60.0
+    assert "cannot be written to an SPK" in capsys.readouterr().err
 
 
 def test_sigterm_during_a_command_removes_its_temporary_file(tmp_path):
