@@ -73,6 +73,8 @@ def _run(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     out_fmt = _format(dst, "output")
     check_output_file(dst, "OUT")
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():  # the atomic rename would replace IN
+        raise ValueError(f"{dst}: OUT is the input file; write the conversion to another file")
     kind, _encoding = detect_format(src)
     if kind == "OPM":
         raise ValueError(f"{src}: an OPM holds one state, not a trajectory: use "

@@ -17,9 +17,11 @@ trajectory over the window as an OEM, the burn epoch a segment boundary describe
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from marsview.model.events import event_dict
+from marsview.model.options import IMMOBILE_KINDS
 
 from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress, load_targets, window
 
@@ -48,8 +50,6 @@ def register(subparsers) -> None:
 
 
 def parse_dv(text: str) -> tuple[float, float, float]:
-    import math
-
     parts = [p.strip() for p in text.split(",")]
     try:
         dv = tuple(float(p) for p in parts)
@@ -73,8 +73,8 @@ def plan_report(targets, args):
         raise ValueError(f"--object: no object {args.object!r} in the inputs (have {', '.join(names)})")
     if len(targets) < 2:
         raise ValueError(f"planning against close approaches needs at least two objects, got {names}")
-    if not args.threshold_km > 0:
-        raise ValueError(f"--threshold-km must be positive, got {args.threshold_km}")
+    if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
+        raise ValueError(f"--threshold-km must be a positive number of km, got {args.threshold_km}")
     dv = parse_dv(args.dv)
     force_model = ForceModel.from_name(args.force_model)
     start, stop = window(targets, args.start, args.duration)
@@ -140,9 +140,13 @@ def format_table(report: dict) -> str:
 
 def run(args) -> int:
     try:
-        targets, warnings = load_targets(args.paths)
+        kinds = {}
+        targets, warnings = load_targets(args.paths, kinds=kinds)
         for w in warnings:
             print(f"marsview plan: warning: {w}", file=sys.stderr)
+        if kinds.get(args.object) in IMMOBILE_KINDS:  # as `marsview options` says of it
+            raise ValueError(f"--object: {args.object} is {'a moon' if kinds[args.object] == 'moon' else 'inactive'}: "
+                             "it cannot maneuver (plan the other object of the encounter)")
         report, planned, burn, (start, stop) = plan_report(targets, args)
     except (ValueError, OSError) as exc:  # ParseError is a ValueError: file:line: keyword: message
         print(f"marsview plan: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 import time
 
@@ -59,8 +60,9 @@ def _targets_of(scenario):
     return screening_targets(objects)
 
 
-def load_targets(paths, allow_outside_paths: bool = False):
-    """ScreeningTargets from a scenario (folder/files/default) via model.loading, else from OEM files."""
+def load_targets(paths, allow_outside_paths: bool = False, kinds: dict | None = None):
+    """ScreeningTargets from a scenario (folder/files/default) via model.loading, else from OEM files. KINDS, a
+    dict, receives each object's kind by name ("spacecraft", "moon", "inactive")."""
     from marsview.core.screening import ScreeningTarget
 
     try:
@@ -70,6 +72,8 @@ def load_targets(paths, allow_outside_paths: bool = False):
     if load_scenario is not None:
         scenario = load_scenario(list(paths) or None, allow_outside_paths=allow_outside_paths)
         targets = _targets_of(scenario)
+        if kinds is not None:
+            kinds.update({o.name: getattr(o, "kind", "spacecraft") for o in scenario.objects})
         return targets, list(getattr(scenario, "warnings", []) or [])
     if not paths:
         raise SystemExit("marsview screen: no PATH given and no built-in scenario is available")
@@ -324,8 +328,8 @@ def run(args) -> int:
             left_out = {id(t) for t, _why in skipped if t is not None}
             targets = [t for t in targets if id(t) not in left_out]
             warnings = warnings + [why for _t, why in skipped]
-        if not args.threshold_km > 0:
-            raise ValueError(f"--threshold-km must be positive, got {args.threshold_km}")
+        if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
+            raise ValueError(f"--threshold-km must be a positive number of km, got {args.threshold_km}")
     except (ValueError, OSError) as exc:  # ParseError is a ValueError: file:line: keyword: message
         print(f"marsview screen: {exc}", file=sys.stderr)
         return 2

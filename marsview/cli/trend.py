@@ -12,6 +12,7 @@ an encounter is the same pair meeting within a quarter of the shorter orbital pe
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 
@@ -78,7 +79,7 @@ def run(args) -> int:
     from marsview.cli.screen import Progress
     from marsview.model.trend import match_encounters, trend_report
 
-    if not args.threshold_km > 0:
+    if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
         print(f"marsview trend: --threshold-km must be positive, got {args.threshold_km}", file=sys.stderr)
         return 2
     bar = Progress()

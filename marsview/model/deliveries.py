@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -215,8 +216,8 @@ class DeliveryWatcher:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ValueError(f"{self.folder}:0: folder: no such folder")
-        if not threshold_km > 0:
-            raise ValueError(f"threshold must be positive, got {threshold_km} km")
+        if not 0 < threshold_km < math.inf:
+            raise ValueError(f"threshold must be a positive number of km, got {threshold_km} km")
         if not duration_s > 0:
             raise ValueError(f"duration must be positive, got {duration_s} s")
         self.serialize = serialize

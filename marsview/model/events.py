@@ -21,7 +21,8 @@ def screening_summary(result, objects=()) -> str:
     screened = set(result.objects)
     own = [f"{o.name} {o.threshold_km:g} km" for o in objects
            if o.name in screened and getattr(o, "threshold_km", None) and o.threshold_km > result.threshold_km]
-    return (f"{len(result.events)} close approaches < {result.threshold_km:g} km"
+    n = len(result.events)
+    return (f"{n} close approach{'' if n == 1 else 'es'} < {result.threshold_km:g} km"
             + (f" ({', '.join(own)})" if own else ""))
 
 

@@ -38,6 +38,8 @@ CASES = {  # id: (argv with {tmp} placeholders, a fragment the one line must hol
     "screen-cdm-dir-unwritable": (["screen", "--cdm-dir", UNWRITABLE + "/cdms"], "cannot write"),
     "screen-bad-start": (["screen", "--start", "yesterday"], "yesterday"),
     "screen-bad-threshold": (["screen", "--threshold-km", "-1"], "threshold"),
+    "screen-infinite-threshold": (["screen", "--threshold-km", "inf"], "threshold"),
+    "trend-infinite-threshold": (["trend", "x.oem", "y.oem", "--threshold-km", "inf"], "threshold"),
     "screen-outside-paths": (["screen", "{tmp}/outside"], "outside the scenario folder"),
     "assess-missing": (["assess", "{tmp}/none.cdm"], "none.cdm"),
     "assess-no-hbr": (["assess", "{tmp}/in.cdm"], "HBR"),

@@ -223,3 +223,11 @@ sys.exit(main())
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_converting_a_file_onto_itself_is_refused(tmp_path, capsys):
+    src = tmp_path / "mgs.oem"
+    src.write_text(MGS_LIKE)
+    assert main(["convert", str(src), str(tmp_path / "." / "mgs.oem")]) != 0
+    assert "OUT is the input file" in capsys.readouterr().err
+    assert src.read_text() == MGS_LIKE

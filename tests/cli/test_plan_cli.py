@@ -121,7 +121,10 @@ def test_table_and_bad_input(capsys):
     assert rc == 0 and out.startswith("PLANNED: MRO") and "MAVEN" in out and "Miss after [km]" in out
     for argv, message in ((["--object", "NOPE", "--dv", "0,0,0"], "no object 'NOPE'"),
                           (["--object", "MRO", "--dv", "0,x,0"], "--dv"),
-                          (["--object", "MRO", "--dv", "0,0"], "--dv")):
+                          (["--object", "MRO", "--dv", "0,0"], "--dv"),
+                          (["--object", "Phobos", "--dv", "0,100,0"], "--object: Phobos is a moon: it cannot maneuver"),
+                          (["--object", "MGS", "--dv", "0,1,0"], "--object: MGS is inactive: it cannot maneuver"),
+                          (["--object", "MRO", "--dv", "0,0,0", "--threshold-km", "inf"], "--threshold-km")):
         rc = main(["plan", "--burn-utc", BURN_UTC, *argv])
         _, err = capsys.readouterr()
         assert rc == 2 and message in err and "Traceback" not in err and err.count("\n") == 1

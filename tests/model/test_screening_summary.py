@@ -21,3 +21,8 @@ def test_without_own_thresholds_the_line_is_the_global_one():
     result = SimpleNamespace(objects=("A", "B"), threshold_km=2.5, events=[])
     assert screening_summary(result, [_obj("A"), _obj("B")]) == "0 close approaches < 2.5 km"
     assert screening_summary(result) == "0 close approaches < 2.5 km"
+
+
+def test_one_close_approach_is_singular():
+    result = SimpleNamespace(objects=("A", "B"), threshold_km=10.0, events=[object()])
+    assert screening_summary(result) == "1 close approach < 10 km"
