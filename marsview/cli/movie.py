@@ -73,7 +73,11 @@ def run(args) -> int:
             raise ValueError(f"--size: MP4 (H.264) needs an even width and height, got {size[0]}x{size[1]}")
     except ValueError as exc:
         return _fail(str(exc))
-    from marsview.gui import ensure_app, launch, shutdown_window
+    from marsview.gui import display_problem, ensure_app, launch, shutdown_window
+
+    problem = display_problem()
+    if problem:
+        return _fail(problem)
 
     app = ensure_app()
     window = launch(args.paths or None, show=False, planning=False, theme=args.theme,

@@ -77,7 +77,12 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"marsview snapshot: {exc}", file=sys.stderr)
         return 2
-    from marsview.gui import ensure_app, launch
+    from marsview.gui import display_problem, ensure_app, launch
+
+    problem = display_problem()
+    if problem:
+        print(f"marsview snapshot: {problem}", file=sys.stderr)
+        return 2
 
     app = ensure_app()
     try:  # headless command: load on this thread (the window's loader worker is for interactive use)

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 
+def display_problem() -> str | None:
+    """Why the 3D view cannot get an OpenGL window here (a one-line reason), or None. Qt's offscreen and
+    minimal platforms have no GL for vispy (the view crashed with a segfault), and on Linux without DISPLAY or
+    WAYLAND_DISPLAY Qt aborts with a multi-line message."""
+    import os
+    import sys
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if platform in ("offscreen", "minimal"):
+        return (f"QT_QPA_PLATFORM={platform} gives the 3D view no OpenGL window: unset it and run on a display "
+                "(headless: xvfb-run -a marsview ...)")
+    if sys.platform.startswith("linux") and not platform and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        return "no display (DISPLAY and WAYLAND_DISPLAY are unset): run on a display (headless: xvfb-run -a marsview ...)"
+    return None
+
+
 def ensure_app():
     """The running QApplication, created (named "marsview") when there is none yet."""
     from PySide6.QtWidgets import QApplication
@@ -31,6 +48,12 @@ def launch(paths=None, show: bool = True, planning: bool = True, **options):
 
 
 def launch_app(paths=None, allow_outside_paths: bool = False) -> int:
+    problem = display_problem()
+    if problem:
+        import sys
+
+        print(f"marsview: {problem}", file=sys.stderr)
+        return 2
     app = ensure_app()
     from .briefing.briefing import last_scenario_paths, restore_settings
 

@@ -151,3 +151,27 @@ def test_gui_takes_allow_outside_paths(monkeypatch, argv):
     monkeypatch.setattr(marsview.gui, "launch_app", lambda paths=None, **kw: calls.append((paths, kw)) or 0)
     assert main(argv) == 0
     assert calls == [([a for a in argv if a != "--allow-outside-paths"], {"allow_outside_paths": True})]
+
+
+@pytest.mark.parametrize("env, reason", [({"QT_QPA_PLATFORM": "offscreen"}, "QT_QPA_PLATFORM=offscreen"),
+                                         ({"QT_QPA_PLATFORM": None, "DISPLAY": None, "WAYLAND_DISPLAY": None},
+                                          "no display")])
+@pytest.mark.parametrize("argv", [["snapshot", "-o", "{tmp}/x.png"], ["movie", "-o", "{tmp}/x.mp4"],
+                                  ["{tmp}/missing.oem"]], ids=["snapshot", "movie", "gui"])
+def test_the_3d_view_without_a_display_is_a_one_line_error(monkeypatch, capsys, tmp_path, env, reason, argv):
+    """Qt's offscreen platform gave a segfault (rc 139), no display a multi-line Qt abort (rc 134)."""
+    import sys
+
+    from marsview.cli import main
+
+    if not sys.platform.startswith("linux") and "DISPLAY" in env:
+        pytest.skip("DISPLAY is how Linux finds a display")
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    rc = main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and reason in err and "xvfb-run" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
