@@ -129,7 +129,9 @@ def _spk(path, unusable) -> list[str]:
 
 
 def _oem(path, unusable) -> list[str]:
+    from marsview.io.errors import ParseError
     from marsview.io.formats import read_any
+    from marsview.io.frames_io import MARS_CENTRES, normalize
 
     msg = read_any(path)   # OEM KVN/XML, or a registered format read into an OemMessage (STK .e)
     version = f"CCSDS_OEM_VERS {msg.version}; " if "CCSDS_OEM_VERS" in msg.header else ""
@@ -161,6 +163,16 @@ def _oem(path, unusable) -> list[str]:
             found = _usability(path, lambda k, lines=lines, s=s: lines.get(k, s.start_line), s.center_name,
                                s.ref_frame, unusable, name)
             warnings += [w for w in found if w not in warnings]
+    if not unusable and all(normalize(s.center_name) in MARS_CENTRES for s in msg.segments):
+        from marsview.io.oem_convert import oem_to_ephemerides
+
+        built: list = []
+        try:  # what screen, convert and the GUI build from it, and what they will say about it
+            oem_to_ephemerides(msg, warnings=built)
+            warnings += [w for w in built if w not in warnings]
+        except ValueError as exc:
+            unusable.append(f"{exc.path}:{exc.line}: {exc.keyword}: marsview cannot use this file: {exc.message}"
+                            if isinstance(exc, ParseError) else f"{path}: marsview cannot use this file: {exc}")
     out += [f"  warning: {w}" for w in warnings + msg.warnings]
     return out
 

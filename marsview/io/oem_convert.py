@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.ephemeris import CoverageError
 from ..core.tabulated import TabulatedEphemeris, TabulatedSegment
-from ..core.time import from_tdb_s, to_tdb_s
+from ..core.time import from_tdb_s, to_tdb_s, utc_span
 from .errors import ParseError
 from ..core import frames as cframes
 from .frames_io import check_frame, check_mars_centre, normalize_frame, rotation_to_eme2000, to_eme2000
@@ -44,9 +44,9 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnin
         method, degree = "LAGRANGE", 1
     first, last = (int(seg.data_lines[0]), int(seg.data_lines[-1])) if seg.data_lines is not None else (0, 0)
     source = f"{path} segment {index + 1} (lines {first}-{last})" if path else f"segment {index + 1}"
+    use_start, use_stop = _useable_span(seg, t, path, warnings)
     try:
-        tab = TabulatedSegment(t, states, method, max(int(degree), 1), seg.useable_start_tdb_s,
-                               seg.useable_stop_tdb_s, acc, None, source)
+        tab = TabulatedSegment(t, states, method, max(int(degree), 1), use_start, use_stop, acc, None, source)
     except ValueError as exc:
         # the message starts with SOURCE (path, segment, lines); the ParseError names the path already
         text = str(exc).removeprefix(f"{path} ") if path else str(exc)
@@ -54,6 +54,27 @@ def segment_to_tabulated(seg: OemSegment, path: str = "", index: int = 0, warnin
     if seg.covariances:
         tab.covariances = _covariances_eme2000(seg, frame, t, states, path, warnings)
     return tab
+
+
+def _useable_span(seg: OemSegment, t, path, warnings):
+    """The segment's useable span; with WARNINGS (a list), one that reaches past its states (the CCSDS sample
+    files' MGS segment: STOP_TIME ten days after its third state) is cut to the states, and a note says so.
+    Without WARNINGS, or when nothing of it overlaps the states, TabulatedSegment refuses it as before."""
+    start, stop = seg.useable_start_tdb_s, seg.useable_stop_tdb_s
+    if warnings is None or t.size < 2:
+        return start, stop
+    lo = t[0] if start is None else max(float(start), t[0])
+    hi = t[-1] if stop is None else min(float(stop), t[-1])
+    beyond = (start is not None and start < t[0]) or (stop is not None and stop > t[-1])
+    if not beyond or not hi > lo:
+        return start, stop
+    lines = seg.metadata_lines
+    keyword = next((k for k in ("USEABLE_STOP_TIME", "STOP_TIME", "USEABLE_START_TIME", "START_TIME")
+                    if k in lines), "META_START")
+    warnings.append(f"{path}:{lines.get(keyword, seg.start_line)}: {keyword}: the segment's span "
+                    f"{utc_span(start if start is not None else t[0], stop if stop is not None else t[-1])} reaches "
+                    f"past its states; marsview uses {utc_span(lo, hi)} (no extrapolation)")
+    return lo, hi
 
 
 def _covariances_eme2000(seg: OemSegment, frame: str, t, states_eme2000, path, warnings=None):
