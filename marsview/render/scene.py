@@ -492,8 +492,8 @@ class MarsScene:
         step = 1.45 * overlay_em
         widest = max((text_width_em(x) for x in lines), default=0.0) * overlay_em
         top = pad
-        for x0, _y0, _x1, y1 in self.reserved_boxes_px:  # a widget over the view's top (the briefing clock)
-            if x0 < margin + widest and _y0 < top + len(lines) * step:
+        for x0, y0, _x1, y1 in self.reserved_boxes_px:  # a widget over the view's top (the briefing clock)
+            if x0 < margin + widest and y0 < top + len(lines) * step:
                 top = max(top, y1 + 0.75 * overlay_em + 4.0)  # the text block starts below it
         self._text_slot("overlay", lines or [""], self._overlay_pt, "left", self.theme.text,
                         [(margin, top + i * step) for i in range(max(len(lines), 1))])
