@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 from marsview.model.events import event_dict
 
+from .output import check_threshold_km
 from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress
 
 
@@ -79,8 +79,7 @@ def options_report(args) -> dict:
     pair = [s.strip() for s in args.encounter.split("/")]
     if len(pair) != 2 or not all(pair) or pair[0] == pair[1]:
         raise ValueError(f"--encounter: expected two different object names as OBJ1/OBJ2, got {args.encounter!r}")
-    if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
-        raise ValueError(f"--threshold-km must be a positive number of km, got {args.threshold_km}")
+    check_threshold_km(args.threshold_km)
     if args.target_miss_km is not None and not args.target_miss_km > 0:
         raise ValueError(f"--target-miss-km must be positive, got {args.target_miss_km}")
     if args.target_pc is not None and not 0 < args.target_pc < 1:

@@ -94,3 +94,9 @@ def check_sample_count(span_s: float, step_s: float, option: str = "--step") -> 
         raise CliError(f"{count:.3g} samples ({span_s / 86400.0:g} days every {step_s:g} s) is more than "
                        f"{MAX_SAMPLES:,}: use a longer {option} or a shorter span")
     return int(count)
+
+
+def check_threshold_km(km: float) -> None:
+    """--threshold-km: a positive, finite distance (inf would screen every local minimum, and is no JSON)."""
+    if not 0 < km < float("inf"):
+        raise CliError(f"--threshold-km must be a positive number of km, got {km}")

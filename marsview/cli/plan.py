@@ -23,6 +23,7 @@ import sys
 from marsview.model.events import event_dict
 from marsview.model.options import IMMOBILE_KINDS
 
+from .output import check_threshold_km
 from .screen import DEFAULT_DURATION, DEFAULT_THRESHOLD_KM, Progress, load_targets, window
 
 
@@ -73,8 +74,7 @@ def plan_report(targets, args):
         raise ValueError(f"--object: no object {args.object!r} in the inputs (have {', '.join(names)})")
     if len(targets) < 2:
         raise ValueError(f"planning against close approaches needs at least two objects, got {names}")
-    if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
-        raise ValueError(f"--threshold-km must be a positive number of km, got {args.threshold_km}")
+    check_threshold_km(args.threshold_km)
     dv = parse_dv(args.dv)
     force_model = ForceModel.from_name(args.force_model)
     start, stop = window(targets, args.start, args.duration)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 import time
 
 from marsview.io.safe_text import printable, spreadsheet_safe
 from marsview.model.events import event_dict
+
+from .output import check_threshold_km
 
 DEFAULT_DURATION = "7d"
 DEFAULT_THRESHOLD_KM = 10.0
@@ -328,8 +329,7 @@ def run(args) -> int:
             left_out = {id(t) for t, _why in skipped if t is not None}
             targets = [t for t in targets if id(t) not in left_out]
             warnings = warnings + [why for _t, why in skipped]
-        if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
-            raise ValueError(f"--threshold-km must be a positive number of km, got {args.threshold_km}")
+        check_threshold_km(args.threshold_km)
     except (ValueError, OSError) as exc:  # ParseError is a ValueError: file:line: keyword: message
         print(f"marsview screen: {exc}", file=sys.stderr)
         return 2

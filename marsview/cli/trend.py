@@ -12,8 +12,9 @@ an encounter is the same pair meeting within a quarter of the shorter orbital pe
 from __future__ import annotations
 
 import json
-import math
 import sys
+
+from .output import check_threshold_km
 
 
 def register(subparsers) -> None:
@@ -79,8 +80,10 @@ def run(args) -> int:
     from marsview.cli.screen import Progress
     from marsview.model.trend import match_encounters, trend_report
 
-    if not 0 < args.threshold_km < math.inf:  # inf would screen every minimum, and is no JSON
-        print(f"marsview trend: --threshold-km must be positive, got {args.threshold_km}", file=sys.stderr)
+    try:
+        check_threshold_km(args.threshold_km)
+    except ValueError as exc:
+        print(f"marsview trend: {exc}", file=sys.stderr)
         return 2
     bar = Progress()
     try:

@@ -64,13 +64,19 @@ class GlobeView:
 
 def show_event_in(scene, event, scenario, names=None) -> None:
     """GlobeView.show_event for any MarsScene (the window's, or an off-screen copy for the report)."""
-    cov_km2, hbr_km = None, float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
-    try:
-        cov_km2 = event_combined_covariance_km2(event, scenario)
-    except (ValueError, KeyError, AttributeError):
-        cov_km2 = None  # e.g. an event from a CDM whose objects are not all in the scenario
     name1, name2 = names or (event.object1, event.object2)
-    scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km, event.relative_speed_kms, cov_km2, hbr_km)
+    scene.show_encounter(name1, name2, event.tca_tdb_s, event.miss_km, event.relative_speed_kms,
+                         *event_uncertainty(event, scenario))
+
+
+def event_uncertainty(event, scenario):
+    """(combined (3,3) EME2000 covariance km^2 or None, hard-body radius km) that the encounter view draws as
+    the 1-/3-sigma ellipses and the hard-body circle."""
+    hbr_km = float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
+    try:
+        return event_combined_covariance_km2(event, scenario), hbr_km
+    except (ValueError, KeyError, AttributeError):
+        return None, hbr_km  # e.g. an event from a CDM whose objects are not all in the scenario
 
 
 def event_combined_covariance_km2(event, scenario) -> np.ndarray:

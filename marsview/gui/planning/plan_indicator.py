@@ -155,15 +155,10 @@ class PlanIndicator(QObject):
         if event.object1 not in scene.entries or event.object2 not in scene.entries:
             return
         eph = [self.ephemeris_of(n, scene.entries[n].obj.ephemeris) for n in (event.object1, event.object2)]
-        from ..globe_view import event_combined_covariance_km2
+        from ..globe_view import event_uncertainty
 
-        try:  # the ellipses and hard-body circle, as the delivered encounter view draws them (GlobeView.show_event)
-            cov_km2 = event_combined_covariance_km2(event, self.window.scenario)
-        except (ValueError, KeyError, AttributeError):
-            cov_km2 = None
-        hbr_km = float(getattr(event, "hbr1_km", 0.0) + getattr(event, "hbr2_km", 0.0))
         scene.encounter.set_event(eph[0], eph[1], event.tca_tdb_s, event.miss_km, event.relative_speed_kms,
-                                  cov_km2, hbr_km)
+                                  *event_uncertainty(event, self.window.scenario))  # ellipses, hard-body circle
         scene.set_time(scene.tdb_s)
 
     def ephemeris_of(self, name: str, delivered):
